@@ -1,0 +1,39 @@
+// Package model is warm's GPT-2 engine: the Hugging Face GPT-2 architecture
+// (learned token and position embeddings, pre-LayerNorm blocks with causal
+// multi-head self-attention and a GELU MLP, final LayerNorm, LM head tied to
+// the token embedding) plus the GPT2ForSequenceClassification reward head,
+// with forward and backward passes written by hand over flat float32 buffers
+// in the style of llm.c's train_gpt2.c.
+//
+// # Parameters
+//
+// All parameters live in one flat []float32 (Model.Flat) and their gradients
+// in another of the same layout (Model.GradFlat). Params returns named views
+// with Hugging Face names and shapes (Conv1D weights stored [in, out]), so a
+// checkpoint written from them is a valid GPT-2 safetensors file.
+//
+// # Passes
+//
+// A forward pass (LMForward, RewardForward) keeps the activations needed by
+// the matching backward pass (LMBackward, RewardBackward), which adds the
+// parameter gradients into GradFlat. Activation memory is allocated on first
+// use for a batch shape and reused (grown on demand): the hot path does not
+// allocate. Slices returned by the passes are views into that workspace and
+// are valid until the next pass.
+//
+// Sequences in a batch are right-padded to T tokens and carry a length.
+// Because attention is causal, tokens after a sequence's end never influence
+// the positions before it, so the engine packs the batch: it computes only the
+// lengths[b] real positions of each sequence, and in the last layer only the
+// positions a head reads (the last token for the reward head, the rows with a
+// non-zero loss weight for the LM loss). The results equal Hugging Face's on
+// the padded batch.
+//
+// # Determinism
+//
+// Outputs and gradients are bit-identical for the same inputs, weights and
+// dropout seed, whatever kernels.Threads() is: every reduction over rows uses
+// a fixed partition into chunks summed in a fixed order, and dropout masks
+// come from a counter-based generator keyed by (seed, layer, site, row), not
+// from a shared stream.
+package model
