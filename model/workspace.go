@@ -1,3 +1,116 @@
 package model
 
-type workspace struct{}
+// layerActs holds the activations of one transformer block that its
+// backward pass needs. Rows are packed (see span); the block's output rows
+// are all packed rows except in the last block, whose output rows are only
+// the query rows of the pass.
+type layerActs struct {
+	ln1, ln1Mean, ln1Rstd []float32 // [N, C], [N], [N]
+	qkv                   []float32 // [N, 3C]
+	att                   []float32 // [B, NH, T, T] attention probabilities
+	xq                    []float32 // [NQ, C] residual input gathered at the query rows (last block only)
+	atty                  []float32 // [NQ, C] attention output before c_proj
+	res2                  []float32 // [NQ, C] residual stream after the attention branch
+	ln2, ln2Mean, ln2Rstd []float32 // [NQ, C], [NQ], [NQ]
+	fch, fchT             []float32 // [NQ, 4C] c_fc output (with bias) and its GELU tanh
+	out                   []float32 // [NQ, C] block output
+}
+
+// Pass kinds, recorded so that a backward pass matches its forward pass.
+const (
+	passNone = iota
+	passLM
+	passReward
+)
+
+// workspace is a Model's activation memory, allocated for a capacity of
+// rows (B·T) and attention entries (B·NH·T·T) and reused while the batch
+// fits.
+type workspace struct {
+	capRows, capAtt, capB int
+
+	// The current pass.
+	kind        int
+	train       bool
+	seed        uint64
+	B, T, N, NQ int
+	spans       []span  // output spans of the last block
+	full        []span  // spans of the other blocks (all rows are queries)
+	identity    bool    // the last block's output rows are all packed rows
+	tok         []int32 // per packed row
+	ids         rowIDs  // per packed row
+	qids        rowIDs  // per output row
+	qsrc        []int32 // output row -> packed row
+
+	enc                   []float32 // [N, C]
+	layers                []layerActs
+	lnf, lnfMean, lnfRstd []float32 // [NQ, C], [NQ], [NQ]
+	g                     []float32 // [rows, 4C] GELU output (recomputed in backward)
+
+	// Backward scratch, shared by the blocks.
+	dA, dB, dH, dLn []float32 // [rows, C]
+	dG              []float32 // [rows, 4C]
+	dqkv            []float32 // [rows, 3C]
+	attScratch      []float32 // [2, B, NH, T, T]
+	partials        []float32 // [2, nChunks(rows), 4C]
+
+	// Reward head.
+	rewards []float32
+	lastRow []int // output row of each sequence's last token
+
+	// LM head.
+	lmRows    []int32 // output rows with a non-zero loss weight
+	lmIn      []float32
+	logits    []float32 // [NL, V]: logits, then their gradient
+	lmTargets []int32
+	lmW       []float32
+	lmLoss    []float32 // per lmRows entry
+	lmNorm    float32
+	tokLoss   []float32 // [B·T] per-token cross-entropy (0 where the weight is 0)
+
+	ints []int // per-sequence scratch of the pass set-up
+}
+
+// ensure sizes the workspace for a batch of B sequences of T tokens.
+func (m *Model) ensure(B, T int) {
+	ws := &m.ws
+	c := m.Config
+	rows, att := B*T, B*c.NHead*T*T
+	if rows <= ws.capRows && att <= ws.capAtt && B <= ws.capB {
+		return
+	}
+	rows, att, B = max(rows, ws.capRows), max(att, ws.capAtt), max(B, ws.capB)
+	C := c.NEmbd
+	f := func(n int) []float32 { return make([]float32, n) }
+	*ws = workspace{capRows: rows, capAtt: att, capB: B, ints: ws.ints}
+	ws.tok = make([]int32, rows)
+	ws.ids = rowIDs{make([]int32, rows), make([]int32, rows)}
+	ws.qids = rowIDs{make([]int32, rows), make([]int32, rows)}
+	ws.qsrc = make([]int32, rows)
+	ws.enc = f(rows * C)
+	ws.layers = make([]layerActs, c.NLayer)
+	for l := range ws.layers {
+		a := &ws.layers[l]
+		a.ln1, a.ln1Mean, a.ln1Rstd = f(rows*C), f(rows), f(rows)
+		a.qkv = f(rows * 3 * C)
+		a.att = f(att)
+		if l == c.NLayer-1 {
+			a.xq = f(rows * C)
+		}
+		a.atty, a.res2 = f(rows*C), f(rows*C)
+		a.ln2, a.ln2Mean, a.ln2Rstd = f(rows*C), f(rows), f(rows)
+		a.fch, a.fchT = f(rows*4*C), f(rows*4*C)
+		a.out = f(rows * C)
+	}
+	ws.lnf, ws.lnfMean, ws.lnfRstd = f(rows*C), f(rows), f(rows)
+	ws.g = f(rows * 4 * C)
+	ws.dA, ws.dB, ws.dH, ws.dLn = f(rows*C), f(rows*C), f(rows*C), f(rows*C)
+	ws.dG = f(rows * 4 * C)
+	ws.dqkv = f(rows * 3 * C)
+	ws.attScratch = f(2 * att)
+	ws.partials = f(2 * nChunks(rows) * 4 * C)
+	ws.spans = make([]span, B)
+	ws.full = make([]span, B)
+	ws.rewards = f(B)
+	ws.lastRow = make([]int, B)
+}

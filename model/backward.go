@@ -1,0 +1,139 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/warm-rm/warm/kernels"
+)
+
+// backward propagates dlnf, the gradient of the final LayerNorm output rows
+// [NQ, C] (it is overwritten), down to the embeddings, adding every
+// parameter gradient into GradFlat.
+func (m *Model) backward(dlnf []float32) {
+	ws := &m.ws
+	c := m.Config
+	C, NH, T, N := c.NEmbd, c.NHead, ws.T, ws.N
+	L := c.NLayer
+	part := ws.partials
+
+	// dres: the gradient of the residual stream at the current block output.
+	dres, spare := ws.dB, ws.dA
+	layernormBackward(dres, m.g.lnfw, m.g.lnfb, dlnf, ws.layers[L-1].out, m.w.lnfw, ws.lnfMean, ws.lnfRstd, ws.NQ, C, false, part)
+
+	for l := L - 1; l >= 0; l-- {
+		a := &ws.layers[l]
+		bw, bg := &m.w.blocks[l], &m.g.blocks[l]
+		x := ws.enc
+		if l > 0 {
+			x = ws.layers[l-1].out
+		}
+		nq, spans, ids, _ := m.blockRows(l, nil)
+
+		// MLP branch: out = res2 + drop(gelu(ln2·Wfc + bfc)·Wproj + bproj).
+		residualBackward(ws.dH, bg.mprojB, dres, nq, C, ids, m.drop(l, siteMLPResid), part)
+		geluRecompute(ws.g, a.fch, a.fchT, nq, 4*C)
+		kernels.Gemm(false, true, nq, 4*C, C, 1, ws.dH, C, bw.mprojW, C, 0, ws.dG, 4*C)
+		kernels.Gemm(true, false, 4*C, C, nq, 1, ws.g, 4*C, ws.dH, C, 1, bg.mprojW, C)
+		geluBackward(ws.dG, a.fch, a.fchT, bg.fcB, nq, 4*C, part)
+		kernels.Gemm(false, true, nq, C, 4*C, 1, ws.dG, 4*C, bw.fcW, 4*C, 0, ws.dLn, C)
+		kernels.Gemm(true, false, C, 4*C, nq, 1, a.ln2, C, ws.dG, 4*C, 1, bg.fcW, 4*C)
+		// dres becomes the gradient of res2.
+		layernormBackward(dres, bg.ln2w, bg.ln2b, ws.dLn, a.res2, bw.ln2w, a.ln2Mean, a.ln2Rstd, nq, C, true, part)
+
+		// Attention branch: res2 = x + drop(attn(ln1)·Wproj + bproj).
+		residualBackward(ws.dH, bg.aprojB, dres, nq, C, ids, m.drop(l, siteAttnResid), part)
+		kernels.Gemm(false, true, nq, C, C, 1, ws.dH, C, bw.aprojW, C, 0, ws.dLn, C)
+		kernels.Gemm(true, false, C, C, nq, 1, a.atty, C, ws.dH, C, 1, bg.aprojW, C)
+		attentionBackward(ws.dqkv, ws.attScratch, ws.dLn, a.qkv, a.att, spans, T, NH, C, m.drop(l, siteAttnProbs))
+		matmulBackward(ws.dLn, bg.attnW, bg.attnB, ws.dqkv, a.ln1, bw.attnW, N, C, 3*C, part)
+		layernormBackward(spare, bg.ln1w, bg.ln1b, ws.dLn, x, bw.ln1w, a.ln1Mean, a.ln1Rstd, N, C, false, part)
+
+		// Residual path: add the gradient of res2 at the block's query rows.
+		if nq == N {
+			addInto(spare, dres, N, C)
+		} else {
+			parallelRows(nq, C, func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					d := spare[int(ws.qsrc[r])*C:][:C]
+					for j, v := range dres[r*C : r*C+C] {
+						d[j] += v
+					}
+				}
+			})
+		}
+		dres, spare = spare, dres
+	}
+	encoderBackward(m.g.wte, m.g.wpe, dres, ws.tok, ws.ids, N, C, m.drop(0, siteEmbd))
+}
+
+func addInto(dst, src []float32, N, C int) {
+	parallelRows(N, C, func(lo, hi int) {
+		d := dst[lo*C : hi*C]
+		for i, v := range src[lo*C : hi*C] {
+			d[i] += v
+		}
+	})
+}
+
+// RewardBackward adds into GradFlat the gradient of Σ_b dRewards[b]·r_b,
+// r being the rewards of the last RewardForward.
+func (m *Model) RewardBackward(dRewards []float32) error {
+	ws := &m.ws
+	if err := m.checkRewardGrad(dRewards); err != nil {
+		return err
+	}
+	C := m.Config.NEmbd
+	dlnf := ws.dA[:ws.NQ*C]
+	clear(dlnf)
+	rewardBackward(dlnf, m.g.score, dRewards, ws.lnf, ws.lastRow[:ws.B], m.w.score, C)
+	m.backward(dlnf)
+	return nil
+}
+
+// RewardHeadBackward adds into GradFlat only the gradient of score.weight
+// for Σ_b dRewards[b]·r_b: the backward pass of a frozen trunk (linear
+// probe).
+func (m *Model) RewardHeadBackward(dRewards []float32) error {
+	ws := &m.ws
+	if err := m.checkRewardGrad(dRewards); err != nil {
+		return err
+	}
+	rewardBackward(nil, m.g.score, dRewards, ws.lnf, ws.lastRow[:ws.B], m.w.score, m.Config.NEmbd)
+	return nil
+}
+
+func (m *Model) checkRewardGrad(dRewards []float32) error {
+	if m.ws.kind != passReward {
+		return fmt.Errorf("model: RewardBackward: %w", errNoForward)
+	}
+	if len(dRewards) != m.ws.B {
+		return fmt.Errorf("model: RewardBackward: %d reward gradients for %d sequences", len(dRewards), m.ws.B)
+	}
+	return nil
+}
+
+// LMBackward adds into GradFlat the gradient of the loss of the last
+// LMForward.
+func (m *Model) LMBackward() error {
+	ws := &m.ws
+	if ws.kind != passLM {
+		return fmt.Errorf("model: LMBackward: %w", errNoForward)
+	}
+	C, V := m.Config.NEmbd, m.Config.VocabSize
+	nl := len(ws.lmRows)
+	dlnf := ws.dA[:ws.NQ*C]
+	// d(head input) = dlogits · wte; dwte += dlogitsᵀ · (head input).
+	if nl == ws.NQ {
+		kernels.Gemm(false, false, nl, C, V, 1, ws.logits, V, m.w.wte, C, 0, dlnf, C)
+	} else {
+		clear(dlnf)
+		tmp := ws.dH[:nl*C]
+		kernels.Gemm(false, false, nl, C, V, 1, ws.logits, V, m.w.wte, C, 0, tmp, C)
+		for i, r := range ws.lmRows {
+			copy(dlnf[int(r)*C:int(r)*C+C], tmp[i*C:i*C+C])
+		}
+	}
+	kernels.Gemm(true, false, V, C, nl, 1, ws.logits, V, ws.lmIn, C, 1, m.g.wte, C)
+	m.backward(dlnf)
+	return nil
+}
