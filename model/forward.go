@@ -219,7 +219,7 @@ func (m *Model) LMForward(tokens []int32, B, T int, targets []int32, lossMask []
 		}
 		return lossMask[i]
 	}
-	lens, qlos := m.scratchInts(2*B)[:B], m.ws.ints[B:2*B]
+	lens, qlos := m.scratchInts(2 * B)[:B], m.ws.ints[B:2*B]
 	clear(lens)
 	clear(qlos)
 	nl := 0
@@ -315,7 +315,7 @@ func (m *Model) Logits(tokens []int32, B, T int) ([]float32, error) {
 	if err := m.checkShape(tokens, B, T); err != nil {
 		return nil, err
 	}
-	lens, qlos := m.scratchInts(2*B)[:B], m.ws.ints[B:2*B]
+	lens, qlos := m.scratchInts(2 * B)[:B], m.ws.ints[B:2*B]
 	for b := range B {
 		lens[b], qlos[b] = T, 0
 	}
