@@ -1,0 +1,291 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/warm-rm/warm/kernels"
+)
+
+func mediumConfig() Config {
+	return Config{VocabSize: 97, NPositions: 40, NEmbd: 32, NLayer: 2, NHead: 4, PadID: 0,
+		RewardHead: true, EmbdPdrop: 0.1, AttnPdrop: 0.1, ResidPdrop: 0.1}
+}
+
+// TestDeterminismAcrossThreads checks that outputs and gradients are
+// bit-identical for 1, 2, 3 and 5 goroutines, with dropout on.
+func TestDeterminismAcrossThreads(t *testing.T) {
+	c := mediumConfig()
+	rng := rand.New(rand.NewPCG(51, 52))
+	B, T := 24, 37
+	lengths := make([]int, B)
+	for b := range lengths {
+		lengths[b] = 1 + rng.IntN(T)
+	}
+	lengths[0] = T
+	tokens := paddedBatch(c, rng, lengths, T)
+	targets := make([]int32, B*T)
+	mask := make([]float32, B*T)
+	for i := range targets {
+		targets[i] = int32(rng.IntN(c.VocabSize))
+		if rng.IntN(3) > 0 {
+			mask[i] = 1
+		}
+	}
+	run := func(threads int) ([]float32, []float32) {
+		defer kernels.SetThreads(kernels.SetThreads(threads))
+		m := newTestModel(t, c, 53)
+		r, err := m.RewardForward(tokens, B, T, lengths, true, 54)
+		if err != nil {
+			t.Fatal(err)
+		}
+		P := B / 2
+		dr := make([]float32, B)
+		BradleyTerry(r[:P], r[P:], dr[:P], dr[P:])
+		out := append([]float32(nil), r...)
+		if err := m.RewardBackward(dr); err != nil {
+			t.Fatal(err)
+		}
+		loss, err := m.LMForward(tokens, B, T, targets, mask, true, 55)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.LMBackward(); err != nil {
+			t.Fatal(err)
+		}
+		return append(out, loss), append([]float32(nil), m.GradFlat...)
+	}
+	out1, g1 := run(1)
+	for _, n := range []int{2, 3, 5} {
+		out, g := run(n)
+		for i := range out1 {
+			if math.Float32bits(out[i]) != math.Float32bits(out1[i]) {
+				t.Fatalf("threads=%d: output %d differs: %g vs %g", n, i, out[i], out1[i])
+			}
+		}
+		for i := range g1 {
+			if math.Float32bits(g[i]) != math.Float32bits(g1[i]) {
+				t.Fatalf("threads=%d: gradient %d differs: %g vs %g", n, i, g[i], g1[i])
+			}
+		}
+	}
+}
+
+// TestDropout checks that dropout acts only in training passes, depends on
+// the seed, and that the rewards without dropout equal the float64
+// reference's (the manual computation of GPT2ForSequenceClassification).
+func TestDropout(t *testing.T) {
+	c := mediumConfig()
+	m := newTestModel(t, c, 61)
+	rng := rand.New(rand.NewPCG(62, 63))
+	B, T := 6, 20
+	lengths := []int{20, 3, 11, 1, 17, 8}
+	tokens := paddedBatch(c, rng, lengths, T)
+	get := func(train bool, seed uint64) []float32 {
+		r, err := m.RewardForward(tokens, B, T, lengths, train, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), r...)
+	}
+	eval1, eval2 := get(false, 1), get(false, 2)
+	tr1, tr1b, tr2 := get(true, 1), get(true, 1), get(true, 2)
+	for b := range B {
+		if eval1[b] != eval2[b] {
+			t.Fatal("dropout seed changes an evaluation pass")
+		}
+		if tr1[b] != tr1b[b] {
+			t.Fatal("same dropout seed, different rewards")
+		}
+	}
+	if equal(tr1, eval1) || equal(tr1, tr2) {
+		t.Fatal("dropout has no effect, or ignores its seed")
+	}
+	want := newRef(m).rewards(tokens, B, T, lengths, false, 0)
+	if e := forwardErr(eval1, want); e > 2e-6 {
+		t.Fatalf("rewards %v, reference %v (error %g)", eval1, want, e)
+	}
+}
+
+func equal(a, b []float32) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPaddingInvariance checks that what follows a sequence's end (pad
+// tokens of any value, any amount of padding) does not change its reward or
+// its gradients, and that nil lengths follow the first-pad rule.
+func TestPaddingInvariance(t *testing.T) {
+	c := mediumConfig()
+	m := newTestModel(t, c, 71)
+	rng := rand.New(rand.NewPCG(72, 73))
+	lengths := []int{5, 12, 1, 9}
+	B := len(lengths)
+	tok12 := paddedBatch(c, rng, lengths, 12)
+	tok30 := make([]int32, B*30)
+	for b := range B {
+		for t := range 30 {
+			if t < lengths[b] {
+				tok30[b*30+t] = tok12[b*12+t]
+			} else {
+				tok30[b*30+t] = int32(rng.IntN(c.VocabSize)) // garbage after the end
+			}
+		}
+	}
+	run := func(tokens []int32, T int, lengths []int) ([]float32, []float32) {
+		m.ZeroGrad()
+		r, err := m.RewardForward(tokens, B, T, lengths, true, 9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := append([]float32(nil), r...)
+		dr := []float32{1, -0.5, 0.25, 2}
+		if err := m.RewardBackward(dr); err != nil {
+			t.Fatal(err)
+		}
+		return out, append([]float32(nil), m.GradFlat...)
+	}
+	r1, g1 := run(tok12, 12, lengths)
+	r2, g2 := run(tok30, 30, lengths)
+	r3, g3 := run(tok12, 12, nil) // pads are c.PadID: the first-pad rule finds the lengths
+	if !equal(r1, r2) || !equal(g1, g2) || !equal(r1, r3) || !equal(g1, g3) {
+		t.Fatal("rewards or gradients depend on the padding")
+	}
+	if _, err := m.RewardForward(tok12, B, 12, []int{5, 13, 1, 9}, false, 0); err == nil {
+		t.Fatal("length > T accepted")
+	}
+	if _, err := m.RewardForward(tok12, B, 12, []int{5, 0, 1, 9}, false, 0); err == nil {
+		t.Fatal("empty sequence accepted")
+	}
+	bad := append([]int32(nil), tok12...)
+	bad[3] = int32(c.VocabSize)
+	if _, err := m.RewardForward(bad, B, 12, lengths, false, 0); err == nil {
+		t.Fatal("out-of-vocabulary token accepted")
+	}
+	if err := m.LMBackward(); err == nil {
+		t.Fatal("LMBackward after RewardForward accepted")
+	}
+}
+
+// TestLMRowsMatchLogits checks the LM head's row selection against the
+// full logits: per-token losses equal −log softmax of Logits.
+func TestLMRowsMatchLogits(t *testing.T) {
+	c := mediumConfig()
+	m := newTestModel(t, c, 81)
+	rng := rand.New(rand.NewPCG(82, 83))
+	B, T := 3, 16
+	tokens := paddedBatch(c, rng, []int{16, 16, 16}, T)
+	targets := make([]int32, B*T)
+	mask := make([]float32, B*T)
+	for i := range targets {
+		targets[i] = int32(rng.IntN(c.VocabSize))
+		if i%T >= 4 && i%T < 11 && i%5 != 0 {
+			mask[i] = 1
+		}
+	}
+	if _, err := m.LMForward(tokens, B, T, targets, mask, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	tl := append([]float32(nil), m.TokenLosses()...)
+	logits, err := m.Logits(tokens, B, T)
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := c.VocabSize
+	for i := range targets {
+		if mask[i] == 0 {
+			if tl[i] != 0 {
+				t.Fatalf("token %d: loss %g where the weight is 0", i, tl[i])
+			}
+			continue
+		}
+		want := refCE(f64(logits[i*V:i*V+V]), targets[i:i+1], []float64{1}, 1, V, 1)
+		if math.Abs(float64(tl[i])-want) > 1e-5 {
+			t.Fatalf("token %d: loss %g, from Logits %g", i, tl[i], want)
+		}
+	}
+}
+
+// TestKVCache checks incremental decoding against the full forward pass of
+// each sequence alone, with prompts of different lengths.
+func TestKVCache(t *testing.T) {
+	c := mediumConfig()
+	m := newTestModel(t, c, 91)
+	rng := rand.New(rand.NewPCG(92, 93))
+	prompts := []int{7, 1, 12, 4}
+	B, T, steps := len(prompts), 12, 9
+	full := make([][]int32, B) // each sequence: prompt then generated tokens
+	for b, n := range prompts {
+		for range n + steps {
+			full[b] = append(full[b], int32(1+rng.IntN(c.VocabSize-1)))
+		}
+	}
+	tokens := make([]int32, B*T)
+	for b, n := range prompts {
+		copy(tokens[b*T:], full[b][:n])
+	}
+	kv, err := m.NewKVCache(B, T+steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// want[b][i]: logits after the first i tokens of sequence b, alone.
+	V := c.VocabSize
+	want := func(b, n int) []float32 {
+		l, err := m.Logits(full[b][:n], 1, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), l[(n-1)*V:n*V]...)
+	}
+	check := func(got []float32, step int) {
+		for b := range B {
+			n := prompts[b] + step
+			w := want(b, n)
+			if e := forwardErr(got[b*V:b*V+V], f64(w)); e > 2e-6 {
+				t.Fatalf("step %d, sequence %d: logits differ from the full forward (error %g)", step, b, e)
+			}
+		}
+	}
+	got, err := kv.Prefill(tokens, T, prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(append([]float32(nil), got...), 0)
+	next := make([]int32, B)
+	for s := range steps {
+		for b, n := range prompts {
+			next[b] = full[b][n+s]
+		}
+		got, err := kv.Step(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(append([]float32(nil), got...), s+1)
+	}
+	if _, err := kv.Step(next); err == nil {
+		t.Fatal("step past the cache length accepted")
+	}
+	// Steps do not allocate buffers (ParallelFor's goroutines aside).
+	kv.Reset()
+	if _, err := kv.Prefill(tokens, T, prompts); err != nil {
+		t.Fatal(err)
+	}
+	defer kernels.SetThreads(kernels.SetThreads(1))
+	allocs := testing.AllocsPerRun(5, func() {
+		for b := range kv.pos {
+			kv.pos[b] = prompts[b]
+		}
+		if _, err := kv.Step(next); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > float64(8*c.NLayer+8) {
+		t.Fatalf("Step allocates %g times", allocs)
+	}
+	t.Logf("Step: %g allocations (closures handed to ParallelFor)", allocs)
+}
