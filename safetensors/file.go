@@ -25,6 +25,10 @@ func Open(path string) (*File, error) {
 		f.Close()
 		return nil, err
 	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &FormatError{File: path, Msg: "not a regular file"}
+	}
 	h, err := ReadHeader(f, st.Size(), path)
 	if err != nil {
 		f.Close()
@@ -49,10 +53,26 @@ func (f *File) ReadRaw(name string, dst []byte) ([]byte, error) {
 	if int64(len(dst)) != t.ByteLen() {
 		return nil, fmt.Errorf("%s: tensor %q: buffer of %d bytes for %d", f.Path, name, len(dst), t.ByteLen())
 	}
-	if _, err := f.f.ReadAt(dst, f.DataStart+t.Begin); err != nil {
-		return nil, fmt.Errorf("%s: tensor %q: %w", f.Path, name, err)
+	if err := f.ReadRawAt(t, dst, 0); err != nil {
+		return nil, err
 	}
 	return dst, nil
+}
+
+// ReadRawAt reads len(dst) bytes of tensor t's data starting off bytes into
+// it. t must come from this file's header. The read goes straight to the
+// file (pread), so concurrent calls are safe and memory use is only dst.
+func (f *File) ReadRawAt(t TensorInfo, dst []byte, off int64) error {
+	if off < 0 || off+int64(len(dst)) > t.ByteLen() {
+		return fmt.Errorf("%s: tensor %q: read of %d bytes at %d outside its %d bytes", f.Path, t.Name, len(dst), off, t.ByteLen())
+	}
+	if len(dst) == 0 {
+		return nil
+	}
+	if _, err := f.f.ReadAt(dst, f.DataStart+t.Begin+off); err != nil {
+		return fmt.Errorf("%s: tensor %q: reading %d bytes at offset %d: %w (file changed or truncated since it was opened?)", f.Path, t.Name, len(dst), f.DataStart+t.Begin+off, err)
+	}
+	return nil
 }
 
 // ReadFloat32 reads a floating-point tensor (F64, F32, F16 or BF16) converted

@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -48,7 +49,10 @@ type Header struct {
 	Metadata map[string]string
 	// DataStart is the absolute file offset of the data section (8 + N).
 	DataStart int64
-	index     map[string]int
+	// Digest is the SHA-256 of the raw header bytes (without the 8-byte
+	// length prefix); set by ReadHeader and ParseHeader.
+	Digest [32]byte
+	index  map[string]int
 }
 
 // Lookup returns the tensor named name.
@@ -146,7 +150,7 @@ func ParseHeader(buf []byte, name string) (*Header, error) {
 	trimmed := bytes.TrimRight(buf, " ")
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.UseNumber()
-	h := &Header{DataStart: 8 + int64(len(buf)), index: map[string]int{}}
+	h := &Header{DataStart: 8 + int64(len(buf)), Digest: sha256.Sum256(buf), index: map[string]int{}}
 	err := decodeObject(dec, func(key string) error {
 		if key == "__metadata__" {
 			if h.Metadata != nil {

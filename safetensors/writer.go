@@ -28,23 +28,33 @@ func (s Spec) ByteLen() int64 {
 }
 
 // Writer streams a safetensors file: the header is written first from the
-// specs, then each tensor's bytes in the order the specs were given. Nothing
-// appears at the destination until Commit renames the temporary file into
-// place; Abort (or any error) removes it.
+// specs, then each tensor's bytes in the order the specs were given, either
+// whole (WriteTensor) or in consecutive pieces (WritePart). Nothing appears
+// at the destination until Commit renames the temporary file into place;
+// Abort (or any error) removes it.
+//
+// Metadata can be changed until Commit with SetMetadata, as long as the new
+// header is not longer than the one written by Create: this is how a value
+// known only after all data has been streamed (a content fingerprint) gets
+// into the header. Give Create a placeholder of the final length.
 type Writer struct {
 	path, tmp string
 	f         *os.File
 	w         *bufio.Writer
 	specs     []Spec
-	next      int
+	headerLen int    // bytes of JSON header written by Create
+	patch     []byte // replacement header from SetMetadata, or nil
+	next      int    // index of the tensor being written
+	done      int64  // bytes of specs[next] written so far
+	noSync    bool
 	err       error
 }
 
 // Create starts a safetensors file at path with the given tensors and
-// metadata. Tensor data must then be supplied with WriteTensor in the same
-// order as specs.
+// metadata. Tensor data must then be supplied with WriteTensor or WritePart
+// in the same order as specs.
 func Create(path string, specs []Spec, metadata map[string]string) (*Writer, error) {
-	header, err := encodeHeader(specs, metadata)
+	header, err := encodeHeader(specs, metadata, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -52,7 +62,9 @@ func Create(path string, specs []Spec, metadata map[string]string) (*Writer, err
 	if err != nil {
 		return nil, fmt.Errorf("creating temporary file for %s: %w", path, err)
 	}
-	w := &Writer{path: path, tmp: f.Name(), f: f, w: bufio.NewWriterSize(f, 1<<20), specs: specs}
+	// A small buffer: large tensor pieces go straight to the file, small
+	// tensors (biases, norms) are gathered.
+	w := &Writer{path: path, tmp: f.Name(), f: f, w: bufio.NewWriterSize(f, 64<<10), specs: specs, headerLen: len(header)}
 	var lenBuf [8]byte
 	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(header)))
 	if _, err := w.w.Write(lenBuf[:]); err != nil {
@@ -61,12 +73,16 @@ func Create(path string, specs []Spec, metadata map[string]string) (*Writer, err
 	if _, err := w.w.Write(header); err != nil {
 		return nil, w.fail(err)
 	}
+	if err := w.w.Flush(); err != nil {
+		return nil, w.fail(err)
+	}
 	return w, nil
 }
 
 // encodeHeader builds the JSON header, padded with spaces to a multiple of 8
-// bytes so that the data section is aligned.
-func encodeHeader(specs []Spec, metadata map[string]string) ([]byte, error) {
+// bytes so that the data section is aligned, or to exactly padTo bytes when
+// padTo is not 0 (an error if it does not fit).
+func encodeHeader(specs []Spec, metadata map[string]string, padTo int) ([]byte, error) {
 	type info struct {
 		DType   DType   `json:"dtype"`
 		Shape   []int64 `json:"shape"`
@@ -104,14 +120,60 @@ func encodeHeader(specs []Spec, metadata map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if padTo != 0 {
+		if len(b) > padTo {
+			return nil, fmt.Errorf("new header of %d bytes does not fit the %d bytes reserved", len(b), padTo)
+		}
+		for len(b) < padTo {
+			b = append(b, ' ')
+		}
+		return b, nil
+	}
 	for len(b)%8 != 0 {
 		b = append(b, ' ')
 	}
 	return b, nil
 }
 
-// WriteTensor writes the raw bytes of the next tensor (in spec order).
+// SetSync chooses whether Commit fsyncs the file and its directory (the
+// default). Without it the rename is still atomic for other processes and
+// against a crash of this one, but not against a power failure.
+func (w *Writer) SetSync(sync bool) { w.noSync = !sync }
+
+// SetMetadata replaces the metadata written to the header. The new header
+// must fit in the bytes Create reserved; it is written at Commit.
+func (w *Writer) SetMetadata(metadata map[string]string) error {
+	if w.err != nil {
+		return w.err
+	}
+	h, err := encodeHeader(w.specs, metadata, w.headerLen)
+	if err != nil {
+		return w.fail(err)
+	}
+	w.patch = h
+	return nil
+}
+
+// WriteTensor writes the raw bytes of the next tensor (in spec order), all
+// of them at once.
 func (w *Writer) WriteTensor(name string, data []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.next < len(w.specs) && w.done != 0 {
+		return w.fail(fmt.Errorf("tensor %q written whole after %d bytes of %q were written in parts", name, w.done, w.specs[w.next].Name))
+	}
+	if w.next < len(w.specs) && w.specs[w.next].Name == name && int64(len(data)) != w.specs[w.next].ByteLen() {
+		return w.fail(fmt.Errorf("tensor %q: %d bytes, want %d", name, len(data), w.specs[w.next].ByteLen()))
+	}
+	return w.WritePart(name, data)
+}
+
+// WritePart appends data to the tensor being written, which must be name
+// (the next one in spec order). A tensor is complete, and the Writer moves
+// on to the next, when all its bytes have been written; a zero-byte tensor
+// is completed by one WritePart (or WriteTensor) with no data.
+func (w *Writer) WritePart(name string, data []byte) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -122,13 +184,17 @@ func (w *Writer) WriteTensor(name string, data []byte) error {
 	if s.Name != name {
 		return w.fail(fmt.Errorf("tensor %q written where %q was expected", name, s.Name))
 	}
-	if int64(len(data)) != s.ByteLen() {
-		return w.fail(fmt.Errorf("tensor %q: %d bytes, want %d", name, len(data), s.ByteLen()))
+	if rest := s.ByteLen() - w.done; int64(len(data)) > rest {
+		return w.fail(fmt.Errorf("tensor %q: %d bytes written past its %d-byte end", name, int64(len(data))-rest, s.ByteLen()))
 	}
 	if _, err := w.w.Write(data); err != nil {
 		return w.fail(err)
 	}
-	w.next++
+	w.done += int64(len(data))
+	if w.done == s.ByteLen() {
+		w.next++
+		w.done = 0
+	}
 	return nil
 }
 
@@ -148,7 +214,8 @@ func (w *Writer) WriteFloat32(name string, src []float32) error {
 	return w.WriteTensor(name, buf)
 }
 
-// Commit flushes, syncs and renames the file into place.
+// Commit flushes, syncs and renames the file into place, then syncs the
+// directory so that the rename itself is durable.
 func (w *Writer) Commit() error {
 	if w.err != nil {
 		return w.err
@@ -159,8 +226,15 @@ func (w *Writer) Commit() error {
 	if err := w.w.Flush(); err != nil {
 		return w.fail(err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return w.fail(err)
+	if w.patch != nil {
+		if _, err := w.f.WriteAt(w.patch, 8); err != nil {
+			return w.fail(fmt.Errorf("rewriting header: %w", err))
+		}
+	}
+	if !w.noSync {
+		if err := w.f.Sync(); err != nil {
+			return w.fail(err)
+		}
 	}
 	if err := w.f.Close(); err != nil {
 		return w.fail(err)
@@ -171,6 +245,24 @@ func (w *Writer) Commit() error {
 		return w.err
 	}
 	w.err = fmt.Errorf("%s: already committed", w.path)
+	if !w.noSync {
+		if err := SyncDir(filepath.Dir(w.path)); err != nil {
+			return fmt.Errorf("%s: committed, but syncing its directory failed: %w", w.path, err)
+		}
+	}
+	return nil
+}
+
+// SyncDir fsyncs a directory, making renames and creations in it durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
 	return nil
 }
 
