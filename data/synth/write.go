@@ -143,9 +143,10 @@ func writeTemp(dir, name string, data []byte) (string, error) {
 		return "", fmt.Errorf("synth: %w", err)
 	}
 	_, werr := f.Write(data)
+	merr := f.Chmod(0o644) // CreateTemp makes 0600 files; these are ordinary outputs
 	serr := f.Sync()
 	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
+	if err := errors.Join(werr, merr, serr, cerr); err != nil {
 		os.Remove(f.Name())
 		return "", fmt.Errorf("synth: writing %s: %w", filepath.Join(dir, name), err)
 	}
