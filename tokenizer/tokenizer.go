@@ -318,6 +318,9 @@ func (e *encoder) encode(text string) []int {
 	e.t.forSegments(text, func(seg string) {
 		splitPieces(seg, func(p string) { out = e.appendWord(out, p) })
 	}, func(id int) { out = append(out, id) })
+	if len(out) == 0 {
+		return nil // as Encode
+	}
 	return out
 }
 

@@ -305,7 +305,7 @@ func TestSpecialTokensInText(t *testing.T) {
 }
 
 func TestEncodeBatch(t *testing.T) {
-	docs := randomDocs(9, 1500)
+	docs := append(randomDocs(9, 1500), "", "<|endoftext|>")
 	tk := mustTrain(t, docs, TrainConfig{VocabSize: 800})
 	got, err := tk.EncodeBatch(context.Background(), docs)
 	if err != nil {
@@ -320,6 +320,35 @@ func TestEncodeBatch(t *testing.T) {
 	cancel()
 	if _, err := tk.EncodeBatch(ctx, docs); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled EncodeBatch: err = %v", err)
+	}
+}
+
+// TestEncodeConcurrent encodes from several goroutines through the shared
+// cache (run with -race to check it).
+func TestEncodeConcurrent(t *testing.T) {
+	docs := randomDocs(12, 200)
+	tk := mustTrain(t, docs, TrainConfig{VocabSize: 500})
+	want := make([][]int, len(docs))
+	for i, d := range docs {
+		want[i] = (&encoder{t: tk, cache: map[string][]int32{}}).encode(d) // private cache
+	}
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := range docs {
+				k := (i + g*37) % len(docs)
+				if got := tk.Encode(docs[k]); !reflect.DeepEqual(got, want[k]) {
+					errs <- fmt.Sprintf("doc %d: %v, want %v", k, got, want[k])
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
 	}
 }
 
@@ -439,12 +468,30 @@ func TestLoadGPT2Layout(t *testing.T) {
 		if id, _ := tk.TokenToID("Ġ"); id != 220 {
 			t.Errorf("%s: Ġ is %d, want 220", f, id)
 		}
+		// A token added after the model's vocabulary extends the ids.
+		withPad := strings.Replace(string(mustRead(t, f)), `"added_tokens": [`, `"added_tokens": [{"id": 269, "content": "<|pad|>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}, `, 1)
+		tp, err := Parse([]byte(withPad))
+		if err != nil {
+			t.Fatalf("%s with <|pad|> added: %v", f, err)
+		}
+		if tp.Pad() != 269 || tp.VocabSize() != 270 || !reflect.DeepEqual(tp.Encode("<|pad|> the"), []int{269, 262}) {
+			t.Errorf("%s with <|pad|> added: pad %d, size %d", f, tp.Pad(), tp.VocabSize())
+		}
 		// Canonical re-save loads back to the same tokenizer.
 		back, err := Parse(tk.CanonicalJSON())
 		if err != nil || back.Fingerprint() != tk.Fingerprint() {
 			t.Errorf("%s: canonical form does not round-trip: %v", f, err)
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestLoadErrors(t *testing.T) {
