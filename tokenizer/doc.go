@@ -1,0 +1,39 @@
+// Package tokenizer is warm's byte-level BPE tokenizer: GPT-2's scheme,
+// trained on a text corpus, saved and loaded as a Hugging Face tokenizer.json.
+//
+// Pipeline. Encode cuts literal added tokens ("<|endoftext|>", "<|pad|>") out
+// of the text, splits the rest with GPT-2's pre-tokenizer regex (PreTokenize;
+// Hugging Face ByteLevel with add_prefix_space=false, use_regex=true), maps each
+// piece's bytes to GPT-2's bytes_to_unicode characters ("Ġ" is the space) and
+// applies the merges by rank. Decode is exact for any byte string; DecodeUTF8
+// gives Hugging Face's output (invalid UTF-8 replaced by U+FFFD).
+//
+// Ids of a trained tokenizer: 0..255 are the bytes (id b is byte b),
+// 256 is "<|endoftext|>" (end and beginning of a document), 257 is "<|pad|>"
+// (padding; a reward model reads the last non-pad token, so pad differs from
+// EOS), and merged tokens follow from 258 in merge order. These ids do not
+// depend on the vocabulary size. A loaded tokenizer keeps its file's ids (GPT-2
+// has "<|endoftext|>" at 50256 and no pad token): use EOS and Pad.
+//
+// Special tokens in input text: Encode treats the literal strings as the
+// special tokens, as Hugging Face does by default; EncodeOrdinary does not, for
+// untrusted text. Train cuts them out of the corpus, so they never take part in
+// merges.
+//
+// Training (Train, TrainFiles) counts pre-token frequencies once in parallel,
+// then runs the standard incremental BPE loop (pair counts, per-pair word
+// index, max-heap with lazy updates); ties break on the pair's bytes, so
+// training is deterministic.
+//
+// Why not a library: the Go tokenizer libraries on the module proxy either
+// only encode with fixed vocabularies (tiktoken-go: no trainer, no
+// tokenizer.json) or get byte-level BPE wrong. github.com/sugarme/tokenizer
+// v0.3.0, the one Go port of Hugging Face tokenizers with a trainer, uses a
+// ByteLevel regex without the whitespace alternatives (its source says "TODO:
+// this RE does not cover the case with trailing whitespace"), so encoding is
+// lossy; its trainer writes progress to stdout with fmt.Printf, breaks count
+// ties on a time field it never sets (so ties fall to Go's random map order),
+// and on a stale heap entry stores the stale count back into the pair table;
+// it also pulls in six dependencies. This package is about 1,600 lines with
+// comments and no dependency outside the standard library.
+package tokenizer

@@ -1,0 +1,430 @@
+package tokenizer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// CanonicalJSON returns the tokenizer as a Hugging Face tokenizer.json, in a
+// canonical form: fixed key order, vocab ordered by id, merges in rank order,
+// added tokens by id, two-space indentation. The same tokenizer always gives
+// the same bytes. Every id is written into model.vocab (added tokens too, as
+// GPT-2's file does). Merges are written as "a b" strings, which every
+// tokenizers version reads (byte-level tokens never contain U+0020); if some
+// merge part does contain a space, all merges are written as ["a", "b"] pairs.
+// The returned slice must not be modified.
+func (t *Tokenizer) CanonicalJSON() []byte {
+	t.canonOnce.Do(func() { t.canonic = t.marshal() })
+	return t.canonic
+}
+
+// Fingerprint is the hex SHA-256 of CanonicalJSON: equal fingerprints mean
+// equal vocabularies, merges and added tokens, hence identical encodings.
+func (t *Tokenizer) Fingerprint() string {
+	sum := sha256.Sum256(t.CanonicalJSON())
+	return hex.EncodeToString(sum[:])
+}
+
+func (t *Tokenizer) marshal() []byte {
+	var b bytes.Buffer
+	b.WriteString("{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [")
+	for i, at := range t.added {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n    {\n      \"id\": %d,\n      \"content\": %s,\n", at.ID, jsonString(at.Content))
+		b.WriteString("      \"single_word\": false,\n      \"lstrip\": false,\n      \"rstrip\": false,\n      \"normalized\": false,\n")
+		fmt.Fprintf(&b, "      \"special\": %t\n    }", at.Special)
+	}
+	if len(t.added) > 0 {
+		b.WriteString("\n  ")
+	}
+	b.WriteString(`],
+  "normalizer": null,
+  "pre_tokenizer": {
+    "type": "ByteLevel",
+    "add_prefix_space": false,
+    "trim_offsets": true,
+    "use_regex": true
+  },
+  "post_processor": {
+    "type": "ByteLevel",
+    "add_prefix_space": false,
+    "trim_offsets": false,
+    "use_regex": true
+  },
+  "decoder": {
+    "type": "ByteLevel",
+    "add_prefix_space": false,
+    "trim_offsets": true,
+    "use_regex": true
+  },
+  "model": {
+    "type": "BPE",
+    "dropout": null,
+    "unk_token": null,
+    "continuing_subword_prefix": null,
+    "end_of_word_suffix": null,
+    "fuse_unk": false,
+    "byte_fallback": false,
+    "vocab": {`)
+	for id, tok := range t.tokens {
+		if id > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n      %s: %d", jsonString(tok), id)
+	}
+	b.WriteString("\n    },\n    \"merges\": [")
+	pairs := false
+	for _, m := range t.merges {
+		if strings.Contains(t.tokens[m[0]], " ") || strings.Contains(t.tokens[m[1]], " ") {
+			pairs = true
+			break
+		}
+	}
+	for i, m := range t.merges {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n      ")
+		if pairs {
+			fmt.Fprintf(&b, "[%s, %s]", jsonString(t.tokens[m[0]]), jsonString(t.tokens[m[1]]))
+		} else {
+			b.WriteString(jsonString(t.tokens[m[0]] + " " + t.tokens[m[1]]))
+		}
+	}
+	if len(t.merges) > 0 {
+		b.WriteString("\n    ")
+	}
+	b.WriteString("]\n  }\n}\n")
+	return b.Bytes()
+}
+
+// jsonString quotes s as JSON without HTML escaping (as serde_json writes
+// "<|endoftext|>"). s is valid UTF-8 (checked when the tokenizer is built).
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		panic(err) // encoding a string cannot fail
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// Save writes the tokenizer to path as a Hugging Face tokenizer.json (see
+// CanonicalJSON), atomically: a temporary file in the same directory is
+// written, synced and renamed over path, so path never holds half a file.
+func (t *Tokenizer) Save(path string) error {
+	if err := writeFileAtomic(path, t.CanonicalJSON()); err != nil {
+		return fmt.Errorf("tokenizer: save %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// Load reads a Hugging Face tokenizer.json holding a byte-level BPE (the
+// layout Save writes, GPT-2's, and those of other byte-level BPE models with
+// the same pre-tokenizer). Errors name the file and the problem.
+func Load(path string) (*Tokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: load: %w", err)
+	}
+	t, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: load %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// Parse reads a tokenizer.json from memory; see Load.
+//
+// Accepted: version "1.0"; normalizer null; pre_tokenizer ByteLevel with
+// add_prefix_space false and use_regex true (the default when absent);
+// decoder ByteLevel; post_processor null or ByteLevel (it only moves
+// offsets); model BPE without dropout, without continuing_subword_prefix or
+// end_of_word_suffix (null or ""), with ignore_merges false; merges as "a b"
+// strings or ["a", "b"] pairs; added tokens with lstrip, rstrip and
+// single_word false. unk_token, fuse_unk and byte_fallback are accepted and
+// ignored: with all 256 byte tokens in the vocabulary (required) no input is
+// unknown. truncation and padding are run-time settings and are ignored.
+// Anything else is an error naming the field.
+func Parse(data []byte) (*Tokenizer, error) {
+	var f struct {
+		Version       *string           `json:"version"`
+		AddedTokens   []json.RawMessage `json:"added_tokens"`
+		Normalizer    json.RawMessage   `json:"normalizer"`
+		PreTokenizer  json.RawMessage   `json:"pre_tokenizer"`
+		PostProcessor json.RawMessage   `json:"post_processor"`
+		Decoder       json.RawMessage   `json:"decoder"`
+		Model         *json.RawMessage  `json:"model"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if f.Version == nil || *f.Version != "1.0" {
+		v := "missing"
+		if f.Version != nil {
+			v = fmt.Sprintf("%q", *f.Version)
+		}
+		return nil, fmt.Errorf("version is %s, want \"1.0\"", v)
+	}
+	if !isNull(f.Normalizer) {
+		return nil, fmt.Errorf("normalizer must be null (normalizers are not supported), got %s", brief(f.Normalizer))
+	}
+	if err := checkByteLevel("pre_tokenizer", f.PreTokenizer, false); err != nil {
+		return nil, err
+	}
+	if !isNull(f.PostProcessor) {
+		if err := checkByteLevel("post_processor", f.PostProcessor, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkByteLevel("decoder", f.Decoder, true); err != nil {
+		return nil, err
+	}
+	if f.Model == nil {
+		return nil, errors.New("model is missing")
+	}
+	vocab, merges, err := parseModel(*f.Model)
+	if err != nil {
+		return nil, err
+	}
+	added := make([]AddedToken, 0, len(f.AddedTokens))
+	for i, raw := range f.AddedTokens {
+		var a struct {
+			ID         *int    `json:"id"`
+			Content    *string `json:"content"`
+			SingleWord bool    `json:"single_word"`
+			Lstrip     bool    `json:"lstrip"`
+			Rstrip     bool    `json:"rstrip"`
+			Special    bool    `json:"special"`
+		}
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, fmt.Errorf("added_tokens[%d]: %w", i, err)
+		}
+		if a.ID == nil || a.Content == nil {
+			return nil, fmt.Errorf("added_tokens[%d]: needs id and content", i)
+		}
+		if a.SingleWord || a.Lstrip || a.Rstrip {
+			return nil, fmt.Errorf("added_tokens[%d] (%q): single_word, lstrip and rstrip are not supported", i, *a.Content)
+		}
+		if *a.ID == len(vocab) {
+			// An added token after the model's vocabulary (how Hugging Face
+			// stores tokens added to a trained model): extend the id space.
+			vocab = append(vocab, *a.Content)
+		}
+		added = append(added, AddedToken{ID: *a.ID, Content: *a.Content, Special: a.Special})
+	}
+	t, err := newTokenizer(vocab, merges, added)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parseModel reads the BPE model: its vocabulary as a dense id -> token table
+// and its merges as token-string pairs.
+func parseModel(raw json.RawMessage) ([]string, [][2]string, error) {
+	var m struct {
+		Type                    *string           `json:"type"`
+		Dropout                 *float64          `json:"dropout"`
+		ContinuingSubwordPrefix *string           `json:"continuing_subword_prefix"`
+		EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
+		IgnoreMerges            bool              `json:"ignore_merges"`
+		Vocab                   json.RawMessage   `json:"vocab"`
+		Merges                  []json.RawMessage `json:"merges"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, nil, fmt.Errorf("model: %w", err)
+	}
+	switch {
+	case m.Type == nil || *m.Type != "BPE":
+		return nil, nil, fmt.Errorf("model.type must be \"BPE\"")
+	case m.Dropout != nil && *m.Dropout != 0:
+		return nil, nil, fmt.Errorf("model.dropout %g is not supported (want null)", *m.Dropout)
+	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
+		return nil, nil, fmt.Errorf("model.continuing_subword_prefix %q is not supported", *m.ContinuingSubwordPrefix)
+	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
+		return nil, nil, fmt.Errorf("model.end_of_word_suffix %q is not supported", *m.EndOfWordSuffix)
+	case m.IgnoreMerges:
+		return nil, nil, fmt.Errorf("model.ignore_merges true is not supported")
+	case isNull(m.Vocab):
+		return nil, nil, fmt.Errorf("model.vocab is missing")
+	}
+	vocab, err := parseVocab(m.Vocab)
+	if err != nil {
+		return nil, nil, err
+	}
+	merges := make([][2]string, len(m.Merges))
+	for i, r := range m.Merges {
+		var s string
+		if err := json.Unmarshal(r, &s); err == nil {
+			a, b, ok := strings.Cut(s, " ")
+			if !ok || a == "" || b == "" || strings.Contains(b, " ") {
+				return nil, nil, fmt.Errorf("model.merges[%d] %q: want two tokens separated by one space", i, s)
+			}
+			merges[i] = [2]string{a, b}
+			continue
+		}
+		var p []string
+		if err := json.Unmarshal(r, &p); err != nil || len(p) != 2 {
+			return nil, nil, fmt.Errorf("model.merges[%d] %s: want \"a b\" or [\"a\", \"b\"]", i, brief(r))
+		}
+		merges[i] = [2]string{p[0], p[1]}
+	}
+	return vocab, merges, nil
+}
+
+// parseVocab reads the {"token": id, ...} object with a streaming decoder so
+// that duplicate keys are caught, and returns the dense table of tokens by id.
+func parseVocab(raw json.RawMessage) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("model.vocab must be an object of token: id")
+	}
+	byID := make(map[int]string)
+	seen := make(map[string]bool)
+	maxID := -1
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("model.vocab: %w", err)
+		}
+		key := kt.(string)
+		vt, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("model.vocab[%q]: %w", key, err)
+		}
+		num, ok := vt.(json.Number)
+		if !ok {
+			return nil, fmt.Errorf("model.vocab[%q]: id must be a number", key)
+		}
+		id64, err := num.Int64()
+		if err != nil || id64 < 0 || id64 >= 1<<30 {
+			return nil, fmt.Errorf("model.vocab[%q]: bad id %s", key, num)
+		}
+		id := int(id64)
+		if seen[key] {
+			return nil, fmt.Errorf("model.vocab: token %q appears twice", key)
+		}
+		seen[key] = true
+		if prev, dup := byID[id]; dup {
+			return nil, fmt.Errorf("model.vocab: id %d is used by both %q and %q", id, prev, key)
+		}
+		byID[id] = key
+		maxID = max(maxID, id)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("model.vocab: %w", err)
+	}
+	if len(byID) != maxID+1 {
+		for id := 0; id <= maxID; id++ {
+			if _, ok := byID[id]; !ok {
+				return nil, fmt.Errorf("model.vocab: ids must be 0..%d without gaps; id %d is missing", maxID, id)
+			}
+		}
+	}
+	vocab := make([]string, maxID+1)
+	for id, tok := range byID {
+		vocab[id] = tok
+	}
+	return vocab, nil
+}
+
+// checkByteLevel checks that raw is a ByteLevel component; add_prefix_space
+// must be false unless anyPrefix (it matters only when pre-tokenizing), and a
+// pre-tokenizer's use_regex must be true or absent.
+func checkByteLevel(field string, raw json.RawMessage, anyPrefix bool) error {
+	if isNull(raw) {
+		return fmt.Errorf("%s must be ByteLevel, got null", field)
+	}
+	var c struct {
+		Type           string `json:"type"`
+		AddPrefixSpace bool   `json:"add_prefix_space"`
+		UseRegex       *bool  `json:"use_regex"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	if c.Type != "ByteLevel" {
+		return fmt.Errorf("%s must be ByteLevel, got %s", field, brief(raw))
+	}
+	if !anyPrefix && c.AddPrefixSpace {
+		return fmt.Errorf("%s: add_prefix_space true is not supported", field)
+	}
+	if field == "pre_tokenizer" && c.UseRegex != nil && !*c.UseRegex {
+		return fmt.Errorf("%s: use_regex false is not supported", field)
+	}
+	return nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	r := bytes.TrimSpace(raw)
+	return len(r) == 0 || string(r) == "null"
+}
+
+// brief shortens a JSON value for an error message.
+func brief(raw json.RawMessage) string {
+	s := string(bytes.TrimSpace(raw))
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}
+
+// jsonError turns a JSON decoding error into one with a line and column.
+func jsonError(data []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var off int64
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		off = int64(len(data))
+	default:
+		return fmt.Errorf("malformed JSON: %w", err)
+	}
+	off = min(max(off, 0), int64(len(data)))
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := int(off) - bytes.LastIndexByte(data[:off], '\n')
+	return fmt.Errorf("malformed JSON at line %d, column %d: %w", line, col, err)
+}
