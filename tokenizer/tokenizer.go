@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,8 +45,13 @@ type mergeInfo struct{ rank, id int32 }
 // pairKey packs a pair of token ids into a map key.
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
-// maxCacheEntries bounds the word cache of each encoder (shared or per worker).
-const maxCacheEntries = 1 << 18
+// Word caches (the shared one and each EncodeBatch worker's) hold at most
+// maxCacheEntries pre-tokens of at most maxCachedLen bytes; longer pieces are
+// rare, rarely repeated, and would let odd input grow the cache.
+const (
+	maxCacheEntries = 1 << 18
+	maxCachedLen    = 64
+)
 
 // Tokenizer is a byte-level BPE tokenizer. It is immutable after Train or
 // Load and safe for concurrent use.
@@ -140,7 +146,7 @@ func newTokenizer(vocab []string, merges [][2]string, added []AddedToken) (*Toke
 		seen[at.ID] = true
 		t.added = append(t.added, at)
 	}
-	sortAdded(t.added)
+	slices.SortFunc(t.added, func(x, y AddedToken) int { return x.ID - y.ID })
 	if id, ok := t.ids[EOSToken]; ok {
 		t.eos = int(id)
 	}
@@ -148,14 +154,6 @@ func newTokenizer(vocab []string, merges [][2]string, added []AddedToken) (*Toke
 		t.pad = int(id)
 	}
 	return t, nil
-}
-
-func sortAdded(a []AddedToken) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j].ID < a[j-1].ID; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
 }
 
 // VocabSize is the number of token ids: every id in [0, VocabSize) is a token.
@@ -281,7 +279,7 @@ func (t *Tokenizer) appendWordShared(dst []int, w string) []int {
 		return appendIDs(dst, v.([]int32))
 	}
 	ids := t.bpe(w)
-	if t.cacheN.Load() < maxCacheEntries {
+	if len(w) <= maxCachedLen && t.cacheN.Load() < maxCacheEntries {
 		if _, loaded := t.cache.LoadOrStore(strings.Clone(w), ids); !loaded {
 			t.cacheN.Add(1)
 		}
@@ -307,7 +305,7 @@ func (e *encoder) appendWord(dst []int, w string) []int {
 		return appendIDs(dst, ids)
 	}
 	ids := e.t.bpe(w)
-	if len(e.cache) < maxCacheEntries {
+	if len(w) <= maxCachedLen && len(e.cache) < maxCacheEntries {
 		e.cache[strings.Clone(w)] = ids
 	}
 	return appendIDs(dst, ids)

@@ -219,14 +219,15 @@ func countWords(ctx context.Context, texts iter.Seq[string], totalBytes int64, w
 	if err != nil {
 		return nil, err
 	}
-	progress(Progress{Stage: "count", Done: done, Total: max(totalBytes, done)})
-	total := results[0]
+	total := max(totalBytes, done) // file sizes count skipped line endings
+	progress(Progress{Stage: "count", Done: total, Total: total})
+	counts := results[0]
 	for _, m := range results[1:] {
 		for k, v := range m {
-			total[k] += v
+			counts[k] += v
 		}
 	}
-	return total, nil
+	return counts, nil
 }
 
 // pairEntry is a heap entry: a pair and its count when pushed.
