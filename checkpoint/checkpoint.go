@@ -15,6 +15,7 @@ package checkpoint
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -149,19 +150,32 @@ func Tensors(m *model.Model) ([]safetensors.Tensor, string, error) {
 // an existing dir is swapped out; otherwise an existing dir is an error.
 // Save fills in ck.Meta.Fingerprint (and BaseFingerprint for a base).
 func Save(dir string, ck *Checkpoint, replace bool) error {
+	err := atomicdir.Write(dir, replace, func(tmp string) error { return WriteFiles(tmp, ck) })
+	if err != nil {
+		return fmt.Errorf("saving checkpoint %s: %w", dir, err)
+	}
+	ck.Dir = dir
+	return nil
+}
+
+// WriteFiles writes the files of ck (config, weights, tokenizer) into the
+// existing directory dir, without the atomic publication of Save: for
+// callers that publish a larger directory themselves (training state).
+// It fills in ck.Meta.Fingerprint (and BaseFingerprint for a base).
+func WriteFiles(dir string, ck *Checkpoint) error {
 	if ck.Model == nil {
-		return fmt.Errorf("saving %s: no model", dir)
+		return errors.New("no model")
 	}
 	if ck.Tokenizer == nil {
-		return fmt.Errorf("saving %s: no tokenizer", dir)
+		return errors.New("no tokenizer")
 	}
 	cfg := ck.Model.Config
 	if ck.Tokenizer.VocabSize() > cfg.VocabSize {
-		return fmt.Errorf("saving %s: tokenizer has %d tokens, model only %d", dir, ck.Tokenizer.VocabSize(), cfg.VocabSize)
+		return fmt.Errorf("tokenizer has %d tokens, model only %d", ck.Tokenizer.VocabSize(), cfg.VocabSize)
 	}
 	ts, fp, err := Tensors(ck.Model)
 	if err != nil {
-		return fmt.Errorf("saving %s: %w", dir, err)
+		return err
 	}
 	ck.Meta.Fingerprint = fp
 	if ck.Meta.Role == RoleBase && ck.Meta.BaseFingerprint == "" {
@@ -169,25 +183,18 @@ func Save(dir string, ck *Checkpoint, replace bool) error {
 	}
 	conf, err := encodeConfig(cfg, ck.Tokenizer.EOS())
 	if err != nil {
-		return fmt.Errorf("saving %s: %w", dir, err)
+		return err
 	}
-	err = atomicdir.Write(dir, replace, func(tmp string) error {
-		if err := os.WriteFile(filepath.Join(tmp, ConfigFile), conf, 0o644); err != nil {
-			return err
-		}
-		if err := ck.Tokenizer.Save(filepath.Join(tmp, TokenizerFile)); err != nil {
-			return err
-		}
-		if err := writeTokenizerConfig(tmp, ck.Tokenizer, cfg.NPositions); err != nil {
-			return err
-		}
-		return safetensors.WriteFile(filepath.Join(tmp, safetensors.SingleFileName), ts, ck.Meta.toMap())
-	})
-	if err != nil {
-		return fmt.Errorf("saving checkpoint %s: %w", dir, err)
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), conf, 0o644); err != nil {
+		return err
 	}
-	ck.Dir = dir
-	return nil
+	if err := ck.Tokenizer.Save(filepath.Join(dir, TokenizerFile)); err != nil {
+		return err
+	}
+	if err := writeTokenizerConfig(dir, ck.Tokenizer, cfg.NPositions); err != nil {
+		return err
+	}
+	return safetensors.WriteFile(filepath.Join(dir, safetensors.SingleFileName), ts, ck.Meta.toMap())
 }
 
 // Load reads the checkpoint at path: a directory holding config.json and
