@@ -1,0 +1,298 @@
+// Package sample draws responses from a language-model checkpoint:
+// temperature, top-k and top-p (nucleus) sampling, batched, with the
+// model's KV cache so each new token costs one position per sequence.
+//
+// Sampling is deterministic for a seed, and independent of batching: the
+// random stream of sample j of prompt i is keyed by (seed, i, j), and the
+// engine's logits for a sequence do not depend on the other sequences of
+// its batch, so the same (seed, prompt, sample) gives the same text whatever
+// the batch size.
+package sample
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/warm-rm/warm/model"
+)
+
+// Config sets up sampling.
+type Config struct {
+	// Temperature divides the logits; 0 means greedy decoding.
+	Temperature float64 `json:"temperature"`
+	// TopK keeps the K most likely tokens (0: all).
+	TopK int `json:"top_k"`
+	// TopP keeps the smallest set of most likely tokens whose probability
+	// reaches P (0 or 1: all).
+	TopP float64 `json:"top_p"`
+	// MaxTokens bounds the response length (EOS included).
+	MaxTokens int `json:"max_tokens"`
+	// Seed keys the random streams.
+	Seed uint64 `json:"seed"`
+	// BatchSize is how many sequences are decoded together.
+	BatchSize int `json:"batch_size"`
+	// NoCache recomputes the whole sequence at every step instead of using
+	// the KV cache (for measuring what the cache saves).
+	NoCache bool `json:"no_cache,omitempty"`
+}
+
+// DefaultConfig returns plain sampling at temperature 1.
+func DefaultConfig() Config {
+	return Config{Temperature: 1, MaxTokens: 48, Seed: 1, BatchSize: 32}
+}
+
+// Validate reports the first bad setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Temperature < 0 || math.IsNaN(c.Temperature):
+		return fmt.Errorf("temperature %v < 0", c.Temperature)
+	case c.TopK < 0:
+		return fmt.Errorf("top-k %d < 0", c.TopK)
+	case c.TopP < 0 || c.TopP > 1:
+		return fmt.Errorf("top-p %v outside [0, 1]", c.TopP)
+	case c.MaxTokens < 1:
+		return fmt.Errorf("max tokens %d < 1", c.MaxTokens)
+	case c.BatchSize < 1:
+		return fmt.Errorf("batch size %d < 1", c.BatchSize)
+	}
+	return nil
+}
+
+// Request is one prompt, already tokenised, and how many samples to draw
+// from it.
+type Request struct {
+	Prompt []int32
+	N      int
+}
+
+// Output is one sampled response.
+type Output struct {
+	// Prompt and Sample index the request and the sample within it.
+	Prompt, Sample int
+	// Tokens is the response, ending with EOS when Stopped.
+	Tokens []int32
+	// Stopped reports that the model emitted EOS (else MaxTokens ran out or
+	// the context was full).
+	Stopped bool
+}
+
+// Generate samples from m for every request. eos ends a response. Prompts
+// longer than the model's context minus MaxTokens are cut from the left.
+// Outputs are in request order, samples in order within a request.
+func Generate(ctx context.Context, m *model.Model, reqs []Request, eos int, cfg Config) ([]Output, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sampling: %w", err)
+	}
+	maxLen := m.Config.NPositions
+	if cfg.MaxTokens >= maxLen {
+		return nil, fmt.Errorf("sampling: max tokens %d leaves no room for a prompt in %d positions", cfg.MaxTokens, maxLen)
+	}
+	type job struct{ req, sample int }
+	var jobs []job
+	for i, r := range reqs {
+		if len(r.Prompt) == 0 {
+			return nil, fmt.Errorf("sampling: prompt %d is empty", i)
+		}
+		for j := 0; j < r.N; j++ {
+			jobs = append(jobs, job{i, j})
+		}
+	}
+	out := make([]Output, len(jobs))
+	var kv *model.KVCache
+	if !cfg.NoCache {
+		var err error
+		if kv, err = m.NewKVCache(min(cfg.BatchSize, max(len(jobs), 1)), maxLen); err != nil {
+			return nil, err
+		}
+	}
+	probs := make([]float64, m.Config.VocabSize)
+	idx := make([]int, m.Config.VocabSize)
+	for lo := 0; lo < len(jobs); lo += cfg.BatchSize {
+		batch := jobs[lo:min(lo+cfg.BatchSize, len(jobs))]
+		B := len(batch)
+		prompts := make([][]int32, B)
+		rngs := make([]*rand.Rand, B)
+		for b, j := range batch {
+			p := reqs[j.req].Prompt
+			if room := maxLen - cfg.MaxTokens; len(p) > room {
+				p = p[len(p)-room:]
+			}
+			prompts[b] = p
+			rngs[b] = rand.New(rand.NewPCG(cfg.Seed, uint64(j.req)<<24|uint64(j.sample)))
+			out[lo+b] = Output{Prompt: j.req, Sample: j.sample}
+		}
+		dec := newDecoder(m, kv, prompts, B)
+		logits, err := dec.start()
+		if err != nil {
+			return nil, err
+		}
+		done := make([]bool, B)
+		next := make([]int32, B)
+		V := m.Config.VocabSize
+		for t := 0; t < cfg.MaxTokens; t++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			live := 0
+			for b := 0; b < B; b++ {
+				if done[b] {
+					next[b] = int32(eos)
+					continue
+				}
+				tok := pick(logits[b*V:(b+1)*V], cfg, rngs[b], probs, idx)
+				next[b] = int32(tok)
+				o := &out[lo+b]
+				o.Tokens = append(o.Tokens, int32(tok))
+				if tok == eos {
+					o.Stopped, done[b] = true, true
+				} else {
+					live++
+				}
+			}
+			if live == 0 || t == cfg.MaxTokens-1 {
+				break
+			}
+			if logits, err = dec.step(next); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// decoder advances a batch by one token, with the KV cache or by full
+// recomputation.
+type decoder struct {
+	m    *model.Model
+	kv   *model.KVCache
+	seqs [][]int32
+	B    int
+}
+
+func newDecoder(m *model.Model, kv *model.KVCache, prompts [][]int32, B int) *decoder {
+	d := &decoder{m: m, kv: kv, B: B}
+	for _, p := range prompts {
+		d.seqs = append(d.seqs, append([]int32(nil), p...))
+	}
+	return d
+}
+
+func (d *decoder) start() ([]float32, error) {
+	if d.kv != nil {
+		T := 0
+		for _, s := range d.seqs {
+			T = max(T, len(s))
+		}
+		tokens, lengths := d.padded(T)
+		if d.kv.B != d.B { // last, smaller batch
+			kv, err := d.m.NewKVCache(d.B, d.kv.MaxLen)
+			if err != nil {
+				return nil, err
+			}
+			d.kv = kv
+		}
+		return d.kv.Prefill(tokens, T, lengths)
+	}
+	return d.full()
+}
+
+func (d *decoder) step(next []int32) ([]float32, error) {
+	if d.kv != nil {
+		return d.kv.Step(next)
+	}
+	for b := range d.seqs {
+		d.seqs[b] = append(d.seqs[b], next[b])
+	}
+	return d.full()
+}
+
+func (d *decoder) padded(T int) ([]int32, []int) {
+	pad := int32(d.m.Config.PadID)
+	tokens := make([]int32, d.B*T)
+	lengths := make([]int, d.B)
+	for b, s := range d.seqs {
+		row := tokens[b*T : (b+1)*T]
+		for i := range row {
+			row[i] = pad
+		}
+		copy(row, s)
+		lengths[b] = len(s)
+	}
+	return tokens, lengths
+}
+
+// full recomputes every position and returns the logits of each sequence's
+// last token.
+func (d *decoder) full() ([]float32, error) {
+	V := d.m.Config.VocabSize
+	out := make([]float32, d.B*V)
+	// Sequences are run one at a time so that right padding (which a pad
+	// token equal to EOS would make ambiguous) never enters the pass.
+	for b, s := range d.seqs {
+		logits, err := d.m.Logits(s, 1, len(s))
+		if err != nil {
+			return nil, err
+		}
+		copy(out[b*V:], logits[(len(s)-1)*V:len(s)*V])
+	}
+	return out, nil
+}
+
+// pick draws a token from logits under cfg.
+func pick(logits []float32, cfg Config, rng *rand.Rand, probs []float64, idx []int) int {
+	if cfg.Temperature == 0 {
+		best := 0
+		for i, v := range logits {
+			if v > logits[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	V := len(logits)
+	maxv := math.Inf(-1)
+	for _, v := range logits {
+		maxv = math.Max(maxv, float64(v))
+	}
+	var sum float64
+	for i, v := range logits {
+		p := math.Exp((float64(v) - maxv) / cfg.Temperature)
+		probs[i] = p
+		sum += p
+	}
+	cand := idx[:V]
+	for i := range cand {
+		cand[i] = i
+	}
+	if (cfg.TopK > 0 && cfg.TopK < V) || (cfg.TopP > 0 && cfg.TopP < 1) {
+		sort.SliceStable(cand, func(a, b int) bool { return probs[cand[a]] > probs[cand[b]] })
+		if cfg.TopK > 0 && cfg.TopK < len(cand) {
+			cand = cand[:cfg.TopK]
+		}
+		if cfg.TopP > 0 && cfg.TopP < 1 {
+			var acc float64
+			for k, i := range cand {
+				acc += probs[i] / sum
+				if acc >= cfg.TopP {
+					cand = cand[:k+1]
+					break
+				}
+			}
+		}
+		sum = 0
+		for _, i := range cand {
+			sum += probs[i]
+		}
+	}
+	u := rng.Float64() * sum
+	for _, i := range cand {
+		u -= probs[i]
+		if u < 0 {
+			return i
+		}
+	}
+	return cand[len(cand)-1]
+}
