@@ -1,0 +1,179 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/data"
+	"github.com/warm-rm/warm/train"
+)
+
+// SFTOptions sets up supervised fine-tuning of a base model.
+type SFTOptions struct {
+	Out     string
+	Replace bool
+	// Init is the checkpoint to fine-tune (normally the pre-trained base).
+	Init string
+	// Data is a file of demonstrations: prompt/completion JSONL, or a
+	// preference file whose (original) chosen responses are used.
+	// Examples adds demonstrations in memory.
+	Data     string
+	Examples []data.Example
+	// MaxLen bounds a demonstration's tokens (default: the model's context).
+	MaxLen int
+	// Dropout, when set, replaces the model's dropout probabilities.
+	Dropout *float32
+	// SaveAt lists steps after which a snapshot is saved into SnapshotDir
+	// (default Out + ".steps") as step-NNNNNN: WARM's Baklava inits.
+	SaveAt      []int
+	SnapshotDir string
+	Train       train.Config
+	Resume      Resume
+	Progress    Progress
+	Log         Logf
+}
+
+// SFTResult is what fine-tuning produced.
+type SFTResult struct {
+	Checkpoint *checkpoint.Checkpoint
+	History    []train.Stats
+	// Snapshots are the snapshot directories, in step order.
+	Snapshots []string
+	Wall      time.Duration
+}
+
+// SFT fine-tunes Init on demonstrations with the next-token loss on the
+// response tokens, and saves the result (role "sft") and its snapshots.
+func SFT(ctx context.Context, o SFTOptions) (*SFTResult, error) {
+	start := time.Now()
+	if err := checkOut(o.Out, o.Replace); err != nil {
+		return nil, err
+	}
+	if err := o.Resume.check(o.Out); err != nil {
+		return nil, err
+	}
+	base, err := checkpoint.Load(o.Init)
+	if err != nil {
+		return nil, err
+	}
+	if base.Tokenizer == nil {
+		return nil, fmt.Errorf("sft: %s has no tokenizer.json", o.Init)
+	}
+	ex := slices.Clone(o.Examples)
+	if o.Data != "" {
+		more, err := loadDemonstrations(o.Data, o.Log)
+		if err != nil {
+			return nil, err
+		}
+		ex = append(ex, more...)
+	}
+	if len(ex) == 0 {
+		return nil, errors.New("sft: no demonstrations")
+	}
+	m := base.Model
+	if o.Dropout != nil {
+		m, err = withDropout(m, *o.Dropout)
+		if err != nil {
+			return nil, err
+		}
+	}
+	maxLen := o.MaxLen
+	if maxLen <= 0 || maxLen > m.Config.NPositions+1 {
+		maxLen = m.Config.NPositions + 1 // inputs are the sequence minus its last token
+	}
+	seqs, trunc, err := data.TokenizeSFT(ctx, base.Tokenizer, ex, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	o.Log.printf("sft: %d demonstrations, %d truncated to %d tokens", len(seqs), trunc.Truncated(), maxLen)
+	step, err := train.SFTStep(m, seqs, base.Tokenizer.Pad(), o.Train.BatchSize, o.Train.DataSeed)
+	if err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	meta := checkpoint.Meta{Role: checkpoint.RoleSFT, BaseFingerprint: base.Meta.BaseFingerprint, HParams: hparams(map[string]any{
+		"job": "sft", "init": o.Init, "init_fingerprint": base.Meta.Fingerprint, "train": o.Train, "dropout": o.Dropout, "max_len": maxLen,
+	})}
+	snapDir := o.SnapshotDir
+	if snapDir == "" {
+		snapDir = filepath.Clean(o.Out) + ".steps"
+	}
+	res := &SFTResult{}
+	saveAt := map[int]bool{}
+	for _, s := range o.SaveAt {
+		if s < 1 || s > o.Train.Steps {
+			return nil, fmt.Errorf("sft: snapshot step %d outside 1..%d", s, o.Train.Steps)
+		}
+		saveAt[s] = true
+	}
+	r := &train.Runner{
+		Model: m, Tokenizer: base.Tokenizer, Meta: meta, Config: o.Train, Kind: "sft", DataID: hashSeqs(seqs),
+		StateDir: o.Resume.dir(o.Out), StateEvery: o.Resume.Every,
+		Progress: stageProgress(o.Progress, "sft", o.Train.Steps),
+		AfterStep: func(done int) error {
+			if !saveAt[done] {
+				return nil
+			}
+			dir := filepath.Join(snapDir, fmt.Sprintf("step-%06d", done))
+			sm := meta
+			sm.Step = done
+			// A resumed run may find its earlier snapshots already there.
+			if err := checkpoint.Save(dir, &checkpoint.Checkpoint{Model: m, Tokenizer: base.Tokenizer, Meta: sm}, true); err != nil {
+				return err
+			}
+			o.Log.printf("sft: snapshot at step %d: %s", done, dir)
+			return nil
+		},
+	}
+	hist, err := r.Run(ctx, step)
+	if err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
+	}
+	for _, s := range slices.Sorted(mapsKeys(saveAt)) {
+		res.Snapshots = append(res.Snapshots, filepath.Join(snapDir, fmt.Sprintf("step-%06d", s)))
+	}
+	meta.Step = o.Train.Steps
+	ck := &checkpoint.Checkpoint{Model: m, Tokenizer: base.Tokenizer, Meta: meta}
+	if err := finish(o.Out, o.Replace, ck, o.Resume); err != nil {
+		return nil, err
+	}
+	res.Checkpoint, res.History, res.Wall = ck, hist, time.Since(start)
+	return res, nil
+}
+
+func mapsKeys(m map[int]bool) func(func(int) bool) {
+	return func(yield func(int) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// loadDemonstrations reads SFT data: prompt/completion JSONL, or a
+// preference file (its original chosen responses).
+func loadDemonstrations(path string, log Logf) ([]data.Example, error) {
+	f, err := data.DetectFormat(path)
+	if err != nil {
+		return nil, err
+	}
+	if f == data.FormatExamplesJSONL {
+		ex, st, err := data.LoadExamples(path, data.LoadOptions{})
+		if err != nil {
+			return nil, err
+		}
+		log.printf("sft data %s: %s", path, st.Summary())
+		return ex, nil
+	}
+	pairs, st, err := data.LoadPairs(path, data.LoadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	log.printf("sft data %s: %s (chosen responses of preference pairs)", path, st.Summary())
+	return data.SFTFromPairs(pairs), nil
+}
