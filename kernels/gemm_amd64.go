@@ -32,7 +32,7 @@ func asmKernel(name string, mr, nr int, f asmKernelFunc) *microKernel {
 // FMAs), the AVX-512 tile was still measured 5-20% faster on warm's shapes:
 // it halves the instruction count and the B loads per flop. Other tiles that
 // were tried (AVX-512 12x32, 6x48 and 8x32 with embedded broadcasts) were no
-// faster; see the package README.
+// faster; see the package documentation.
 var (
 	avx2Kernel   = asmKernel("avx2-6x16", 6, 16, gemmKernAVX2x6x16)
 	avx512Kernel = asmKernel("avx512-8x32", 8, 32, gemmKernAVX512x8x32)

@@ -19,8 +19,8 @@ type benchShape struct {
 
 // benchShapes are warm's GEMMs at d=128 (4 heads of 32) and d=256 (4 heads
 // of 64), T=64, with 4096 rows (64 sequences) in the dense layers and 2048
-// in the LM head. bench/gemm_compare.sh parses these names (layout, then
-// m×n×k, then b<batch> for attention) to time the same shapes with PyTorch.
+// in the LM head. bench/gemm_compare.sh parses the sub-benchmark names (see
+// fullName) to time the same shapes with PyTorch and NumPy.
 var benchShapes = []benchShape{
 	{name: "d128/fwd_qkv", m: 4096, n: 384, k: 128},
 	{name: "d128/fwd_proj", m: 4096, n: 128, k: 128},
@@ -62,11 +62,15 @@ func b2i(b bool) int {
 }
 
 // fullName is the sub-benchmark name of s, such as
-// "d128/fwd_qkv/NN_4096x384x128" or "d128/attn_qk/NT_64x64x32_b256".
+// "d128/fwd_qkv/NN_4096x384x128", "d128/attn_qk/NT_64x64x32_b256" or
+// "d128/bwd_dw_qkv/TN_128x384x4096_beta1".
 func (s benchShape) fullName() string {
 	name := fmt.Sprintf("%s/%s_%dx%dx%d", s.name, layout(s.transA, s.transB), s.m, s.n, s.k)
 	if s.batch > 0 {
 		name += fmt.Sprintf("_b%d", s.batch)
+	}
+	if s.beta != 0 {
+		name += fmt.Sprintf("_beta%g", s.beta)
 	}
 	return name
 }
@@ -75,6 +79,7 @@ func (s benchShape) fullName() string {
 // ("simd") and the portable one ("portable"), on 1 and 2 threads, and
 // reports GFLOP/s (2*m*n*k per product).
 func BenchmarkGemm(b *testing.B) {
+	b.Logf("GEMM kernel: simd = %s (supported: %v)", KernelName(), Kernels())
 	kerns := []*microKernel{activeKernel()}
 	if kerns[0] != genericKernel {
 		kerns = append(kerns, genericKernel)

@@ -15,7 +15,7 @@ func init() { active.Store(supportedKernels()[0]) }
 func activeKernel() *microKernel { return active.Load() }
 
 // KernelName reports which GEMM micro-kernel this process uses: "avx512-8x32"
-// (AVX-512F), "avx2-6x16" (AVX2 and FMA) or "generic4x4" (portable Go).
+// (AVX-512F), "avx2-6x16" (AVX2 and FMA) or "generic4x2" (portable Go).
 func KernelName() string { return activeKernel().name }
 
 // Kernels lists the GEMM micro-kernels this CPU and build support, the

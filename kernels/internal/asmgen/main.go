@@ -1,11 +1,15 @@
-// Command asmgen generates warm's amd64 GEMM micro-kernels (asm_amd64.s and
-// its Go declarations) with avo. Run it through `go generate` in the kernels
-// package; see the go:generate line in kernels/gemm_amd64.go.
+// Command asmgen generates warm's amd64 assembly (kernels/asm_amd64.s and its
+// Go declarations, asm_stubs_amd64.go) with avo: the GEMM micro-kernels, the
+// 8×8 transposing packer, and the Dot/Axpy/Scal helpers. Run it through
+// `go generate ./kernels`; see the go:generate line in kernels/gemm_amd64.go.
+// It is its own module so that warm itself does not depend on avo.
 //
 // avo is used rather than hand-written assembly because the kernels are
-// heavily unrolled register tiles (up to 24 accumulators): avo allocates the
-// registers, computes the argument frame offsets from the Go signatures, and
-// lets one Go function emit every tile shape we measured.
+// heavily unrolled register tiles (16 accumulators and their addressing):
+// avo allocates the registers, computes the argument frame offsets from the
+// Go signatures, and lets one Go function emit every tile shape. Other
+// shapes can be tried by adding a tile to the list in main (AVX-512 12×32,
+// 6×48 and 8×32 with embedded broadcasts were measured and dropped).
 package main
 
 import (
