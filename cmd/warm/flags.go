@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/warm-rm/warm/kernels"
+	"github.com/warm-rm/warm/pipeline"
+	"github.com/warm-rm/warm/train"
+)
+
+var threads int
+
+func init() {
+	rootCmd.PersistentFlags().IntVar(&threads, "threads", runtime.GOMAXPROCS(0), "goroutines the compute kernels use")
+	rootCmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if threads < 1 {
+			return fmt.Errorf("--threads %d: must be at least 1", threads)
+		}
+		kernels.SetThreads(threads)
+		return nil
+	}
+}
+
+// addTrainFlags registers the optimisation flags shared by pretrain, sft
+// and train, with defaults from def.
+func addTrainFlags(fs *pflag.FlagSet, c *train.Config, def train.Config) {
+	*c = def
+	fs.IntVar(&c.Steps, "steps", def.Steps, "optimiser steps")
+	fs.IntVar(&c.BatchSize, "batch", def.BatchSize, "sequences (pretrain, sft) or pairs (train) per step")
+	fs.Float64Var(&c.LR, "lr", def.LR, "peak learning rate")
+	fs.Float64Var(&c.MinLR, "min-lr", def.MinLR, "learning rate at the end of the decay")
+	fs.IntVar(&c.Warmup, "warmup", def.Warmup, "linear warm-up steps")
+	fs.StringVar(&c.Decay, "decay", def.Decay, "schedule after warm-up: cosine, linear or constant")
+	fs.Float32Var(&c.WeightDecay, "weight-decay", def.WeightDecay, "AdamW decoupled weight decay (matrices and embeddings)")
+	fs.Float32Var(&c.ClipNorm, "clip", def.ClipNorm, "global gradient-norm clipping (0: off)")
+	fs.Uint64Var(&c.Seed, "seed", def.Seed, "seed of the dropout masks (and of initialisation where there is one)")
+	fs.Uint64Var(&c.DataSeed, "data-seed", def.DataSeed, "seed of the data order")
+}
+
+// addResumeFlags registers the training-state flags.
+func addResumeFlags(fs *pflag.FlagSet, r *pipeline.Resume) {
+	fs.StringVar(&r.StateDir, "state-dir", "", "training-state directory (default OUT.state)")
+	fs.IntVar(&r.Every, "save-every", 200, "steps between training-state checkpoints (Ctrl-C also saves)")
+	fs.BoolVar(&r.Resume, "resume", false, "continue an interrupted run from its training state")
+	fs.BoolVar(&r.Keep, "keep-state", false, "keep the training state after success")
+}
+
+// progress shows training progress on stderr: a bar on a terminal, a log
+// line every few percent otherwise.
+type progress struct {
+	stage string
+	bar   *progressbar.ProgressBar
+	tty   bool
+	last  time.Time
+	toks  int
+}
+
+func newProgress() *progress {
+	return &progress{tty: term.IsTerminal(int(os.Stderr.Fd()))}
+}
+
+func (p *progress) update(stage string, st train.Stats, total int) {
+	if stage != p.stage {
+		p.finish()
+		p.stage, p.toks, p.last = stage, 0, time.Now()
+		if p.tty {
+			p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
+				progressbar.OptionSetDescription(stage), progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionSetWidth(24), progressbar.OptionClearOnFinish())
+		}
+	}
+	p.toks += st.Tokens
+	tps := float64(p.toks) / st.Elapsed.Seconds()
+	desc := fmt.Sprintf("%-8s loss %.4f", stage, st.Loss)
+	if st.Acc > 0 {
+		desc += fmt.Sprintf(" acc %.3f", st.Acc)
+	}
+	desc += fmt.Sprintf(" lr %.2e %.0f tok/s", st.LR, tps)
+	if p.tty {
+		p.bar.Describe(desc)
+		p.bar.Set(st.Step)
+		return
+	}
+	every := max(total/20, 1)
+	if st.Step%every == 0 || st.Step == total {
+		fmt.Fprintf(os.Stderr, "%s step %d/%d %s\n", time.Now().Format("15:04:05"), st.Step, total, desc)
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+	}
+}
+
+// logf prints a note on stderr, above the progress bar.
+func (p *progress) logf(format string, args ...any) {
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+}
