@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/data"
@@ -131,4 +133,56 @@ func checkOut(out string, replace bool) error {
 		return fmt.Errorf("output %s already exists (use --force to replace it)", out)
 	}
 	return nil
+}
+
+// snapshots saves checkpoints of a running job after chosen steps (SFT's
+// Baklava inits; a reward model's intermediate checkpoints for LMC).
+type snapshots struct {
+	dir   string
+	steps map[int]bool
+}
+
+func newSnapshots(out, dir string, at []int, total int) (*snapshots, error) {
+	if dir == "" {
+		dir = filepath.Clean(out) + ".steps"
+	}
+	s := &snapshots{dir: dir, steps: map[int]bool{}}
+	for _, n := range at {
+		if n < 1 || n > total {
+			return nil, fmt.Errorf("snapshot step %d outside 1..%d", n, total)
+		}
+		s.steps[n] = true
+	}
+	return s, nil
+}
+
+func (s *snapshots) path(step int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("step-%06d", step))
+}
+
+// afterStep returns the Runner hook that saves ck after each chosen step.
+// A resumed run may find its earlier snapshots already there: they are
+// replaced by identical ones.
+func (s *snapshots) afterStep(ck func() *checkpoint.Checkpoint, log Logf) func(int) error {
+	return func(done int) error {
+		if !s.steps[done] {
+			return nil
+		}
+		c := ck()
+		c.Meta.Step = done
+		if err := checkpoint.Save(s.path(done), c, true); err != nil {
+			return err
+		}
+		log.printf("snapshot at step %d: %s", done, s.path(done))
+		return nil
+	}
+}
+
+// paths lists the snapshot directories in step order.
+func (s *snapshots) paths() []string {
+	var out []string
+	for _, n := range slices.Sorted(maps.Keys(s.steps)) {
+		out = append(out, s.path(n))
+	}
+	return out
 }

@@ -50,6 +50,11 @@ type RMOptions struct {
 	// the fitted head, the shared head of a sweep.
 	ProbeOnly bool
 	Train     train.Config
+	// SaveAt lists steps after which a snapshot is saved into SnapshotDir
+	// (default Out + ".steps"), e.g. for linear mode connectivity between
+	// two checkpoints of one run.
+	SaveAt      []int
+	SnapshotDir string
 	// Eval lists pair sets scored after training.
 	Eval     []PairSet
 	Resume   Resume
@@ -65,7 +70,9 @@ type RMResult struct {
 	ProbeAcc float64
 	// Flipped is the number of corrupted training labels.
 	Flipped int
-	Eval    []SetResult
+	// Snapshots are the snapshot directories, in step order.
+	Snapshots []string
+	Eval      []SetResult
 	Wall    time.Duration
 }
 
@@ -178,6 +185,10 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 		"probe": o.Probe, "probe_only": o.ProbeOnly, "pairs": len(pairs),
 	})}
 	if !o.ProbeOnly {
+		snaps, err := newSnapshots(o.Out, o.SnapshotDir, o.SaveAt, o.Train.Steps)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
 		step, err := train.RMStep(m, tp, tok.Pad(), o.Train.BatchSize, o.Train.DataSeed)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
@@ -186,10 +197,14 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 			Model: m, Tokenizer: tok, Meta: meta, Config: o.Train, Kind: "rm", DataID: hashPairs(tp),
 			StateDir: o.Resume.dir(o.Out), StateEvery: o.Resume.Every,
 			Progress: stageProgress(o.Progress, "rm", o.Train.Steps),
+			AfterStep: snaps.afterStep(func() *checkpoint.Checkpoint {
+				return &checkpoint.Checkpoint{Model: m, Tokenizer: tok, Meta: meta}
+			}, o.Log),
 		}
 		if res.History, err = r.Run(ctx, step); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
+		res.Snapshots = snaps.paths()
 		meta.Step = o.Train.Steps
 	}
 	for _, set := range o.Eval {

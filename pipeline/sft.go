@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -98,44 +97,23 @@ func SFT(ctx context.Context, o SFTOptions) (*SFTResult, error) {
 	meta := checkpoint.Meta{Role: checkpoint.RoleSFT, BaseFingerprint: base.Meta.BaseFingerprint, HParams: hparams(map[string]any{
 		"job": "sft", "init": o.Init, "init_fingerprint": base.Meta.Fingerprint, "train": o.Train, "dropout": o.Dropout, "max_len": maxLen,
 	})}
-	snapDir := o.SnapshotDir
-	if snapDir == "" {
-		snapDir = filepath.Clean(o.Out) + ".steps"
-	}
-	res := &SFTResult{}
-	saveAt := map[int]bool{}
-	for _, s := range o.SaveAt {
-		if s < 1 || s > o.Train.Steps {
-			return nil, fmt.Errorf("sft: snapshot step %d outside 1..%d", s, o.Train.Steps)
-		}
-		saveAt[s] = true
+	snaps, err := newSnapshots(o.Out, o.SnapshotDir, o.SaveAt, o.Train.Steps)
+	if err != nil {
+		return nil, fmt.Errorf("sft: %w", err)
 	}
 	r := &train.Runner{
 		Model: m, Tokenizer: base.Tokenizer, Meta: meta, Config: o.Train, Kind: "sft", DataID: hashSeqs(seqs),
 		StateDir: o.Resume.dir(o.Out), StateEvery: o.Resume.Every,
 		Progress: stageProgress(o.Progress, "sft", o.Train.Steps),
-		AfterStep: func(done int) error {
-			if !saveAt[done] {
-				return nil
-			}
-			dir := filepath.Join(snapDir, fmt.Sprintf("step-%06d", done))
-			sm := meta
-			sm.Step = done
-			// A resumed run may find its earlier snapshots already there.
-			if err := checkpoint.Save(dir, &checkpoint.Checkpoint{Model: m, Tokenizer: base.Tokenizer, Meta: sm}, true); err != nil {
-				return err
-			}
-			o.Log.printf("sft: snapshot at step %d: %s", done, dir)
-			return nil
-		},
+		AfterStep: snaps.afterStep(func() *checkpoint.Checkpoint {
+			return &checkpoint.Checkpoint{Model: m, Tokenizer: base.Tokenizer, Meta: meta}
+		}, o.Log),
 	}
 	hist, err := r.Run(ctx, step)
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
 	}
-	for _, s := range slices.Sorted(mapsKeys(saveAt)) {
-		res.Snapshots = append(res.Snapshots, filepath.Join(snapDir, fmt.Sprintf("step-%06d", s)))
-	}
+	res := &SFTResult{Snapshots: snaps.paths()}
 	meta.Step = o.Train.Steps
 	ck := &checkpoint.Checkpoint{Model: m, Tokenizer: base.Tokenizer, Meta: meta}
 	if err := finish(o.Out, o.Replace, ck, o.Resume); err != nil {
@@ -143,16 +121,6 @@ func SFT(ctx context.Context, o SFTOptions) (*SFTResult, error) {
 	}
 	res.Checkpoint, res.History, res.Wall = ck, hist, time.Since(start)
 	return res, nil
-}
-
-func mapsKeys(m map[int]bool) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // loadDemonstrations reads SFT data: prompt/completion JSONL, or a

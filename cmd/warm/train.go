@@ -84,6 +84,7 @@ labels (the same pairs for every --corrupt-seed).`,
 	fs.IntVar(&o.Probe.Steps, "probe-steps", o.Probe.Steps, "linear-probe steps when no head is given (0: start from a zero head)")
 	fs.Float64Var(&o.Probe.LR, "probe-lr", o.Probe.LR, "linear-probe learning rate (Adam, full batch)")
 	fs.BoolVar(&o.ProbeOnly, "probe-only", false, "only fit the head on frozen features, and save")
+	fs.IntSliceVar(&o.SaveAt, "save-at", nil, "steps after which to save a snapshot (into OUT.steps/step-NNNNNN)")
 	fs.StringSliceVar(&evalFiles, "eval", nil, "preference files to evaluate the trained model on")
 	addTrainFlags(fs, &o.Train, def)
 	addResumeFlags(fs, &o.Resume)
