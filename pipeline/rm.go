@@ -73,7 +73,7 @@ type RMResult struct {
 	// Snapshots are the snapshot directories, in step order.
 	Snapshots []string
 	Eval      []SetResult
-	Wall    time.Duration
+	Wall      time.Duration
 }
 
 // SetResult is a model's evaluation on one pair set.
