@@ -63,7 +63,12 @@
 // (it can learn that salient verbs matter, not whether a clause is true)
 // scores about 0.38 (0.69 on salient-vs-minor, under 0.1 on the kinds that
 // need checking clauses against the post); the labels agree with the gold
-// order on about 0.94. (Measured on the default task, seed 1.) A reward
+// order on about 0.94. (Measured on the default task, seed 1.) A tiny
+// transformer reward model trained from scratch (testdata/rm_curve.py: d=64,
+// 2 layers, word tokens, batch 32) reached ID test 0.72 / OOD 0.28 after 250
+// steps and 0.74 / 0.45 after 1000 steps (1.6 epochs), OOD gains coming
+// first from salient-vs-minor pairs and then from concise-vs-rambling ones,
+// so members trained differently land at different OOD accuracies. A reward
 // model that learned "longer is better" fails OOD, and a policy optimised
 // against it learns to ramble, which the gold reward's repeat,
 // hallucination and length penalties catch (classic length hacking).
