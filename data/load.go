@@ -85,13 +85,18 @@ func openInput(path string) (io.Reader, func() error, error) {
 	return br, f.Close, nil
 }
 
-// withInput opens path and runs fn on its (decompressed) contents.
+// withInput opens path and runs fn on its (decompressed) contents, with a
+// leading UTF-8 byte-order mark removed.
 func withInput(path string, fn func(r io.Reader) error) error {
 	r, closeFn, err := openInput(path)
 	if err != nil {
 		return err
 	}
-	err = fn(r)
+	br := bufio.NewReaderSize(r, 1<<16)
+	if bom, _ := br.Peek(3); len(bom) == 3 && bom[0] == 0xef && bom[1] == 0xbb && bom[2] == 0xbf {
+		br.Discard(3)
+	}
+	err = fn(br)
 	if cerr := closeFn(); err == nil && cerr != nil {
 		err = cerr
 	}

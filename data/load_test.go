@@ -275,7 +275,7 @@ func TestLoadGzipAndDispatch(t *testing.T) {
 	if pairs[0].Prompt != "p" || pairs[0].Chosen != " x" || pairs[0].Source != gz+":1" {
 		t.Errorf("gz pair %+v", pairs[0])
 	}
-	csvPath := writeFile(t, "u.csv", "good,bad\n")
+	csvPath := writeFile(t, "u.csv", "\xef\xbb\xbfgood,bad\n") // with a byte-order mark
 	if pairs, _, err := LoadPairs(csvPath, LoadOptions{}); err != nil || pairs[0].Chosen != "good" {
 		t.Errorf("csv dispatch: %v %+v", err, pairs)
 	}

@@ -50,17 +50,30 @@
 //     fact, a repeat with 0.2(1-z), an unparseable clause with 0.1(1-z)).
 //     So in training pairs longer is usually better: "longer wins" agrees
 //     with the label on about 70-75% of pairs (about 76-80% of gold orders).
-//   - [SampleConcise]: only salient facts. [SampleRambling]: most facts plus
-//     one or two hallucinations and repeats. [SamplePadded]: a clean summary
-//     and the same one padded with repeats and maybe a hallucination.
+//   - [SampleConcise]: only salient facts. [SampleMinor]: only minor facts
+//     (usually longer). [SampleRambling]: most facts plus one or two
+//     hallucinations and repeats. [SamplePadded]: a clean summary and the
+//     same one padded with repeats and maybe a hallucination.
 //
-// OOD pairs are 60% concise-vs-rambling, 25% clean-vs-padded and 15%
-// in-distribution, so out of distribution the longer response wins only
-// about 13% of the time: the length rule is reversed. A reward model that
-// learned "longer is better" fails there, and a policy optimised against it
-// learns to ramble, which the gold reward's repeat, hallucination and length
-// penalties catch (classic length hacking). [SplitStats] reports these
-// fractions for every split; the tests assert them.
+// OOD pairs are 35% concise-vs-rambling, 35% salient-vs-minor, 15%
+// clean-vs-padded and 15% in-distribution, so out of distribution the longer
+// response wins only about 21% of the time: the length rule is reversed. The
+// kinds grade what a reward model has learned. Length alone scores about
+// 0.21 on OOD test; a bag-of-words linear reward trained on the train pairs
+// (it can learn that salient verbs matter, not whether a clause is true)
+// scores about 0.38 (0.69 on salient-vs-minor, under 0.1 on the kinds that
+// need checking clauses against the post); the labels agree with the gold
+// order on about 0.94. (Measured on the default task, seed 1.) A tiny
+// transformer reward model trained from scratch (testdata/rm_curve.py: d=64,
+// 2 layers, word tokens, batch 32) reached ID test 0.72 / OOD 0.28 after 250
+// steps and 0.74 / 0.45 after 1000 steps (1.6 epochs), OOD gains coming
+// first from salient-vs-minor pairs and then from concise-vs-rambling ones,
+// so members trained differently land at different OOD accuracies. A reward
+// model that learned "longer is better" fails OOD, and a policy optimised
+// against it learns to ramble, which the gold reward's repeat,
+// hallucination and length penalties catch (classic length hacking).
+// [SplitStats] reports these fractions for every split; the tests assert
+// them.
 //
 // # Labels
 //

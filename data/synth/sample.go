@@ -177,6 +177,28 @@ func SampleConcise(rng *rand.Rand, post Post) string {
 	return pl.render(rng, post)
 }
 
+// SampleMinor draws a long-ish, error-free summary that states only minor
+// facts: each with probability 0.9 (at least one), no salient fact.
+func SampleMinor(rng *rand.Rand, post Post) string {
+	var pl plan
+	var minor []Fact
+	for _, f := range post.Facts {
+		if !f.Salient() {
+			minor = append(minor, f)
+			if rng.Float64() < 0.9 {
+				pl.facts = append(pl.facts, f)
+			}
+		}
+	}
+	if len(pl.facts) == 0 && len(minor) > 0 {
+		pl.facts = append(pl.facts, minor[rng.IntN(len(minor))])
+	}
+	if len(pl.facts) == 0 {
+		pl.facts = append(pl.facts, post.Facts[0])
+	}
+	return pl.render(rng, post)
+}
+
 // SampleRambling draws a long, padded summary: each salient fact with
 // probability 0.6, each other fact with 0.9, one or two hallucinations and
 // Binomial(2, 0.5) repeated clauses.

@@ -187,7 +187,7 @@ func TestPostRoundTrip(t *testing.T) {
 			t.Fatalf("post %q: %d facts, %d salient", p.Text, len(p.Facts), n)
 		}
 		// Every sampler's output scores the same through the text prompt.
-		for _, s := range []string{SampleID(rng, p, rng.Float64()), SampleConcise(rng, p), SampleRambling(rng, p)} {
+		for _, s := range []string{SampleID(rng, p, rng.Float64()), SampleConcise(rng, p), SampleMinor(rng, p), SampleRambling(rng, p)} {
 			if Gold(p.Prompt(), s) != p.Score(s).Reward || !utf8.ValidString(s) {
 				t.Fatalf("inconsistent gold for %q", s)
 			}
@@ -202,11 +202,12 @@ func TestPostRoundTrip(t *testing.T) {
 
 func TestSamplers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	var conc, ramb, padC, padP, lo, hi float64
+	var conc, minor, ramb, padC, padP, lo, hi float64
 	const n = 2000
 	for range n {
 		p := NewPost(rng)
 		conc += p.Score(SampleConcise(rng, p)).Reward
+		minor += p.Score(SampleMinor(rng, p)).Reward
 		ramb += p.Score(SampleRambling(rng, p)).Reward
 		c, pd := SamplePadded(rng, p)
 		if len(pd) <= len(c) {
@@ -217,8 +218,8 @@ func TestSamplers(t *testing.T) {
 		lo += p.Score(SampleID(rng, p, 0.1)).Reward
 		hi += p.Score(SampleID(rng, p, 0.9)).Reward
 	}
-	if conc <= ramb || padC <= padP || hi <= lo {
-		t.Errorf("sampler means: concise %v rambling %v clean %v padded %v z=.1 %v z=.9 %v", conc/n, ramb/n, padC/n, padP/n, lo/n, hi/n)
+	if conc <= ramb || conc <= minor || padC <= padP || hi <= lo {
+		t.Errorf("sampler means: concise %v minor %v rambling %v clean %v padded %v z=.1 %v z=.9 %v", conc/n, minor/n, ramb/n, padC/n, padP/n, lo/n, hi/n)
 	}
 }
 

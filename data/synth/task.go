@@ -101,6 +101,9 @@ const (
 	// KindPadded pairs a clean summary with the same summary padded (see
 	// SamplePadded).
 	KindPadded = "padded"
+	// KindSalientMinor pairs a SampleConcise summary (salient facts only)
+	// with a SampleMinor one (minor facts only, usually longer).
+	KindSalientMinor = "salient_vs_minor"
 )
 
 // Split is one set of preference pairs of the task.
@@ -258,14 +261,16 @@ func genSplitPosts(ctx context.Context, ps *postSource, cfg Config, name string,
 // drawPair draws two different summaries of post, in random order, whose
 // gold rewards differ by at least minGap when that can be found in 100
 // tries. In-distribution pairs are two SampleID summaries of independent
-// quality. OOD pairs are concise-vs-rambling (60%), clean-vs-padded (25%) or
-// in-distribution (15%).
+// quality. OOD pairs are concise-vs-rambling (35%), salient-vs-minor (35%),
+// clean-vs-padded (15%) or in-distribution (15%).
 func drawPair(rng *rand.Rand, post Post, minGap float64, ood bool) (a, b, kind string) {
 	kind = KindID
 	if ood {
 		switch u := rng.Float64(); {
-		case u < 0.60:
+		case u < 0.35:
 			kind = KindConciseRambling
+		case u < 0.70:
+			kind = KindSalientMinor
 		case u < 0.85:
 			kind = KindPadded
 		}
@@ -276,6 +281,8 @@ func drawPair(rng *rand.Rand, post Post, minGap float64, ood bool) (a, b, kind s
 			a, b = SampleConcise(rng, post), SampleRambling(rng, post)
 		case KindPadded:
 			a, b = SamplePadded(rng, post)
+		case KindSalientMinor:
+			a, b = SampleConcise(rng, post), SampleMinor(rng, post)
 		default:
 			a, b = SampleID(rng, post, rng.Float64()), SampleID(rng, post, rng.Float64())
 		}
