@@ -1,0 +1,108 @@
+package merge
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// The kernels below are the arithmetic of every merge. They define the
+// result bit for bit: the sum starts from the first term (not from 0, so
+// that a lone term -0 stays -0 and λ=0/1 reproduce a member exactly), adds
+// the other terms in member order, and each product is rounded before it is
+// added (the explicit conversions forbid fused multiply-add, so every
+// platform and the assembly versions give the same bits).
+
+// kernelBlock is the number of elements the Go kernels sum at a time (the
+// accumulator stays in L1).
+const kernelBlock = 512
+
+// wsum64Go sets dst[i] = float32(Σ_j w[j]·srcs[j][i]), summed in float64,
+// and reports whether any dst[i] is NaN or infinite.
+func wsum64Go(dst []float32, srcs [][]float32, w []float64) bool {
+	var acc [kernelBlock]float64
+	n := len(dst)
+	bad := false
+	for lo := 0; lo < n; lo += kernelBlock {
+		hi := min(lo+kernelBlock, n)
+		a := acc[:hi-lo]
+		x := srcs[0][lo:hi]
+		x = x[:len(a)]
+		w0 := w[0]
+		for i := range a {
+			a[i] = float64(x[i]) * w0
+		}
+		for j := 1; j < len(srcs); j++ {
+			x := srcs[j][lo:hi]
+			x = x[:len(a)]
+			wj := w[j]
+			for i := range a {
+				a[i] += float64(float64(x[i]) * wj)
+			}
+		}
+		d := dst[lo:hi]
+		d = d[:len(a)]
+		for i := range a {
+			v := float32(a[i])
+			d[i] = v
+			if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+				bad = true
+			}
+		}
+	}
+	return bad
+}
+
+// wsum32Go is wsum64Go summing in float32.
+func wsum32Go(dst []float32, srcs [][]float32, w []float32) bool {
+	n := len(dst)
+	bad := false
+	for lo := 0; lo < n; lo += kernelBlock {
+		hi := min(lo+kernelBlock, n)
+		d := dst[lo:hi]
+		x := srcs[0][lo:hi]
+		x = x[:len(d)]
+		w0 := w[0]
+		for i := range d {
+			d[i] = x[i] * w0
+		}
+		for j := 1; j < len(srcs); j++ {
+			x := srcs[j][lo:hi]
+			x = x[:len(d)]
+			wj := w[j]
+			for i := range d {
+				d[i] += float32(x[i] * wj)
+			}
+		}
+		for _, v := range d {
+			if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+				bad = true
+			}
+		}
+	}
+	return bad
+}
+
+// decodeBF16 converts little-endian bfloat16 values to float32 (exact).
+func decodeBF16(dst []float32, raw []byte) {
+	raw = raw[:2*len(dst)]
+	for i := range dst {
+		dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(raw[2*i:])) << 16)
+	}
+}
+
+// nonFinite32 returns the index of the first NaN or infinity in x, or -1.
+func nonFinite32(x []float32) int {
+	for i, v := range x {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+			return i
+		}
+	}
+	return -1
+}
+
+// wsum64, wsum32 and decode16 are the kernels the merge calls: the Go
+// versions above, or assembly where the CPU allows (kernel_amd64.go).
+var (
+	wsum64 = wsum64Go
+	wsum32 = wsum32Go
+)
