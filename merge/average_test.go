@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -138,4 +139,25 @@ func BenchmarkAverageFloat32(b *testing.B) {
 	for b.Loop() {
 		AverageFloat32(dst, srcs, []float64{0.7, 0.3})
 	}
+}
+
+// BenchmarkMergeDir merges the members in $WARM_MERGE_BENCH_DIR (for
+// profiling with -cpuprofile; bench/merge_bench.sh with KEEP=1 leaves
+// suitable members in WORKDIR/f32 and WORKDIR/bf16).
+func BenchmarkMergeDir(b *testing.B) {
+	dir := os.Getenv("WARM_MERGE_BENCH_DIR")
+	if dir == "" {
+		b.Skip("set WARM_MERGE_BENCH_DIR to a directory of members")
+	}
+	members, _ := filepath.Glob(filepath.Join(dir, "m*"))
+	out := filepath.Join(b.TempDir(), "out")
+	var res Result
+	for b.Loop() {
+		os.RemoveAll(out)
+		var err error
+		if res, err = Run(context.Background(), out, members, Options{NoSync: true, IgnoreBaseFingerprint: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(res.BytesRead)
 }

@@ -3,6 +3,8 @@ package merge
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/warm-rm/warm/safetensors"
 )
 
 // The kernels below are the arithmetic of every merge. They define the
@@ -82,11 +84,35 @@ func wsum32Go(dst []float32, srcs [][]float32, w []float32) bool {
 	return bad
 }
 
-// decodeBF16 converts little-endian bfloat16 values to float32 (exact).
-func decodeBF16(dst []float32, raw []byte) {
+// decodeBF16Go converts little-endian bfloat16 values to float32 (exact).
+func decodeBF16Go(dst []float32, raw []byte) {
 	raw = raw[:2*len(dst)]
 	for i := range dst {
 		dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(raw[2*i:])) << 16)
+	}
+}
+
+// decodeF16Go converts little-endian IEEE half values to float32 (exact).
+func decodeF16Go(dst []float32, raw []byte) {
+	raw = raw[:2*len(dst)]
+	for i := range dst {
+		dst[i] = safetensors.F16ToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+	}
+}
+
+// encodeBF16Go rounds finite float32 values to bfloat16 (nearest even).
+func encodeBF16Go(dst []byte, src []float32) {
+	dst = dst[:2*len(src)]
+	for i, v := range src {
+		binary.LittleEndian.PutUint16(dst[2*i:], safetensors.Float32ToBF16(v))
+	}
+}
+
+// encodeF16Go rounds finite float32 values to IEEE half (nearest even).
+func encodeF16Go(dst []byte, src []float32) {
+	dst = dst[:2*len(src)]
+	for i, v := range src {
+		binary.LittleEndian.PutUint16(dst[2*i:], safetensors.Float32ToF16(v))
 	}
 }
 
@@ -100,9 +126,13 @@ func nonFinite32(x []float32) int {
 	return -1
 }
 
-// wsum64, wsum32 and decode16 are the kernels the merge calls: the Go
-// versions above, or assembly where the CPU allows (kernel_amd64.go).
+// The kernels the merge calls: the Go versions above, or assembly where the
+// CPU allows (kernel_amd64.go).
 var (
-	wsum64 = wsum64Go
-	wsum32 = wsum32Go
+	wsum64     = wsum64Go
+	wsum32     = wsum32Go
+	decodeBF16 = decodeBF16Go
+	decodeF16  = decodeF16Go
+	encodeBF16 = encodeBF16Go
+	encodeF16  = encodeF16Go
 )

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,6 +337,9 @@ func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer) (strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Member data is read through memory maps: a file truncated
+			// under us faults, which becomes a recoverable panic.
+			debug.SetPanicOnFault(true)
 			w := p.newWorker()
 			for j := range jobs {
 				r := result{job: j}
@@ -407,7 +411,9 @@ func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer) (strin
 // worker holds one goroutine's buffers.
 type worker struct {
 	p       *Plan
-	raw     [][]byte    // per member: the chunk's raw bytes
+	raw     [][]byte    // per member: a read buffer
+	data    [][]byte    // per member: the current chunk's raw bytes
+	views   []safetensors.View
 	dec     [][]float32 // per member: a decoded block
 	srcs    [][]float32
 	tmp     []float32
@@ -422,7 +428,8 @@ type worker struct {
 const decodeBlock = 8192
 
 func (p *Plan) newWorker() *worker {
-	w := &worker{p: p, raw: make([][]byte, len(p.Members)), dec: make([][]float32, len(p.Members))}
+	n := len(p.Members)
+	w := &worker{p: p, raw: make([][]byte, n), data: make([][]byte, n), views: make([]safetensors.View, n), dec: make([][]float32, n)}
 	for i, m := range p.Members {
 		if m.Weight == 0 {
 			w.zero = append(w.zero, i)
@@ -443,7 +450,7 @@ func (w *worker) rawBuf(m, n int) []byte {
 	return w.raw[m][:n]
 }
 
-func (w *worker) process(c chunk, out []byte) error {
+func (w *worker) process(c chunk, out []byte) (err error) {
 	t := c.t
 	if c.n == 0 {
 		return nil
@@ -451,12 +458,37 @@ func (w *worker) process(c chunk, out []byte) error {
 	if !t.Average {
 		return w.copyChunk(c, out)
 	}
+	defer func() {
+		for m := range w.views {
+			w.views[m].Release()
+			w.views[m] = safetensors.View{}
+		}
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			err = fmt.Errorf("tensor %q: memory fault reading the members (was a member file truncated during the merge?): %v", t.Name, r)
+		}
+	}()
 	n := int(c.n)
 	for m, mem := range w.p.Members {
 		sz := t.InDTypes[m].Size()
-		if err := mem.Set.ReadRawAt(t.refs[m], w.rawBuf(m, n*sz), c.lo*int64(sz)); err != nil {
+		v, err := mem.Set.View(t.refs[m], c.lo*int64(sz), n*sz, w.raw[m])
+		if err != nil {
 			return fmt.Errorf("%s: %w", mem.Label, err)
 		}
+		w.views[m] = v
+		d := v.Data
+		if !v.Mapped() {
+			w.raw[m] = d
+		} else if uintptr(unsafe.Pointer(unsafe.SliceData(d)))%uintptr(sz) != 0 {
+			// A file whose data section is not aligned to the element
+			// size: copy, the kernels read whole elements.
+			buf := w.rawBuf(m, len(d))
+			copy(buf, d)
+			d = buf
+		}
+		w.data[m] = d
 	}
 	if w.p.opts.Accumulate == AccumulateF64 && (t.OutDType == safetensors.F64 || hasF64(t.InDTypes)) {
 		return w.average64(c, out)
@@ -494,8 +526,15 @@ func (w *worker) process(c chunk, out []byte) error {
 		}
 		if !direct {
 			o := out[b0*osz : (b0+bn)*osz]
-			if err := safetensors.EncodeFloat32(t.OutDType, dst, o); err != nil {
-				return fmt.Errorf("tensor %q: %w", t.Name, err)
+			switch t.OutDType {
+			case safetensors.BF16:
+				encodeBF16(o, dst)
+			case safetensors.F16:
+				encodeF16(o, dst)
+			default:
+				if err := safetensors.EncodeFloat32(t.OutDType, dst, o); err != nil {
+					return fmt.Errorf("tensor %q: %w", t.Name, err)
+				}
 			}
 			if i := overflowed(t.OutDType, o); i >= 0 {
 				return fmt.Errorf("tensor %q: the average %v at element %d overflows %s; choose a wider output dtype", t.Name, dst[i], c.lo+int64(b0+i), t.OutDType)
@@ -509,7 +548,7 @@ func (w *worker) process(c chunk, out []byte) error {
 // float32, decoding into the worker's buffer when needed.
 func (w *worker) view(m int, dt safetensors.DType, b0, bn int) []float32 {
 	sz := dt.Size()
-	raw := w.raw[m][b0*sz : (b0+bn)*sz]
+	raw := w.data[m][b0*sz : (b0+bn)*sz]
 	if dt == safetensors.F32 && littleEndian {
 		return f32s(raw)
 	}
@@ -517,9 +556,12 @@ func (w *worker) view(m int, dt safetensors.DType, b0, bn int) []float32 {
 		w.dec[m] = make([]float32, decodeBlock)
 	}
 	d := w.dec[m][:bn]
-	if dt == safetensors.BF16 {
+	switch dt {
+	case safetensors.BF16:
 		decodeBF16(d, raw)
-	} else {
+	case safetensors.F16:
+		decodeF16(d, raw)
+	default:
 		safetensors.DecodeFloat32(dt, raw, d) // sizes match by construction
 	}
 	return d
@@ -536,7 +578,7 @@ func (w *worker) average64(c chunk, out []byte) error {
 	acc := w.acc[:n]
 	val := func(m, i int) float64 {
 		dt := t.InDTypes[m]
-		raw := w.raw[m]
+		raw := w.data[m]
 		switch dt {
 		case safetensors.F64:
 			return math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
@@ -599,9 +641,9 @@ func (w *worker) nonFinite(c chunk, b0, bn int, elem int64, avg float64) error {
 		one := make([]float32, 1)
 		var v float64
 		if dt == safetensors.F64 {
-			v = math.Float64frombits(binary.LittleEndian.Uint64(w.raw[m][8*i:]))
+			v = math.Float64frombits(binary.LittleEndian.Uint64(w.data[m][8*i:]))
 		} else {
-			safetensors.DecodeFloat32(dt, w.raw[m][sz*i:sz*(i+1)], one)
+			safetensors.DecodeFloat32(dt, w.data[m][sz*i:sz*(i+1)], one)
 			v = float64(one[0])
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
