@@ -533,3 +533,28 @@ func TestCancel(t *testing.T) {
 		t.Errorf("left: %v", names)
 	}
 }
+
+func TestVerifyMembers(t *testing.T) {
+	dir := t.TempDir()
+	a := writeMember(t, dir, "a", memberOpts{seed: 1, base: testBase})
+	b := writeMember(t, dir, "b", memberOpts{seed: 2, base: testBase, noFP: true})
+	res, err := Run(context.Background(), filepath.Join(dir, "out"), []string{a, b}, Options{VerifyMembers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Members[1].Fingerprint, safetensors.FingerprintPrefix) {
+		t.Errorf("foreign member recorded as %s, want its content fingerprint", res.Members[1].Fingerprint)
+	}
+	// Change one byte of a's weights behind its fingerprint's back.
+	p := filepath.Join(a, safetensors.SingleFileName)
+	data, _ := os.ReadFile(p)
+	data[len(data)-5] ^= 0x10
+	os.WriteFile(p, data, 0o644)
+	_, err = Run(context.Background(), filepath.Join(dir, "out2"), []string{a, b}, Options{VerifyMembers: true})
+	if err == nil || !strings.Contains(err.Error(), "member 1") || !strings.Contains(err.Error(), "does not match its content") {
+		t.Fatalf("tampered member: %v", err)
+	}
+	if names := listDir(t, dir); strings.Join(names, ",") != "a,b,out" {
+		t.Errorf("left: %v", names)
+	}
+}

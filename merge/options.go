@@ -86,6 +86,12 @@ type Options struct {
 	// (a crash or kill of the merge leaves no partial output) but a power
 	// failure soon after may lose it.
 	NoSync bool
+	// VerifyMembers reads and hashes every member before merging: a member
+	// whose "warm.fingerprint" does not match its content is an error, and a
+	// member without one is recorded by its content fingerprint instead of
+	// the weaker header identity. It reads all member data twice (the merge
+	// itself never hashes member bytes), so it is off by default.
+	VerifyMembers bool
 	// Threads is the number of worker goroutines (GOMAXPROCS when < 1).
 	Threads int
 	// Progress, when set, is called after each piece of output is written

@@ -119,6 +119,11 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 		return res, err
 	}
 
+	if p.opts.VerifyMembers {
+		if err := p.verifyMembers(ctx); err != nil {
+			return res, err
+		}
+	}
 	info := p.info()
 	infoJSON, err := json.Marshal(info)
 	if err != nil {
@@ -218,6 +223,22 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 		MemberCount: p.MemberCount, Fingerprint: fp, Tensors: len(p.Tensors), Shards: len(p.Shards),
 		BytesRead: p.InBytes, BytesWritten: p.OutBytes, Duration: time.Since(start),
 	}, nil
+}
+
+// verifyMembers recomputes every member's content fingerprint.
+func (p *Plan) verifyMembers(ctx context.Context) error {
+	for _, m := range p.Members {
+		fp, err := m.Set.Fingerprint(ctx, p.opts.Threads)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Label, err)
+		}
+		stored := m.Set.Metadata[safetensors.MetaFingerprint]
+		if stored != "" && stored != fp {
+			return &CheckError{Member: m.Label, Msg: fmt.Sprintf("stored %s %s does not match its content, which hashes to %s (modified after it was written?)", safetensors.MetaFingerprint, stored, fp)}
+		}
+		m.Fingerprint = fp
+	}
+	return nil
 }
 
 func (p *Plan) writeIndex(dir string) error {

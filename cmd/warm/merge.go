@@ -16,7 +16,8 @@ import (
 	"github.com/warm-rm/warm/safetensors"
 )
 
-var mergeFlags struct {
+// mergeFlagValues holds the flags of `warm merge`.
+type mergeFlagValues struct {
 	output          string
 	weights         []float64
 	lambda          float64
@@ -30,11 +31,14 @@ var mergeFlags struct {
 	force           bool
 	noSync          bool
 	threads         int
+	verify          bool
 	checkOnly       bool
 	jsonOut         bool
 	quiet           bool
 	progressNonTerm bool
 }
+
+var mergeFlags mergeFlagValues
 
 var mergeCmd = &cobra.Command{
 	Use:   "merge -o OUT MEMBER...",
@@ -85,6 +89,7 @@ func init() {
 	f.StringSliceVar(&mergeFlags.ignoreConfig, "ignore-config-field", nil, "config.json top-level field that may differ between members (repeatable)")
 	f.BoolVar(&mergeFlags.force, "force", false, "replace an existing output checkpoint (atomically)")
 	f.BoolVar(&mergeFlags.noSync, "no-sync", false, "skip fsync: still atomic against crashes of warm, not against power loss")
+	f.BoolVar(&mergeFlags.verify, "verify-members", false, "hash every member first: check stored fingerprints, record content fingerprints of foreign members (reads the members twice)")
 	f.IntVar(&mergeFlags.threads, "threads", 0, "worker goroutines (default: all CPUs)")
 	f.BoolVar(&mergeFlags.checkOnly, "check", false, "run the checks only; read no tensor data, write nothing")
 	f.BoolVar(&mergeFlags.jsonOut, "json", false, "print the result as JSON")
@@ -105,6 +110,7 @@ func runMerge(cmd *cobra.Command, members []string) error {
 		Overwrite:             fl.force,
 		NoSync:                fl.noSync,
 		Threads:               fl.threads,
+		VerifyMembers:         fl.verify,
 	}
 	if cmd.Flags().Changed("lambda") {
 		l := fl.lambda
@@ -141,6 +147,7 @@ func runMerge(cmd *cobra.Command, members []string) error {
 					progressbar.OptionSetWriter(os.Stderr),
 					progressbar.OptionSetDescription("merging"),
 					progressbar.OptionShowBytes(true),
+					progressbar.OptionShowCount(),
 					progressbar.OptionSetWidth(30),
 					progressbar.OptionThrottle(100*time.Millisecond),
 					progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
@@ -162,8 +169,12 @@ func runMerge(cmd *cobra.Command, members []string) error {
 		return enc.Encode(res)
 	}
 	secs := res.Duration.Seconds()
-	fmt.Fprintf(cmd.OutOrStdout(), "merged %d members (%s, member count %d) into %s: %d tensors in %d file(s), read %s, wrote %s in %.2fs (%s/s read)\nfingerprint %s\n",
-		len(res.Members), res.Method, res.MemberCount, res.Output, res.Tensors, res.Shards,
+	what := fmt.Sprintf("merged %d members (%s) into %s", len(res.Members), res.Method, res.Output)
+	if res.Method == merge.MethodRunning {
+		what = fmt.Sprintf("added %d members to %s, now a uniform merge of %d, into %s", len(res.Members)-1, res.Members[0].Path, res.MemberCount, res.Output)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d tensors in %d file(s), read %s, wrote %s in %.2fs (%s/s read)\nfingerprint %s\n",
+		what, res.Tensors, res.Shards,
 		humanBytes(res.BytesRead), humanBytes(res.BytesWritten), secs, humanBytes(int64(float64(res.BytesRead)/max(secs, 1e-9))), res.Fingerprint)
 	return nil
 }
