@@ -432,8 +432,8 @@ func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer) (strin
 // worker holds one goroutine's buffers.
 type worker struct {
 	p       *Plan
-	raw     [][]byte    // per member: a read buffer
-	data    [][]byte    // per member: the current chunk's raw bytes
+	raw     [][]byte // per member: a read buffer
+	data    [][]byte // per member: the current chunk's raw bytes
 	views   []safetensors.View
 	dec     [][]float32 // per member: a decoded block
 	srcs    [][]float32
