@@ -9,8 +9,8 @@
 # WORKDIR, and a later run with the same WORKDIR reuses them.
 #
 # Needs ~11 GiB of disk under WORKDIR (default: a new directory in /tmp, removed
-# at the end), /usr/bin/python3 with numpy, /usr/bin/time, dd, Go. Not run in
-# CI. Every timing is taken with the inputs in the page cache ("warm"): each
+# at the end), /usr/bin/python3 with numpy (or PY=...), dd, and Go (or a built
+# binary in WARM_BIN=...). Not run in CI. Every timing is taken with the inputs in the page cache ("warm"): each
 # measurement is preceded by dd of every input to /dev/null, and outputs are
 # deleted first so that every writer creates new files.
 #
@@ -22,7 +22,11 @@
 #   floor_sync   the same with conv=fsync on the written files.
 #   warm         warm merge --no-sync (comparable with the floor)
 #   warm_sync    warm merge as by default (fsync of output and directories),
-#                comparable with floor_sync; peak RSS from /usr/bin/time -v.
+#                comparable with floor_sync; peak RSS (VmHWM, printed by the
+#                hidden --report-peak-rss flag).
+#   no fingerprint  warm merge --no-sync without hashing the output (the
+#                hidden --no-fingerprint flag), to show what the fingerprint
+#                costs.
 #   numpy        merge/testdata/numpy_merge.py (np.memmap at the header
 #                offsets, float64 accumulation, same output bytes).
 # It prints one line per run, a median line per variant, and a last line
@@ -34,7 +38,7 @@ set -euo pipefail
 M=${M:-6}
 RUNS=${RUNS:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PY=/usr/bin/python3
+PY=${PY:-/usr/bin/python3}
 OWN_WORK=0
 if [[ $# -ge 1 ]]; then
 	WORK=$1
@@ -45,17 +49,21 @@ else
 fi
 cleanup() {
 	[[ ${KEEP:-0} == 1 ]] && return
-	if [[ $OWN_WORK == 1 ]]; then rm -rf "$WORK"; else rm -rf "$WORK"/{f32,bf16,out,warm,.generated}; fi
+	if [[ $OWN_WORK == 1 ]]; then rm -rf "$WORK"; else rm -rf "$WORK"/{f32,bf16,out,warm,.generated,numpy.safetensors}; fi
 }
 trap cleanup EXIT
 
-[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-$PY -c 'import numpy' || { echo "needs $PY with numpy (apt-get install python3-numpy)" >&2; exit 1; }
+$PY -c 'import numpy' || { echo "needs $PY with numpy (Debian: apt-get install python3-numpy)" >&2; exit 1; }
 
 echo "# machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# building warm"
-(cd "$ROOT" && go build -o "$WORK/warm" ./cmd/warm)
-WARM=$WORK/warm
+if [[ -n ${WARM_BIN:-} ]]; then
+	WARM=$WARM_BIN
+	echo "# using $WARM"
+else
+	echo "# building warm"
+	(cd "$ROOT" && go build -o "$WORK/warm" ./cmd/warm)
+	WARM=$WORK/warm
+fi
 
 if [[ -f $WORK/.generated ]]; then
 	echo "# reusing the members in $WORK"
@@ -152,9 +160,14 @@ for variant in f32 bf16; do
 		rm -rf "$WORK/out"
 		warm_cache "${inputs[@]}"
 		t0=$(now_ms)
-		/usr/bin/time -v -o "$WORK/time.txt" "$WARM" merge -q --ignore-base-fingerprint -o "$WORK/out" "${members[@]}" >/dev/null
+		"$WARM" merge -q --report-peak-rss --ignore-base-fingerprint -o "$WORK/out" "${members[@]}" >/dev/null 2>"$WORK/rss.txt"
 		warm_s=$(( $(now_ms) - t0 ))
-		peak=$(( $(awk -F: '/Maximum resident set size/ {print $2}' "$WORK/time.txt") / 1024 ))
+		peak=$(( $(sed -n 's/^peak_rss_kib=//p' "$WORK/rss.txt") / 1024 ))
+		rm -rf "$WORK/out"
+		warm_cache "${inputs[@]}"
+		t0=$(now_ms)
+		"$WARM" merge -q --no-sync --no-fingerprint --ignore-base-fingerprint -o "$WORK/out" "${members[@]}" >/dev/null
+		warm_nofp=$(( $(now_ms) - t0 ))
 		rm -rf "$WORK/out"
 
 		warm_cache "${inputs[@]}"
@@ -163,7 +176,7 @@ for variant in f32 bf16; do
 		numpy=$(( $(now_ms) - t0 ))
 		rm -f "$WORK/numpy.safetensors"
 
-		echo "$variant run $run: floor ${floor} ms, warm ${warm_nosync} ms ($(ratio $warm_nosync $floor)x floor); floor_sync ${floor_sync} ms, warm_sync ${warm_s} ms ($(ratio $warm_s $floor_sync)x); numpy ${numpy} ms ($(ratio $numpy $warm_nosync)x warm); peak RSS ${peak} MiB; load $(cut -d' ' -f1 /proc/loadavg)"
+		echo "$variant run $run: floor ${floor} ms, warm ${warm_nosync} ms ($(ratio $warm_nosync $floor)x floor), without fingerprint ${warm_nofp} ms; floor_sync ${floor_sync} ms, warm_sync ${warm_s} ms ($(ratio $warm_s $floor_sync)x); numpy ${numpy} ms ($(ratio $numpy $warm_nosync)x warm); peak RSS ${peak} MiB; load $(cut -d' ' -f1 /proc/loadavg)"
 		fl+=("$floor"); fls+=("$floor_sync"); wn+=("$warm_nosync"); ws+=("$warm_s"); np+=("$numpy"); rss+=("$peak")
 	done
 	mf=$(median "${fl[@]}"); mfs=$(median "${fls[@]}"); mw=$(median "${wn[@]}"); mws=$(median "${ws[@]}"); mn=$(median "${np[@]}")

@@ -100,20 +100,67 @@ func decodeF16Go(dst []float32, raw []byte) {
 	}
 }
 
-// encodeBF16Go rounds finite float32 values to bfloat16 (nearest even).
-func encodeBF16Go(dst []byte, src []float32) {
+// encodeBF16Go rounds finite float32 values to bfloat16 (nearest even) and
+// reports whether one overflowed to infinity.
+func encodeBF16Go(dst []byte, src []float32) bool {
 	dst = dst[:2*len(src)]
+	bad := false
 	for i, v := range src {
-		binary.LittleEndian.PutUint16(dst[2*i:], safetensors.Float32ToBF16(v))
+		h := safetensors.Float32ToBF16(v)
+		binary.LittleEndian.PutUint16(dst[2*i:], h)
+		if h&0x7f80 == 0x7f80 {
+			bad = true
+		}
 	}
+	return bad
 }
 
-// encodeF16Go rounds finite float32 values to IEEE half (nearest even).
-func encodeF16Go(dst []byte, src []float32) {
+// encodeF16Go rounds finite float32 values to IEEE half (nearest even) and
+// reports whether one overflowed to infinity.
+func encodeF16Go(dst []byte, src []float32) bool {
 	dst = dst[:2*len(src)]
+	bad := false
 	for i, v := range src {
-		binary.LittleEndian.PutUint16(dst[2*i:], safetensors.Float32ToF16(v))
+		h := safetensors.Float32ToF16(v)
+		binary.LittleEndian.PutUint16(dst[2*i:], h)
+		if h&0x7c00 == 0x7c00 {
+			bad = true
+		}
 	}
+	return bad
+}
+
+// wsum16Go is wsum64Go on 16-bit sources, decoded by decode in blocks.
+func wsum16Go(decode func([]float32, []byte), dst []float32, srcs [][]byte, w []float64) bool {
+	views := make([][]float32, len(srcs))
+	for i := range views {
+		views[i] = make([]float32, kernelBlock)
+	}
+	bad := false
+	for lo := 0; lo < len(dst); lo += kernelBlock {
+		hi := min(lo+kernelBlock, len(dst))
+		for i, s := range srcs {
+			decode(views[i][:hi-lo], s[2*lo:2*hi])
+			views[i] = views[i][:hi-lo]
+		}
+		if wsum64Go(dst[lo:hi], views, w) {
+			bad = true
+		}
+		for i := range views {
+			views[i] = views[i][:kernelBlock]
+		}
+	}
+	return bad
+}
+
+// wsum64BF16Go is wsum64Go reading bfloat16 sources.
+func wsum64BF16Go(dst []float32, srcs [][]byte, w []float64) bool {
+	return wsum16Go(decodeBF16Go, dst, srcs, w)
+}
+
+// wsum64F16Go is wsum64Go reading IEEE half sources.
+func wsum64F16Go(dst []float32, srcs [][]byte, w []float64) bool {
+	return wsum16Go(decodeF16Go, dst, srcs, w)
 }
 
 // nonFinite32 returns the index of the first NaN or infinity in x, or -1.
@@ -135,4 +182,6 @@ var (
 	decodeF16  = decodeF16Go
 	encodeBF16 = encodeBF16Go
 	encodeF16  = encodeF16Go
+	wsum64BF16 = wsum64BF16Go
+	wsum64F16  = wsum64F16Go
 )

@@ -17,10 +17,16 @@ func decodeBF16AVX2(dst *float32, src *byte, n int)
 func decodeF16F16C(dst *float32, src *byte, n int)
 
 //go:noescape
-func encodeBF16AVX2(dst *byte, src *float32, n int)
+func encodeBF16AVX2(dst *byte, src *float32, n int) bool
 
 //go:noescape
-func encodeF16F16C(dst *byte, src *float32, n int)
+func encodeF16F16C(dst *byte, src *float32, n int) bool
+
+//go:noescape
+func wsum64BF16AVX2(dst *float32, srcs *[]byte, w *float64, m int, n int) bool
+
+//go:noescape
+func wsum64F16F16C(dst *float32, srcs *[]byte, w *float64, m int, n int) bool
 
 // useAVX2 selects the assembly kernels (tests switch it off to compare).
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasF16C
@@ -34,11 +40,11 @@ func init() {
 // setKernels switches between the assembly and Go kernels.
 func setKernels(avx bool) {
 	if !avx || !(cpu.X86.HasAVX2 && cpu.X86.HasF16C) {
-		wsum64, wsum32 = wsum64Go, wsum32Go
+		wsum64, wsum32, wsum64BF16, wsum64F16 = wsum64Go, wsum32Go, wsum64BF16Go, wsum64F16Go
 		decodeBF16, decodeF16, encodeBF16, encodeF16 = decodeBF16Go, decodeF16Go, encodeBF16Go, encodeF16Go
 		return
 	}
-	wsum64, wsum32 = wsum64Asm, wsum32Asm
+	wsum64, wsum32, wsum64BF16, wsum64F16 = wsum64Asm, wsum32Asm, wsum64BF16Asm, wsum64F16Asm
 	decodeBF16, decodeF16, encodeBF16, encodeF16 = decodeBF16Asm, decodeF16Asm, encodeBF16Asm, encodeF16Asm
 }
 
@@ -108,20 +114,54 @@ func decodeF16Asm(dst []float32, raw []byte) {
 	decodeF16Go(dst[body:], raw[2*body:])
 }
 
-func encodeBF16Asm(dst []byte, src []float32) {
+func encodeBF16Asm(dst []byte, src []float32) bool {
 	dst = dst[:2*len(src)]
 	body := len(src) &^ 15
+	bad := false
 	if body > 0 {
-		encodeBF16AVX2(&dst[0], &src[0], body)
+		bad = encodeBF16AVX2(&dst[0], &src[0], body)
 	}
-	encodeBF16Go(dst[2*body:], src[body:])
+	return encodeBF16Go(dst[2*body:], src[body:]) || bad
 }
 
-func encodeF16Asm(dst []byte, src []float32) {
+func encodeF16Asm(dst []byte, src []float32) bool {
 	dst = dst[:2*len(src)]
 	body := len(src) &^ 15
+	bad := false
 	if body > 0 {
-		encodeF16F16C(&dst[0], &src[0], body)
+		bad = encodeF16F16C(&dst[0], &src[0], body)
 	}
-	encodeF16Go(dst[2*body:], src[body:])
+	return encodeF16Go(dst[2*body:], src[body:]) || bad
+}
+
+func wsum16Asm(kernel func(*float32, *[]byte, *float64, int, int) bool, slow func([]float32, [][]byte, []float64) bool,
+	dst []float32, srcs [][]byte, w []float64) bool {
+	n := len(dst)
+	for _, s := range srcs {
+		if len(s) < 2*n {
+			panic("merge: kernel source shorter than destination")
+		}
+	}
+	_ = w[len(srcs)-1]
+	body := n &^ 15
+	bad := false
+	if body > 0 {
+		bad = kernel(&dst[0], &srcs[0], &w[0], len(srcs), body)
+	}
+	if body < n {
+		t := make([][]byte, len(srcs))
+		for i, s := range srcs {
+			t[i] = s[2*body:]
+		}
+		bad = slow(dst[body:], t, w) || bad
+	}
+	return bad
+}
+
+func wsum64BF16Asm(dst []float32, srcs [][]byte, w []float64) bool {
+	return wsum16Asm(wsum64BF16AVX2, wsum64BF16Go, dst, srcs, w)
+}
+
+func wsum64F16Asm(dst []float32, srcs [][]byte, w []float64) bool {
+	return wsum16Asm(wsum64F16F16C, wsum64F16Go, dst, srcs, w)
 }

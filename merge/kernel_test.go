@@ -80,17 +80,49 @@ func TestKernelsAgree(t *testing.T) {
 					}
 				}
 				var enc [2][2][]byte
+				var over [2][2]bool
 				var dec [2][2][]float32
 				for k, avx := range []bool{true, false} {
 					setKernels(avx)
 					eb, eh := make([]byte, 2*n), make([]byte, 2*n)
-					encodeBF16(eb, src)
-					encodeF16(eh, src)
+					over[k] = [2]bool{encodeBF16(eb, src), encodeF16(eh, src)}
 					enc[k] = [2][]byte{eb, eh}
 					db, dh := make([]float32, n), make([]float32, n)
 					decodeBF16(db, eb)
 					decodeF16(dh, eh)
 					dec[k] = [2][]float32{db, dh}
+				}
+				if over[0] != over[1] {
+					t.Fatalf("n=%d: overflow flags %v, Go %v", n, over[0], over[1])
+				}
+				// Summing 16-bit sources directly.
+				raws := make([][]byte, m)
+				for j := range raws {
+					raws[j] = make([]byte, 2*n)
+					for i := range raws[j] {
+						raws[j][i] = byte(rng.Uint32())
+					}
+				}
+				for c, f := range []func() func([]float32, [][]byte, []float64) bool{
+					func() func([]float32, [][]byte, []float64) bool { return wsum64BF16 },
+					func() func([]float32, [][]byte, []float64) bool { return wsum64F16 },
+				} {
+					var res [2][]float32
+					var flags [2]bool
+					for k, avx := range []bool{true, false} {
+						setKernels(avx)
+						res[k] = make([]float32, n)
+						flags[k] = f()(res[k], raws, w64)
+					}
+					if flags[0] != flags[1] {
+						t.Fatalf("n=%d m=%d 16-bit kernel %d: flag %v, Go %v", n, m, c, flags[0], flags[1])
+					}
+					for i := range res[0] {
+						g, w := res[0][i], res[1][i]
+						if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+							t.Fatalf("n=%d m=%d 16-bit kernel %d: [%d] = %v, Go %v", n, m, c, i, g, w)
+						}
+					}
 				}
 				for c := range 2 {
 					if !bytes.Equal(enc[0][c], enc[1][c]) {

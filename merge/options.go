@@ -92,6 +92,11 @@ type Options struct {
 	// the weaker header identity. It reads all member data twice (the merge
 	// itself never hashes member bytes), so it is off by default.
 	VerifyMembers bool
+	// SkipFingerprint leaves "warm.fingerprint" out of the output instead of
+	// hashing it while streaming. It exists to measure what the fingerprint
+	// costs; an output without one is identified downstream only by its
+	// weaker header identity.
+	SkipFingerprint bool
 	// Threads is the number of worker goroutines (GOMAXPROCS when < 1).
 	Threads int
 	// Progress, when set, is called after each piece of output is written

@@ -170,6 +170,10 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 		return res, err
 	}
 	md[safetensors.MetaFingerprint] = fp
+	if p.opts.SkipFingerprint {
+		delete(md, safetensors.MetaFingerprint)
+		fp = ""
+	}
 	for _, w := range writers {
 		if err := w.SetMetadata(md); err != nil {
 			return res, err
@@ -366,7 +370,7 @@ func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer) (strin
 				r := result{job: j}
 				if ctx.Err() == nil {
 					r.err = w.process(j.chunk, j.out)
-					if r.err == nil && len(j.out) > 0 {
+					if r.err == nil && len(j.out) > 0 && !p.opts.SkipFingerprint {
 						r.digest = safetensors.BlockDigest(j.out)
 					}
 				} else {
@@ -437,6 +441,7 @@ type worker struct {
 	views   []safetensors.View
 	dec     [][]float32 // per member: a decoded block
 	srcs    [][]float32
+	rawSrcs [][]byte
 	tmp     []float32
 	acc     []float64
 	contrib []int     // members with a non-zero weight
@@ -461,6 +466,7 @@ func (p *Plan) newWorker() *worker {
 		w.w32 = append(w.w32, float32(m.Weight))
 	}
 	w.srcs = make([][]float32, len(w.contrib))
+	w.rawSrcs = make([][]byte, len(w.contrib))
 	return w
 }
 
@@ -515,10 +521,26 @@ func (w *worker) process(c chunk, out []byte) (err error) {
 		return w.average64(c, out)
 	}
 	osz := t.OutDType.Size()
+	// Members all BF16 (or all F16) are summed straight from their bytes.
+	fused := safetensors.DType("")
+	if w.p.opts.Accumulate == AccumulateF64 {
+		fused = t.InDTypes[w.contrib[0]]
+		for _, m := range w.contrib {
+			if t.InDTypes[m] != fused {
+				fused = ""
+			}
+		}
+	}
 	for b0 := 0; b0 < n; b0 += decodeBlock {
 		bn := min(decodeBlock, n-b0)
-		for k, m := range w.contrib {
-			w.srcs[k] = w.view(m, t.InDTypes[m], b0, bn)
+		if fused == safetensors.BF16 || fused == safetensors.F16 {
+			for k, m := range w.contrib {
+				w.rawSrcs[k] = w.data[m][2*b0 : 2*(b0+bn)]
+			}
+		} else {
+			for k, m := range w.contrib {
+				w.srcs[k] = w.view(m, t.InDTypes[m], b0, bn)
+			}
 		}
 		direct := t.OutDType == safetensors.F32 && littleEndian
 		var dst []float32
@@ -531,9 +553,14 @@ func (w *worker) process(c chunk, out []byte) (err error) {
 			dst = w.tmp[:bn]
 		}
 		var bad bool
-		if w.p.opts.Accumulate == AccumulateF32 {
+		switch {
+		case w.p.opts.Accumulate == AccumulateF32:
 			bad = wsum32(dst, w.srcs, w.w32)
-		} else {
+		case fused == safetensors.BF16:
+			bad = wsum64BF16(dst, w.rawSrcs, w.w64)
+		case fused == safetensors.F16:
+			bad = wsum64F16(dst, w.rawSrcs, w.w64)
+		default:
 			bad = wsum64(dst, w.srcs, w.w64)
 		}
 		if bad {
@@ -547,17 +574,19 @@ func (w *worker) process(c chunk, out []byte) (err error) {
 		}
 		if !direct {
 			o := out[b0*osz : (b0+bn)*osz]
+			over := false
 			switch t.OutDType {
 			case safetensors.BF16:
-				encodeBF16(o, dst)
+				over = encodeBF16(o, dst)
 			case safetensors.F16:
-				encodeF16(o, dst)
+				over = encodeF16(o, dst)
 			default:
 				if err := safetensors.EncodeFloat32(t.OutDType, dst, o); err != nil {
 					return fmt.Errorf("tensor %q: %w", t.Name, err)
 				}
 			}
-			if i := overflowed(t.OutDType, o); i >= 0 {
+			if over {
+				i := overflowed(t.OutDType, o)
 				return fmt.Errorf("tensor %q: the average %v at element %d overflows %s; choose a wider output dtype", t.Name, dst[i], c.lo+int64(b0+i), t.OutDType)
 			}
 		}

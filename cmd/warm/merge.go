@@ -32,6 +32,8 @@ type mergeFlagValues struct {
 	noSync          bool
 	threads         int
 	verify          bool
+	noFingerprint   bool
+	peakRSS         bool
 	checkOnly       bool
 	jsonOut         bool
 	quiet           bool
@@ -95,6 +97,12 @@ func init() {
 	f.BoolVar(&mergeFlags.jsonOut, "json", false, "print the result as JSON")
 	f.BoolVarP(&mergeFlags.quiet, "quiet", "q", false, "no progress bar")
 	f.BoolVar(&mergeFlags.progressNonTerm, "progress", false, "show the progress bar even when stderr is not a terminal")
+	// For bench/merge_bench.sh: measure the cost of the output fingerprint,
+	// and report peak memory without depending on /usr/bin/time.
+	f.BoolVar(&mergeFlags.noFingerprint, "no-fingerprint", false, "do not hash the output (measurement only)")
+	f.BoolVar(&mergeFlags.peakRSS, "report-peak-rss", false, "print peak_rss_kib=N (VmHWM) to stderr at the end")
+	f.MarkHidden("no-fingerprint")
+	f.MarkHidden("report-peak-rss")
 	rootCmd.AddCommand(mergeCmd)
 }
 
@@ -111,6 +119,7 @@ func runMerge(cmd *cobra.Command, members []string) error {
 		NoSync:                fl.noSync,
 		Threads:               fl.threads,
 		VerifyMembers:         fl.verify,
+		SkipFingerprint:       fl.noFingerprint,
 	}
 	if cmd.Flags().Changed("lambda") {
 		l := fl.lambda
@@ -156,6 +165,9 @@ func runMerge(cmd *cobra.Command, members []string) error {
 			bar.Set64(done)
 		}
 	}
+	if fl.peakRSS {
+		defer printPeakRSS()
+	}
 	res, err := merge.Run(cmd.Context(), fl.output, members, opts)
 	if bar != nil && err != nil {
 		fmt.Fprintln(os.Stderr)
@@ -172,6 +184,9 @@ func runMerge(cmd *cobra.Command, members []string) error {
 	what := fmt.Sprintf("merged %d members (%s) into %s", len(res.Members), res.Method, res.Output)
 	if res.Method == merge.MethodRunning {
 		what = fmt.Sprintf("added %d members to %s, now a uniform merge of %d, into %s", len(res.Members)-1, res.Members[0].Path, res.MemberCount, res.Output)
+	}
+	if res.Fingerprint == "" {
+		res.Fingerprint = "(not computed)"
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d tensors in %d file(s), read %s, wrote %s in %.2fs (%s/s read)\nfingerprint %s\n",
 		what, res.Tensors, res.Shards,
@@ -219,4 +234,20 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// printPeakRSS prints the process's peak resident set size (VmHWM from
+// /proc/self/status) to stderr.
+func printPeakRSS() {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "peak_rss_kib=unknown")
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fmt.Fprintf(os.Stderr, "peak_rss_kib=%s\n", strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return
+		}
+	}
 }
