@@ -2,8 +2,12 @@ package merge
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/warm-rm/warm/safetensors"
@@ -184,5 +188,34 @@ func BenchmarkWsum64(b *testing.B) {
 				wsum64(dst, srcs, w)
 			}
 		})
+	}
+}
+
+// TestMergeWithGoKernels: a whole merge gives the same bytes with the Go
+// kernels as with the assembly ones, for each input dtype.
+func TestMergeWithGoKernels(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no assembly kernels on this CPU")
+	}
+	defer setKernels(true)
+	for _, dt := range []safetensors.DType{safetensors.F32, safetensors.BF16, safetensors.F16} {
+		dir := t.TempDir()
+		members := []string{
+			writeMember(t, dir, "a", memberOpts{seed: 1, base: testBase, dtype: dt, bare: true}),
+			writeMember(t, dir, "b", memberOpts{seed: 2, base: testBase, dtype: dt, bare: true}),
+			writeMember(t, dir, "c", memberOpts{seed: 3, base: testBase, dtype: dt, bare: true}),
+		}
+		var outs [2][]byte
+		for k, avx := range []bool{true, false} {
+			setKernels(avx)
+			out := filepath.Join(dir, fmt.Sprintf("out%d.safetensors", k))
+			if _, err := Run(context.Background(), out, members, Options{Weights: []float64{1, 2, 3}, NoSync: true}); err != nil {
+				t.Fatal(err)
+			}
+			outs[k], _ = os.ReadFile(out)
+		}
+		if !bytes.Equal(outs[0], outs[1]) {
+			t.Errorf("%s: assembly and Go kernels give different files", dt)
+		}
 	}
 }
