@@ -1,0 +1,140 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/data"
+	"github.com/warm-rm/warm/eval"
+	"github.com/warm-rm/warm/merge"
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/sweep"
+)
+
+// lmcPair is one pair of endpoints of an LMC curve.
+type lmcPair struct {
+	kind string
+	a, b string
+	ma   *model.Model
+	mb   *model.Model
+}
+
+// lmcPairs finds the member pairs of increasing diversity the sweep was
+// planned with (sweep.PlanOptions.LMC): the ref member against its own
+// snapshot, and against the members that differ from it in data order,
+// learning rate and initialisation.
+func lmcPairs(man *sweep.Manifest, members []*checkpoint.Checkpoint) ([]lmcPair, error) {
+	ref := slices.IndexFunc(man.Members, func(m sweep.Member) bool { return m.Role == "ref" })
+	if ref < 0 {
+		return nil, nil
+	}
+	var out []lmcPair
+	rm := man.Members[ref]
+	for _, s := range rm.SaveAt {
+		dir := filepath.Join(man.MemberDir(ref)+".steps", fmt.Sprintf("step-%06d", s))
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		ck, err := checkpoint.Load(dir)
+		if err != nil {
+			return nil, fmt.Errorf("LMC snapshot: %w", err)
+		}
+		out = append(out, lmcPair{kind: "checkpoints", a: fmt.Sprintf("%s@%d", rm.Name, s), b: rm.Name, ma: ck.Model, mb: members[ref].Model})
+	}
+	for _, kind := range []string{"order", "lr", "init"} {
+		j := slices.IndexFunc(man.Members, func(m sweep.Member) bool { return m.Role == kind })
+		if j >= 0 {
+			out = append(out, lmcPair{kind: kind, a: rm.Name, b: man.Members[j].Name, ma: members[ref].Model, mb: members[j].Model})
+		}
+	}
+	return out, nil
+}
+
+func subsetIdx(n, k int, seed uint64) []int {
+	pairs := make([]data.Pair, n)
+	for i := range pairs {
+		pairs[i].ID = i
+	}
+	sub := subsample(pairs, k, seed)
+	out := make([]int, len(sub))
+	for i, p := range sub {
+		out[i] = p.ID
+	}
+	return out
+}
+
+// lmc computes the LMC curves.
+func lmc(ctx context.Context, ev *evaluator, man *sweep.Manifest, members []*checkpoint.Checkpoint, _ []scored, sets []*Set, o Options) ([]Curve, error) {
+	pairs, err := lmcPairs(man, members)
+	if err != nil || len(pairs) == 0 {
+		return nil, err
+	}
+	// The LMC sets: subsamples of the named sets.
+	var lsets []*Set
+	for _, name := range o.LMCSets {
+		i := slices.IndexFunc(sets, func(s *Set) bool { return s.Name == name })
+		if i < 0 {
+			continue
+		}
+		s := sets[i]
+		idx := subsetIdx(len(s.tok), o.LMCPairs, o.Seed+7)
+		ls := &Set{Name: s.Name}
+		for _, j := range idx {
+			ls.tok = append(ls.tok, s.tok[j])
+		}
+		lsets = append(lsets, ls)
+	}
+	if len(lsets) == 0 {
+		return nil, nil
+	}
+	lev := &evaluator{sets: lsets, pad: ev.pad, batch: ev.batch}
+	interp, err := model.New(members[0].Model.Config)
+	if err != nil {
+		return nil, err
+	}
+	var curves []Curve
+	for _, p := range pairs {
+		sa, err := lev.score(ctx, p.ma, nil)
+		if err != nil {
+			return nil, err
+		}
+		sb, err := lev.score(ctx, p.mb, nil)
+		if err != nil {
+			return nil, err
+		}
+		cs := make([]Curve, len(lsets))
+		for k, s := range lsets {
+			cs[k] = Curve{Kind: p.kind, A: p.a, B: p.b, Set: s.Name, Lambdas: o.Lambdas}
+		}
+		for _, lam := range o.Lambdas {
+			if err := merge.AverageFloat32(interp.Flat, [][]float32{p.ma.Flat, p.mb.Flat}, []float64{1 - lam, lam}); err != nil {
+				return nil, fmt.Errorf("LMC %s λ=%g: %w", p.kind, lam, err)
+			}
+			sw, err := lev.score(ctx, interp, nil)
+			if err != nil {
+				return nil, err
+			}
+			for k, s := range lsets {
+				a, b, w := sa[s.Name], sb[s.Name], sw[s.Name]
+				accA := eval.Summarize(a.chosen, a.rejected).Accuracy
+				accB := eval.Summarize(b.chosen, b.rejected).Accuracy
+				n := len(a.chosen)
+				ec, er := make([]float32, n), make([]float32, n)
+				for i := 0; i < n; i++ {
+					ec[i] = float32((1-lam)*float64(a.chosen[i]) + lam*float64(b.chosen[i]))
+					er[i] = float32((1-lam)*float64(a.rejected[i]) + lam*float64(b.rejected[i]))
+				}
+				cs[k].WA = append(cs[k].WA, eval.Summarize(w.chosen, w.rejected).Accuracy)
+				cs[k].ENS = append(cs[k].ENS, eval.Summarize(ec, er).Accuracy)
+				cs[k].Diag = append(cs[k].Diag, (1-lam)*accA+lam*accB)
+			}
+		}
+		o.logf("LMC %s: %s vs %s", p.kind, p.a, p.b)
+		curves = append(curves, cs...)
+	}
+	return curves, nil
+}
