@@ -30,8 +30,9 @@ func init() {
 }
 
 // addTrainFlags registers the optimisation flags shared by pretrain, sft
-// and train, with defaults from def.
-func addTrainFlags(fs *pflag.FlagSet, c *train.Config, def train.Config) {
+// and train, with defaults from def. Without seeds, --seed and --data-seed
+// are left out (a sweep gives each member its own).
+func addTrainFlags(fs *pflag.FlagSet, c *train.Config, def train.Config, seeds bool) {
 	*c = def
 	fs.IntVar(&c.Steps, "steps", def.Steps, "optimiser steps")
 	fs.IntVar(&c.BatchSize, "batch", def.BatchSize, "sequences (pretrain, sft) or pairs (train) per step")
@@ -41,8 +42,10 @@ func addTrainFlags(fs *pflag.FlagSet, c *train.Config, def train.Config) {
 	fs.StringVar(&c.Decay, "decay", def.Decay, "schedule after warm-up: cosine, linear or constant")
 	fs.Float32Var(&c.WeightDecay, "weight-decay", def.WeightDecay, "AdamW decoupled weight decay (matrices and embeddings)")
 	fs.Float32Var(&c.ClipNorm, "clip", def.ClipNorm, "global gradient-norm clipping (0: off)")
-	fs.Uint64Var(&c.Seed, "seed", def.Seed, "seed of the dropout masks (and of initialisation where there is one)")
-	fs.Uint64Var(&c.DataSeed, "data-seed", def.DataSeed, "seed of the data order")
+	if seeds {
+		fs.Uint64Var(&c.Seed, "seed", def.Seed, "seed of the dropout masks")
+		fs.Uint64Var(&c.DataSeed, "data-seed", def.DataSeed, "seed of the data order")
+	}
 }
 
 // addResumeFlags registers the training-state flags.

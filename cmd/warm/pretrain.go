@@ -61,7 +61,7 @@ OUT.state; --resume continues from it to the same final weights.`,
 	fs.Float32Var(&dropout, "dropout", 0, "dropout probability (embedding, attention, residual)")
 	fs.Uint64Var(&o.InitSeed, "init-seed", 1, "seed of the weight initialisation")
 	fs.Float64Var(&o.ValFrac, "val-frac", 0.01, "fraction of the corpus held out for a validation loss")
-	addTrainFlags(fs, &o.Train, def)
+	addTrainFlags(fs, &o.Train, def, true)
 	addResumeFlags(fs, &o.Resume)
 	return cmd
 }

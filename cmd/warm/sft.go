@@ -57,7 +57,7 @@ initialisations.`,
 	fs.Float32Var(&dropout, "dropout", 0, "dropout probability (default: the checkpoint's)")
 	fs.IntSliceVar(&o.SaveAt, "save-at", nil, "steps after which to save a snapshot")
 	fs.StringVar(&o.SnapshotDir, "snapshot-dir", "", "directory of the snapshots (default OUT.steps)")
-	addTrainFlags(fs, &o.Train, def)
+	addTrainFlags(fs, &o.Train, def, true)
 	addResumeFlags(fs, &o.Resume)
 	return cmd
 }

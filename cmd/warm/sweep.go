@@ -98,7 +98,7 @@ dropout and init uniformly from the grids. Paths are relative to the manifest.`,
 	fs.Uint64Var(&po.Seed, "seed", 1, "seed of the hyper-parameter draws and of the members' seeds")
 	fs.BoolVar(&po.LMC, "lmc", true, "include the members that linear mode connectivity needs")
 	fs.StringArrayVar(&evals, "eval", nil, "evaluation set NAME=FILE (repeatable; 'ood_dev' ranks members)")
-	addTrainFlags(fs, &m.Config, sweep.DefaultConfig())
+	addTrainFlags(fs, &m.Config, sweep.DefaultConfig(), false)
 	return cmd
 }
 

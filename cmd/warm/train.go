@@ -86,7 +86,7 @@ labels (the same pairs for every --corrupt-seed).`,
 	fs.BoolVar(&o.ProbeOnly, "probe-only", false, "only fit the head on frozen features, and save")
 	fs.IntSliceVar(&o.SaveAt, "save-at", nil, "steps after which to save a snapshot (into OUT.steps/step-NNNNNN)")
 	fs.StringSliceVar(&evalFiles, "eval", nil, "preference files to evaluate the trained model on")
-	addTrainFlags(fs, &o.Train, def)
+	addTrainFlags(fs, &o.Train, def, true)
 	addResumeFlags(fs, &o.Resume)
 	return cmd
 }
