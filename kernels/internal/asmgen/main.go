@@ -107,6 +107,20 @@ func kernel(t tile) {
 		LEAQ(Mem{Base: bases[len(bases)-1], Index: rs, Scale: 4}, nb)
 		bases = append(bases, nb)
 	}
+	// Prefetch this tile of C (first and last byte of each row) so that the
+	// stores at the end do not wait for it.
+	{
+		ldc := Load(Param("ldc"), GP64())
+		cr := GP64()
+		MOVQ(cpanel, cr)
+		for i := 0; i < t.mr; i++ {
+			PREFETCHT0(Mem{Base: cr})
+			PREFETCHT0(Mem{Base: cr, Disp: 4*nr - 4})
+			if i < t.mr-1 {
+				ADDQ(ldc, cr)
+			}
+		}
+	}
 	cs := Load(Param("csA"), GP64())
 	bs := Load(Param("rsB"), GP64())
 	bp := GP64()
