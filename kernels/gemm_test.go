@@ -199,6 +199,8 @@ func TestGemmShapes(t *testing.T) {
 		{transB: true, m: 512, n: 128, k: 384, alpha: 1, beta: 1},
 		{transA: true, m: 128, n: 384, k: 1024, alpha: 1, beta: 1},
 		{transA: true, transB: true, m: 100, n: 300, k: 257, alpha: 0.5, beta: -1},
+		{m: 600, n: 300, k: 200, alpha: 1, beta: 0.5},    // many strips: B packed
+		{m: 100, n: 256, k: 100, alpha: 1},               // ldb = 256: B packed
 		{m: 5, n: 700, k: 300, alpha: 1},                 // too few rows: split on columns
 		{transA: true, m: 12, n: 1000, k: 100, alpha: 1}, // idem
 	} {
@@ -283,6 +285,7 @@ func TestGemmDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	cases := []gemmCase{
 		{m: 300, n: 200, k: 700, alpha: 1, beta: 0.5},                // split on rows, two k blocks
+		{m: 600, n: 300, k: 200, alpha: 1},                           // B packed
 		{transB: true, m: 130, n: 1000, k: 96, alpha: 1},             // several column blocks
 		{transA: true, m: 64, n: 96, k: 2000, alpha: 1, beta: 1},     // dW-like
 		{transA: true, transB: true, m: 9, n: 900, k: 130, alpha: 2}, // split on columns
