@@ -53,14 +53,19 @@ func newGemmData(r *rand.Rand, c gemmCase) gemmData {
 	return d
 }
 
-// check64 compares got (the C that Gemm produced from d) with a float64
-// evaluation of the same product. The bound is the classic one for a
+// ref64 is a float64 evaluation of a case with a per-element error bound.
+type ref64 struct {
+	tc        gemmCase
+	d         gemmData
+	want, tol []float64
+}
+
+// newRef64 evaluates tc on d in float64. The bound is the classic one for a
 // length-k dot product in float32, (k+2)·eps·(|alpha|·Σ|a||b| + |beta·c|),
 // which holds for any summation order, with a factor 2 to spare.
-func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
-	t.Helper()
+func newRef64(tc gemmCase, d gemmData) *ref64 {
 	const eps = 1.0 / (1 << 24)
-	bad := 0
+	r := &ref64{tc: tc, d: d, want: make([]float64, tc.m*tc.n), tol: make([]float64, tc.m*tc.n)}
 	for i := 0; i < tc.m; i++ {
 		for j := 0; j < tc.n; j++ {
 			var sum, mag float64
@@ -86,8 +91,24 @@ func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
 				want += float64(tc.beta) * old
 				mag += math.Abs(float64(tc.beta) * old)
 			}
-			g := float64(got[i*d.ldc+j])
-			if tol := 2 * float64(tc.k+2) * eps * mag; !(math.Abs(g-want) <= tol) {
+			r.want[i*tc.n+j] = want
+			r.tol[i*tc.n+j] = 2 * float64(tc.k+2) * eps * mag
+		}
+	}
+	return r
+}
+
+// check compares got, the C that Gemm produced from the case's data, with
+// the float64 result, and checks that the padding between rows of C is
+// untouched.
+func (r *ref64) check(t *testing.T, got []float32) {
+	t.Helper()
+	tc, d := r.tc, r.d
+	bad := 0
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < tc.n; j++ {
+			g, want, tol := float64(got[i*d.ldc+j]), r.want[i*tc.n+j], r.tol[i*tc.n+j]
+			if !(math.Abs(g-want) <= tol) {
 				if bad < 5 {
 					t.Errorf("%v: C[%d,%d] = %g, want %g (tolerance %g)", tc, i, j, g, want, tol)
 				}
@@ -95,7 +116,6 @@ func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
 			}
 		}
 	}
-	// Padding between rows of C must be untouched.
 	for i := 0; i < tc.m-1; i++ {
 		for j := tc.n; j < d.ldc; j++ {
 			if got[i*d.ldc+j] != d.c[i*d.ldc+j] && !(tc.nanC && math.IsNaN(float64(got[i*d.ldc+j]))) {
@@ -106,6 +126,12 @@ func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
 	if bad > 0 {
 		t.Errorf("%v: %d of %d elements out of tolerance", tc, bad, tc.m*tc.n)
 	}
+}
+
+// check64 checks got against a float64 evaluation of tc on d.
+func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
+	t.Helper()
+	newRef64(tc, d).check(t, got)
 }
 
 // runCase runs Gemm (threads > 0) or GemmSerial (threads == 0) on a copy of
@@ -177,14 +203,14 @@ func TestGemmAgainstFloat64(t *testing.T) {
 	for range 120 {
 		cases = append(cases, randomCase(r))
 	}
-	for _, kern := range kernelsUnderTest(t) {
-		t.Run(kern.name, func(t *testing.T) {
-			for i, tc := range cases {
-				d := newGemmData(r, tc)
-				threads := []int{0, 1, 2, 3}[i%4]
-				check64(t, tc, d, runCase(kern, threads, tc, d))
-			}
-		})
+	kerns := kernelsUnderTest(t)
+	for i, tc := range cases {
+		d := newGemmData(r, tc)
+		ref := newRef64(tc, d)
+		threads := []int{0, 1, 2, 3}[i%4]
+		for _, kern := range kerns {
+			t.Run(kern.name, func(t *testing.T) { ref.check(t, runCase(kern, threads, tc, d)) })
+		}
 	}
 }
 
@@ -205,8 +231,9 @@ func TestGemmShapes(t *testing.T) {
 		{transA: true, m: 12, n: 1000, k: 100, alpha: 1}, // idem
 	} {
 		d := newGemmData(r, tc)
+		ref := newRef64(tc, d)
 		for _, threads := range []int{1, 2, 3} {
-			check64(t, tc, d, runCase(activeKernel(), threads, tc, d))
+			ref.check(t, runCase(activeKernel(), threads, tc, d))
 		}
 	}
 }
