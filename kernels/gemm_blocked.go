@@ -46,7 +46,6 @@ const (
 	directBStrips = 64
 )
 
-
 // microKernel is one register-tile kernel and its tile shape.
 type microKernel struct {
 	name string
