@@ -95,7 +95,11 @@ func kernel(t tile) {
 		acc[i] = make([]VecVirtual, t.nv)
 		for v := range acc[i] {
 			acc[i][v] = t.vec()
-			VXORPS(acc[i][v], acc[i][v], acc[i][v])
+			if t.zmm {
+				VPXORD(acc[i][v], acc[i][v], acc[i][v]) // VXORPS zmm needs AVX512DQ
+			} else {
+				VXORPS(acc[i][v], acc[i][v], acc[i][v])
+			}
 		}
 	}
 	rs := Load(Param("rsA"), GP64())
