@@ -33,8 +33,8 @@ func asmKernel(name string, mr, nr int, f asmKernelFunc) *microKernel {
 // the attention-sized ones (1 thread, CPU time), as it halves the
 // instructions and the B loads per flop. Other tiles tried (AVX-512 12x32,
 // 6x48, and 8x32 with embedded broadcasts) were no faster. The AVX-512 kernel
-// needs only AVX512F; the AVX2 one needs AVX and FMA3 (AVX2 is checked for
-// simplicity: every x86 CPU with FMA3 but Piledriver-era AMD has it).
+// needs only AVX512F; the AVX2 one needs AVX and FMA3 (AVX2 is required as
+// well, for simplicity).
 var (
 	avx2Kernel   = asmKernel("avx2-6x16", 6, 16, gemmKernAVX2x6x16)
 	avx512Kernel = asmKernel("avx512-8x32", 8, 32, gemmKernAVX512x8x32)
