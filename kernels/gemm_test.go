@@ -373,3 +373,64 @@ func TestGemmRefMatchesFloat64(t *testing.T) {
 		check64(t, tc, d, c)
 	}
 }
+
+// TestGemmSIMDExactOrder checks the SIMD kernels bit for bit against a model
+// of the documented per-element computation: per block of kcBlock values of
+// k, acc = a chain of fused multiply-adds in increasing k, then
+// c = fma(beta, c, alpha*acc) (c = alpha*acc when beta == 0; beta = 1 after
+// the first block). This is what makes Gemm's results independent of the
+// thread count, the kernel and the position of an element in a tile.
+func TestGemmSIMDExactOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	cases := []gemmCase{
+		{transB: true, m: 3, n: 5, k: kcBlock + 70, alpha: 0.5, beta: -1},
+		{transA: true, m: 9, n: 33, k: 17, padA: 2, padC: 1, alpha: 1, beta: 0, nanC: true},
+	}
+	for range 12 {
+		tc := randomCase(r)
+		tc.m, tc.n, tc.k = 1+r.IntN(40), 1+r.IntN(40), 1+r.IntN(40)
+		cases = append(cases, tc)
+	}
+	for _, tc := range cases {
+		d := newGemmData(r, tc)
+		want := slices.Clone(d.c)
+		for i := 0; i < tc.m; i++ {
+			for j := 0; j < tc.n; j++ {
+				c := &want[i*d.ldc+j]
+				for pc := 0; pc < tc.k; pc += kcBlock {
+					var acc float32
+					for p := pc; p < min(pc+kcBlock, tc.k); p++ {
+						var av, bv float32
+						if tc.transA {
+							av = d.a[p*d.lda+i]
+						} else {
+							av = d.a[i*d.lda+p]
+						}
+						if tc.transB {
+							bv = d.b[j*d.ldb+p]
+						} else {
+							bv = d.b[p*d.ldb+j]
+						}
+						acc = fma32(av, bv, acc)
+					}
+					switch {
+					case pc > 0:
+						*c = fma32(1, *c, tc.alpha*acc)
+					case tc.beta == 0:
+						*c = tc.alpha * acc
+					default:
+						*c = fma32(tc.beta, *c, tc.alpha*acc)
+					}
+				}
+			}
+		}
+		for _, kern := range supportedKernels() {
+			if kern == genericKernel {
+				continue
+			}
+			if got := runCase(kern, 2, tc, d); !bitEqual(got, want) {
+				t.Errorf("%s %v: differs from the model of its operation order", kern.name, tc)
+			}
+		}
+	}
+}
