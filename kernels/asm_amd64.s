@@ -5,36 +5,55 @@
 #include "textflag.h"
 
 // func gemmKernAVX2x6x16(kb int, a *float32, rsA int, csA int, b *float32, rsB int, psB int, c *float32, ldc int, np int, alpha float32, beta float32, accum int)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmKernAVX2x6x16(SB), NOSPLIT, $0-96
 	MOVQ b+32(FP), AX
 	MOVQ c+56(FP), CX
 	MOVQ np+72(FP), DX
 
 gemmKernAVX2x6x16_panel:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	MOVQ   rsA+16(FP), BX
-	LEAQ   (BX)(BX*2), SI
-	MOVQ   a+8(FP), DI
-	LEAQ   (DI)(BX*4), R8
-	MOVQ   csA+24(FP), R9
-	MOVQ   rsB+40(FP), R10
-	MOVQ   AX, R11
-	MOVQ   kb+0(FP), R12
-	MOVQ   R12, R13
-	SHRQ   $0x02, R13
-	JZ     gemmKernAVX2x6x16_tail
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	MOVQ       rsA+16(FP), BX
+	LEAQ       (BX)(BX*2), SI
+	MOVQ       a+8(FP), DI
+	LEAQ       (DI)(BX*4), R8
+	MOVQ       ldc+64(FP), R9
+	MOVQ       CX, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 60(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 60(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 60(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 60(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 60(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 60(R10)
+	MOVQ       csA+24(FP), R9
+	MOVQ       rsB+40(FP), R10
+	MOVQ       AX, R11
+	MOVQ       kb+0(FP), R12
+	MOVQ       R12, R13
+	SHRQ       $0x02, R13
+	JZ         gemmKernAVX2x6x16_tail
 
 gemmKernAVX2x6x16_loop4:
 	VMOVUPS      (R11), Y12
@@ -219,40 +238,65 @@ gemmKernAVX2x6x16_overwrite:
 	RET
 
 // func gemmKernAVX512x8x32(kb int, a *float32, rsA int, csA int, b *float32, rsB int, psB int, c *float32, ldc int, np int, alpha float32, beta float32, accum int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmKernAVX512x8x32(SB), NOSPLIT, $0-96
 	MOVQ b+32(FP), AX
 	MOVQ c+56(FP), CX
 	MOVQ np+72(FP), DX
 
 gemmKernAVX512x8x32_panel:
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	VXORPS Z8, Z8, Z8
-	VXORPS Z9, Z9, Z9
-	VXORPS Z10, Z10, Z10
-	VXORPS Z11, Z11, Z11
-	VXORPS Z12, Z12, Z12
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
-	MOVQ   rsA+16(FP), BX
-	LEAQ   (BX)(BX*2), SI
-	MOVQ   a+8(FP), DI
-	LEAQ   (DI)(BX*4), R8
-	MOVQ   csA+24(FP), R9
-	MOVQ   rsB+40(FP), R10
-	MOVQ   AX, R11
-	MOVQ   kb+0(FP), R12
-	MOVQ   R12, R13
-	SHRQ   $0x02, R13
-	JZ     gemmKernAVX512x8x32_tail
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	MOVQ       rsA+16(FP), BX
+	LEAQ       (BX)(BX*2), SI
+	MOVQ       a+8(FP), DI
+	LEAQ       (DI)(BX*4), R8
+	MOVQ       ldc+64(FP), R9
+	MOVQ       CX, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	MOVQ       csA+24(FP), R9
+	MOVQ       rsB+40(FP), R10
+	MOVQ       AX, R11
+	MOVQ       kb+0(FP), R12
+	MOVQ       R12, R13
+	SHRQ       $0x02, R13
+	JZ         gemmKernAVX512x8x32_tail
 
 gemmKernAVX512x8x32_loop4:
 	VMOVUPS      (R11), Z16

@@ -27,12 +27,14 @@ func asmKernel(name string, mr, nr int, f asmKernelFunc) *microKernel {
 }
 
 // The two x86 kernels. Both keep their accumulators in registers (12 ymm of
-// 16, 16 zmm of 32) and stream B from the packed panel. On Zen 4, whose
-// 512-bit FMAs are double-pumped (the same 32 flops/cycle as two 256-bit
-// FMAs), the AVX-512 tile was still measured 5-20% faster on warm's shapes:
-// it halves the instruction count and the B loads per flop. Other tiles that
-// were tried (AVX-512 12x32, 6x48 and 8x32 with embedded broadcasts) were no
-// faster; see the package documentation.
+// 16, 16 zmm of 32). On Zen 4, whose 512-bit FMAs are double-pumped (the same
+// 32 flops/cycle as two 256-bit FMAs), the AVX-512 tile was still measured
+// faster: 0-8% on the dense shapes, about 15% on the dW ones and 15-75% on
+// the attention-sized ones (1 thread, CPU time), as it halves the
+// instructions and the B loads per flop. Other tiles tried (AVX-512 12x32,
+// 6x48, and 8x32 with embedded broadcasts) were no faster. The AVX-512 kernel
+// needs only AVX512F; the AVX2 one needs AVX and FMA3 (AVX2 is required as
+// well, for simplicity).
 var (
 	avx2Kernel   = asmKernel("avx2-6x16", 6, 16, gemmKernAVX2x6x16)
 	avx512Kernel = asmKernel("avx512-8x32", 8, 32, gemmKernAVX512x8x32)

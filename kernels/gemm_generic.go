@@ -15,20 +15,23 @@ func kernGeneric4x2(kb int, a []float32, _, _ int, b []float32, _, _ int, c []fl
 	a = a[:4*kb]
 	for t := 0; t < np; t++ {
 		bp := b[t*2*kb : (t+1)*2*kb]
-		ap := a
 		var c00, c01, c10, c11, c20, c21, c30, c31 float32
-		for len(ap) >= 4 && len(bp) >= 2 {
-			b0, b1 := bp[0], bp[1]
-			a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
+		for p := 0; p < kb; p++ {
+			av := a[4*p : 4*p+4 : 4*p+4]
+			bv := bp[2*p : 2*p+2 : 2*p+2]
+			b0, b1 := bv[0], bv[1]
+			a0 := av[0]
 			c00 += a0 * b0
 			c01 += a0 * b1
+			a1 := av[1]
 			c10 += a1 * b0
 			c11 += a1 * b1
+			a2 := av[2]
 			c20 += a2 * b0
 			c21 += a2 * b1
+			a3 := av[3]
 			c30 += a3 * b0
 			c31 += a3 * b1
-			ap, bp = ap[4:], bp[2:]
 		}
 		ct := c[t*2:]
 		store2(ct[0*ldc:0*ldc+2], c00, c01, alpha, beta, accum)

@@ -53,14 +53,19 @@ func newGemmData(r *rand.Rand, c gemmCase) gemmData {
 	return d
 }
 
-// check64 compares got (the C that Gemm produced from d) with a float64
-// evaluation of the same product. The bound is the classic one for a
+// ref64 is a float64 evaluation of a case with a per-element error bound.
+type ref64 struct {
+	tc        gemmCase
+	d         gemmData
+	want, tol []float64
+}
+
+// newRef64 evaluates tc on d in float64. The bound is the classic one for a
 // length-k dot product in float32, (k+2)·eps·(|alpha|·Σ|a||b| + |beta·c|),
 // which holds for any summation order, with a factor 2 to spare.
-func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
-	t.Helper()
+func newRef64(tc gemmCase, d gemmData) *ref64 {
 	const eps = 1.0 / (1 << 24)
-	bad := 0
+	r := &ref64{tc: tc, d: d, want: make([]float64, tc.m*tc.n), tol: make([]float64, tc.m*tc.n)}
 	for i := 0; i < tc.m; i++ {
 		for j := 0; j < tc.n; j++ {
 			var sum, mag float64
@@ -86,8 +91,24 @@ func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
 				want += float64(tc.beta) * old
 				mag += math.Abs(float64(tc.beta) * old)
 			}
-			g := float64(got[i*d.ldc+j])
-			if tol := 2 * float64(tc.k+2) * eps * mag; !(math.Abs(g-want) <= tol) {
+			r.want[i*tc.n+j] = want
+			r.tol[i*tc.n+j] = 2 * float64(tc.k+2) * eps * mag
+		}
+	}
+	return r
+}
+
+// check compares got, the C that Gemm produced from the case's data, with
+// the float64 result, and checks that the padding between rows of C is
+// untouched.
+func (r *ref64) check(t *testing.T, got []float32) {
+	t.Helper()
+	tc, d := r.tc, r.d
+	bad := 0
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < tc.n; j++ {
+			g, want, tol := float64(got[i*d.ldc+j]), r.want[i*tc.n+j], r.tol[i*tc.n+j]
+			if !(math.Abs(g-want) <= tol) {
 				if bad < 5 {
 					t.Errorf("%v: C[%d,%d] = %g, want %g (tolerance %g)", tc, i, j, g, want, tol)
 				}
@@ -95,7 +116,6 @@ func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
 			}
 		}
 	}
-	// Padding between rows of C must be untouched.
 	for i := 0; i < tc.m-1; i++ {
 		for j := tc.n; j < d.ldc; j++ {
 			if got[i*d.ldc+j] != d.c[i*d.ldc+j] && !(tc.nanC && math.IsNaN(float64(got[i*d.ldc+j]))) {
@@ -106,6 +126,12 @@ func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
 	if bad > 0 {
 		t.Errorf("%v: %d of %d elements out of tolerance", tc, bad, tc.m*tc.n)
 	}
+}
+
+// check64 checks got against a float64 evaluation of tc on d.
+func check64(t *testing.T, tc gemmCase, d gemmData, got []float32) {
+	t.Helper()
+	newRef64(tc, d).check(t, got)
 }
 
 // runCase runs Gemm (threads > 0) or GemmSerial (threads == 0) on a copy of
@@ -177,14 +203,14 @@ func TestGemmAgainstFloat64(t *testing.T) {
 	for range 120 {
 		cases = append(cases, randomCase(r))
 	}
-	for _, kern := range kernelsUnderTest(t) {
-		t.Run(kern.name, func(t *testing.T) {
-			for i, tc := range cases {
-				d := newGemmData(r, tc)
-				threads := []int{0, 1, 2, 3}[i%4]
-				check64(t, tc, d, runCase(kern, threads, tc, d))
-			}
-		})
+	kerns := kernelsUnderTest(t)
+	for i, tc := range cases {
+		d := newGemmData(r, tc)
+		ref := newRef64(tc, d)
+		threads := []int{0, 1, 2, 3}[i%4]
+		for _, kern := range kerns {
+			t.Run(kern.name, func(t *testing.T) { ref.check(t, runCase(kern, threads, tc, d)) })
+		}
 	}
 }
 
@@ -199,12 +225,15 @@ func TestGemmShapes(t *testing.T) {
 		{transB: true, m: 512, n: 128, k: 384, alpha: 1, beta: 1},
 		{transA: true, m: 128, n: 384, k: 1024, alpha: 1, beta: 1},
 		{transA: true, transB: true, m: 100, n: 300, k: 257, alpha: 0.5, beta: -1},
+		{m: 600, n: 300, k: 200, alpha: 1, beta: 0.5},    // many strips: B packed
+		{m: 100, n: 256, k: 100, alpha: 1},               // ldb = 256: B packed
 		{m: 5, n: 700, k: 300, alpha: 1},                 // too few rows: split on columns
 		{transA: true, m: 12, n: 1000, k: 100, alpha: 1}, // idem
 	} {
 		d := newGemmData(r, tc)
+		ref := newRef64(tc, d)
 		for _, threads := range []int{1, 2, 3} {
-			check64(t, tc, d, runCase(activeKernel(), threads, tc, d))
+			ref.check(t, runCase(activeKernel(), threads, tc, d))
 		}
 	}
 }
@@ -283,6 +312,7 @@ func TestGemmDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	cases := []gemmCase{
 		{m: 300, n: 200, k: 700, alpha: 1, beta: 0.5},                // split on rows, two k blocks
+		{m: 600, n: 300, k: 200, alpha: 1},                           // B packed
 		{transB: true, m: 130, n: 1000, k: 96, alpha: 1},             // several column blocks
 		{transA: true, m: 64, n: 96, k: 2000, alpha: 1, beta: 1},     // dW-like
 		{transA: true, transB: true, m: 9, n: 900, k: 130, alpha: 2}, // split on columns
@@ -315,6 +345,9 @@ func bitEqual(a, b []float32) bool {
 // TestGemmSerialDoesNotAllocate checks that a warm GemmSerial call (the
 // attention path) allocates nothing.
 func TestGemmSerialDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, tc := range []gemmCase{
 		{transB: true, m: 64, n: 64, k: 32, alpha: 1},
@@ -341,5 +374,66 @@ func TestGemmRefMatchesFloat64(t *testing.T) {
 		c := slices.Clone(d.c)
 		gemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, d.a, d.lda, d.b, d.ldb, tc.beta, c, d.ldc)
 		check64(t, tc, d, c)
+	}
+}
+
+// TestGemmSIMDExactOrder checks the SIMD kernels bit for bit against a model
+// of the documented per-element computation: per block of kcBlock values of
+// k, acc = a chain of fused multiply-adds in increasing k, then
+// c = fma(beta, c, alpha*acc) (c = alpha*acc when beta == 0; beta = 1 after
+// the first block). This is what makes Gemm's results independent of the
+// thread count, the kernel and the position of an element in a tile.
+func TestGemmSIMDExactOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	cases := []gemmCase{
+		{transB: true, m: 3, n: 5, k: kcBlock + 70, alpha: 0.5, beta: -1},
+		{transA: true, m: 9, n: 33, k: 17, padA: 2, padC: 1, alpha: 1, beta: 0, nanC: true},
+	}
+	for range 12 {
+		tc := randomCase(r)
+		tc.m, tc.n, tc.k = 1+r.IntN(40), 1+r.IntN(40), 1+r.IntN(40)
+		cases = append(cases, tc)
+	}
+	for _, tc := range cases {
+		d := newGemmData(r, tc)
+		want := slices.Clone(d.c)
+		for i := 0; i < tc.m; i++ {
+			for j := 0; j < tc.n; j++ {
+				c := &want[i*d.ldc+j]
+				for pc := 0; pc < tc.k; pc += kcBlock {
+					var acc float32
+					for p := pc; p < min(pc+kcBlock, tc.k); p++ {
+						var av, bv float32
+						if tc.transA {
+							av = d.a[p*d.lda+i]
+						} else {
+							av = d.a[i*d.lda+p]
+						}
+						if tc.transB {
+							bv = d.b[j*d.ldb+p]
+						} else {
+							bv = d.b[p*d.ldb+j]
+						}
+						acc = fma32(av, bv, acc)
+					}
+					switch {
+					case pc > 0:
+						*c = fma32(1, *c, tc.alpha*acc)
+					case tc.beta == 0:
+						*c = tc.alpha * acc
+					default:
+						*c = fma32(tc.beta, *c, tc.alpha*acc)
+					}
+				}
+			}
+		}
+		for _, kern := range supportedKernels() {
+			if kern == genericKernel {
+				continue
+			}
+			if got := runCase(kern, 2, tc, d); !bitEqual(got, want) {
+				t.Errorf("%s %v: differs from the model of its operation order", kern.name, tc)
+			}
+		}
 	}
 }

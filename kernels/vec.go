@@ -42,15 +42,27 @@ func Scal(alpha float32, x []float32) {
 }
 
 // dotGeneric is Dot in portable Go, in Dot's summation order (with separate
-// multiplies and adds, so its last bits may differ from the assembly's).
+// multiplies and adds, so its last bits may differ from the assembly's). It
+// accumulates the 32 partial sums 8 at a time so that they stay in registers.
 func dotGeneric(x, y []float32) float32 {
-	var acc [32]float32
+	y = y[:len(x)]
 	n := len(x) &^ 31
-	for i := 0; i < n; i += 32 {
-		xs, ys := x[i:i+32:i+32], y[i:i+32:i+32]
-		for l := range acc {
-			acc[l] += xs[l] * ys[l]
+	var acc [32]float32
+	for l := 0; l < 32; l += 8 {
+		var s0, s1, s2, s3, s4, s5, s6, s7 float32
+		for i := l; i < n; i += 32 {
+			xs, ys := x[i:i+8:i+8], y[i:i+8:i+8]
+			s0 += xs[0] * ys[0]
+			s1 += xs[1] * ys[1]
+			s2 += xs[2] * ys[2]
+			s3 += xs[3] * ys[3]
+			s4 += xs[4] * ys[4]
+			s5 += xs[5] * ys[5]
+			s6 += xs[6] * ys[6]
+			s7 += xs[7] * ys[7]
 		}
+		acc[l], acc[l+1], acc[l+2], acc[l+3] = s0, s1, s2, s3
+		acc[l+4], acc[l+5], acc[l+6], acc[l+7] = s4, s5, s6, s7
 	}
 	for w := 16; w >= 1; w /= 2 {
 		for l := 0; l < w; l++ {

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -123,6 +124,53 @@ func BenchmarkVec(b *testing.B) {
 				})
 			}
 			_ = sink
+		}
+	}
+}
+
+// fma32 returns x*y+z rounded once to float32, as a fused multiply-add does
+// (x*y is exact in float64; big.Float rounds the sum once to 24 bits).
+func fma32(x, y, z float32) float32 {
+	p := new(big.Float).SetFloat64(float64(x) * float64(y))
+	s := new(big.Float).SetPrec(24).SetMode(big.ToNearestEven)
+	s.Add(p, new(big.Float).SetFloat64(float64(z)))
+	f, _ := s.Float32()
+	return f
+}
+
+// TestVecAsmExactOrder checks the assembly Dot and Axpy bit for bit against
+// a model of their documented operation order, so that the documented
+// determinism (same bits on every x86 CPU with AVX2) rests on a test.
+func TestVecAsmExactOrder(t *testing.T) {
+	if !useVecAsm {
+		t.Skip("no assembly vector helpers on this CPU/build")
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, n := range vecLengths {
+		x, y := randSlice(r, n), randSlice(r, n)
+		var lanes [32]float32
+		n32 := n &^ 31
+		for i := 0; i < n32; i++ {
+			lanes[i%32] = fma32(x[i], y[i], lanes[i%32])
+		}
+		for w := 16; w >= 1; w /= 2 {
+			for l := 0; l < w; l++ {
+				lanes[l] += lanes[l+w]
+			}
+		}
+		want := lanes[0]
+		for i := n32; i < n; i++ {
+			want = fma32(x[i], y[i], want)
+		}
+		if got := Dot(x, y); math.Float32bits(got) != math.Float32bits(want) {
+			t.Errorf("n=%d: Dot = %g, model of its order gives %g", n, got, want)
+		}
+		z := slices.Clone(y)
+		Axpy(0.3, x, z)
+		for i := range z {
+			if w := fma32(0.3, x[i], y[i]); math.Float32bits(z[i]) != math.Float32bits(w) {
+				t.Fatalf("n=%d: Axpy y[%d] = %g, fused model gives %g", n, i, z[i], w)
+			}
 		}
 	}
 }

@@ -95,7 +95,11 @@ func kernel(t tile) {
 		acc[i] = make([]VecVirtual, t.nv)
 		for v := range acc[i] {
 			acc[i][v] = t.vec()
-			VXORPS(acc[i][v], acc[i][v], acc[i][v])
+			if t.zmm {
+				VPXORD(acc[i][v], acc[i][v], acc[i][v]) // VXORPS zmm needs AVX512DQ
+			} else {
+				VXORPS(acc[i][v], acc[i][v], acc[i][v])
+			}
 		}
 	}
 	rs := Load(Param("rsA"), GP64())
@@ -106,6 +110,20 @@ func kernel(t tile) {
 		var nb Register = GP64()
 		LEAQ(Mem{Base: bases[len(bases)-1], Index: rs, Scale: 4}, nb)
 		bases = append(bases, nb)
+	}
+	// Prefetch this tile of C (first and last byte of each row) so that the
+	// stores at the end do not wait for it.
+	{
+		ldc := Load(Param("ldc"), GP64())
+		cr := GP64()
+		MOVQ(cpanel, cr)
+		for i := 0; i < t.mr; i++ {
+			PREFETCHT0(Mem{Base: cr})
+			PREFETCHT0(Mem{Base: cr, Disp: 4*nr - 4})
+			if i < t.mr-1 {
+				ADDQ(ldc, cr)
+			}
+		}
 	}
 	cs := Load(Param("csA"), GP64())
 	bs := Load(Param("rsB"), GP64())
