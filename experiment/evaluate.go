@@ -256,7 +256,7 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) 
 		} else if ck.Tokenizer == nil || ck.Tokenizer.Fingerprint() != tok.Fingerprint() {
 			return nil, fmt.Errorf("member %s has another tokenizer than member %s", man.Members[i].Name, man.Members[0].Name)
 		}
-		if ck.Model.Config != members[0].Model.Config {
+		if !sameArch(ck.Model.Config, members[0].Model.Config) {
 			return nil, fmt.Errorf("member %s has another architecture than member %s", man.Members[i].Name, man.Members[0].Name)
 		}
 	}
@@ -372,6 +372,14 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) 
 	res.LMC = curves
 	res.Wall = time.Since(start).Round(time.Second).String()
 	return res, nil
+}
+
+// sameArch compares two configurations ignoring dropout, which members
+// may differ in.
+func sameArch(a, b model.Config) bool {
+	a.EmbdPdrop, a.AttnPdrop, a.ResidPdrop = 0, 0, 0
+	b.EmbdPdrop, b.AttnPdrop, b.ResidPdrop = 0, 0, 0
+	return a == b
 }
 
 func cmpName(a, b string) int {

@@ -153,8 +153,11 @@ func Observe(r *Results) []Observation {
 	} else {
 		o5.Verdict = holds
 		for i := 1; i < len(accs); i++ {
-			if accs[i] < accs[i-1]-2*math.Max(ses[i], ses[i-1]) {
+			switch {
+			case accs[i] < accs[i-1]-2*math.Max(ses[i], ses[i-1]):
 				o5.Verdict = notHold
+			case accs[i] < accs[i-1] && o5.Verdict == holds:
+				o5.Verdict = withinNois
 			}
 		}
 		o5.Evidence = strings.Join(xs, ", ")

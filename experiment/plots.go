@@ -37,7 +37,8 @@ func linePlot(name, title, xlabel, ylabel string, ss []series) (figure, error) {
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
-	p.Legend.Top = true
+	p.Legend.Top = false
+	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
 	for i, s := range ss {
 		pts := make(plotter.XYs, len(s.xs))

@@ -127,7 +127,7 @@ func tables(rep Report) (obs, acc, cmp, cost, lmcT table) {
 		}
 		acc.Rows = append(acc.Rows, row)
 	}
-	cmp.Head = []string{"A", "B", "set", "A − B", "± se", "|diff| / se"}
+	cmp.Head = []string{"A", "B", "set", "A − B", "± se", "diff / se"}
 	for _, c := range r.Comparisons {
 		ratio := "∞"
 		if c.StdErr > 0 {
