@@ -237,7 +237,24 @@ func biasGeluForward(out, th, x, bias []float32, N, C int) {
 			for j := range xr {
 				v := xr[j] + bias[j]
 				xr[j] = v
-				t := tanhf(geluS * (v + geluC*v*v*v))
+				// tanh(u): Eigen's float rational approximation (odd
+				// degree 13 over even degree 6, input clamped to ±7.9053),
+				// accurate to a few ulp; TestGeluTanh checks it.
+				u := geluS * (v + geluC*v*v*v)
+				u = min(max(u, -7.90531110763549805), 7.90531110763549805)
+				u2 := u * u
+				p := float32(-2.76076847742355e-16)
+				p = p*u2 + 2.00018790482477e-13
+				p = p*u2 + -8.60467152213735e-11
+				p = p*u2 + 5.12229709037114e-08
+				p = p*u2 + 1.48572235717979e-05
+				p = p*u2 + 6.37261928875436e-04
+				p = p*u2 + 4.89352455891786e-03
+				q := float32(1.19825839466702e-06)
+				q = q*u2 + 1.18534705686654e-04
+				q = q*u2 + 2.26843463243900e-03
+				q = q*u2 + 4.89352518554385e-03
+				t := u * p / q
 				tr[j] = t
 				or[j] = 0.5 * v * (1 + t)
 			}
@@ -390,13 +407,7 @@ func softmaxCausal(row []float32, n int) {
 	for _, v := range row[1:n] {
 		mx = max(mx, v)
 	}
-	var s float32
-	for j := range row[:n] {
-		e := expf(row[j] - mx)
-		row[j] = e
-		s += e
-	}
-	inv := 1 / s
+	inv := 1 / expShift(row[:n], mx)
 	for j := range row[:n] {
 		row[j] *= inv
 	}
@@ -497,12 +508,7 @@ func crossEntropy(logits, losses []float32, targets []int32, w []float32, NL, V 
 			}
 			tgt := int(targets[r])
 			lt := l[tgt]
-			var s float32
-			for j, v := range l {
-				e := expf(v - mx)
-				l[j] = e
-				s += e
-			}
+			s := expShift(l, mx)
 			losses[r] = float32(math.Log(float64(s)) + float64(mx) - float64(lt))
 			g := w[r] / norm
 			inv := g / s
