@@ -94,8 +94,8 @@ func (m *Model) forward() {
 		residualForward(a.res2, xq, a.res2, bw.aprojB, nq, C, ids, m.drop(l, siteAttnResid))
 		layernormForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, bw.ln2w, bw.ln2b, nq, C, eps)
 		kernels.Gemm(false, false, nq, 4*C, C, 1, a.ln2, C, bw.fcW, 4*C, 0, a.fch, 4*C)
-		biasGeluForward(ws.g, a.fchT, a.fch, bw.fcB, nq, 4*C)
-		kernels.Gemm(false, false, nq, C, 4*C, 1, ws.g, 4*C, bw.mprojW, C, 0, a.out, C)
+		biasGeluForward(a.gelu, a.fchT, a.fch, bw.fcB, nq, 4*C)
+		kernels.Gemm(false, false, nq, C, 4*C, 1, a.gelu, 4*C, bw.mprojW, C, 0, a.out, C)
 		residualForward(a.out, a.res2, a.out, bw.mprojB, nq, C, ids, m.drop(l, siteMLPResid))
 		x = a.out
 	}

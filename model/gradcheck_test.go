@@ -246,13 +246,6 @@ func gradCheckGelu(back geluBackwardFn) error {
 	pre := append([]float32(nil), x...)
 	th, out := make([]float32, N*C), make([]float32, N*C)
 	biasGeluForward(out, th, pre, b, N, C)
-	g2 := make([]float32, N*C)
-	geluRecompute(g2, pre, th, N, C)
-	for i := range out {
-		if out[i] != g2[i] {
-			return fmt.Errorf("geluRecompute differs from the forward at %d", i)
-		}
-	}
 	d := append([]float32(nil), G...)
 	db := make([]float32, C)
 	back(d, pre, th, db, N, C, make([]float32, nChunks(N)*C))
@@ -294,8 +287,8 @@ func TestGradResidual(t *testing.T) {
 		out := make([]float32, N*C)
 		hh := append([]float32(nil), h...)
 		residualForward(out, res, hh, b, N, C, ids, d)
-		dh, db := make([]float32, N*C), make([]float32, C)
-		residualBackward(dh, db, G, N, C, ids, d, make([]float32, nChunks(N)*C))
+		db := make([]float32, C)
+		dh := residualBackward(make([]float32, N*C), db, G, N, C, ids, d, make([]float32, nChunks(N)*C))
 		rs, hs, bs := f64(res), f64(h), f64(b)
 		ref := func() []float64 {
 			o := make([]float64, N*C)

@@ -231,44 +231,33 @@ const (
 func biasGeluForward(out, th, x, bias []float32, N, C int) {
 	parallelRows(N, C, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			xr := x[r*C : r*C+C]
-			tr := th[r*C : r*C+C]
-			or := out[r*C : r*C+C]
-			for j := range xr {
-				v := xr[j] + bias[j]
-				xr[j] = v
-				// tanh(u): Eigen's float rational approximation (odd
-				// degree 13 over even degree 6, input clamped to ±7.9053),
-				// accurate to a few ulp; TestGeluTanh checks it.
-				u := geluS * (v + geluC*v*v*v)
-				u = min(max(u, -7.90531110763549805), 7.90531110763549805)
-				u2 := u * u
-				p := float32(-2.76076847742355e-16)
-				p = p*u2 + 2.00018790482477e-13
-				p = p*u2 + -8.60467152213735e-11
-				p = p*u2 + 5.12229709037114e-08
-				p = p*u2 + 1.48572235717979e-05
-				p = p*u2 + 6.37261928875436e-04
-				p = p*u2 + 4.89352455891786e-03
-				q := float32(1.19825839466702e-06)
-				q = q*u2 + 1.18534705686654e-04
-				q = q*u2 + 2.26843463243900e-03
-				q = q*u2 + 4.89352518554385e-03
-				t := u * p / q
-				tr[j] = t
-				or[j] = 0.5 * v * (1 + t)
-			}
+			geluRow(out[r*C:r*C+C], th[r*C:r*C+C], x[r*C:r*C+C], bias)
 		}
 	})
 }
 
-// geluRecompute writes out = gelu(x) from the stored tanh values.
-func geluRecompute(out, x, th []float32, N, C int) {
-	parallelRows(N, C, func(lo, hi int) {
-		for i := lo * C; i < hi*C; i++ {
-			out[i] = 0.5 * x[i] * (1 + th[i])
-		}
-	})
+// geluRow is biasGeluForward on one row. tanh is Eigen's float rational
+// approximation (odd degree 13 over even degree 6, input clamped to
+// ±7.9053, accurate to a few ulp; TestGeluTanh checks it), with the
+// polynomials evaluated in Estrin's scheme for a shorter dependency chain.
+func geluRow(out, th, x, bias []float32) {
+	out, th, bias = out[:len(x)], th[:len(x)], bias[:len(x)]
+	for j, v := range x {
+		v += bias[j]
+		x[j] = v
+		u := geluS * (v + geluC*v*v*v)
+		u = min(max(u, -7.90531110763549805), 7.90531110763549805)
+		w := u * u
+		w2 := w * w
+		p01 := 4.89352455891786e-03 + 6.37261928875436e-04*w
+		p23 := 1.48572235717979e-05 + 5.12229709037114e-08*w
+		p45 := -8.60467152213735e-11 + 2.00018790482477e-13*w
+		p := (p01 + p23*w2) + (p45-2.76076847742355e-16*w2)*(w2*w2)
+		q := (4.89352518554385e-03 + 2.26843463243900e-03*w) + (1.18534705686654e-04+1.19825839466702e-06*w)*w2
+		t := u * p / q
+		th[j] = t
+		out[j] = 0.5 * v * (1 + t)
+	}
 }
 
 // geluBackward turns d (the gradient of the GELU output) in place into the
@@ -320,25 +309,29 @@ func residualForward(out, res, h, bias []float32, N, C int, ids rowIDs, drop dro
 	})
 }
 
-// residualBackward writes dh = dropout(dout) (the gradient of h) and adds
-// Σ_rows dh into db. The gradient of res is dout itself.
-func residualBackward(dh, db, dout []float32, N, C int, ids rowIDs, drop dropout, partials []float32) {
+// residualBackward returns dh = dropout(dout), the gradient of h, and adds
+// Σ_rows dh into db. Without dropout dh is dout itself (no copy); with it,
+// dh is written into buf. The gradient of res is dout.
+func residualBackward(buf, db, dout []float32, N, C int, ids rowIDs, drop dropout, partials []float32) []float32 {
+	if !drop.active {
+		colSum(db, dout, N, C, partials)
+		return dout
+	}
 	nch := nChunks(N)
 	forChunks(N, func(c, lo, hi int) {
 		s := partials[c*C : c*C+C]
 		clear(s)
 		for r := lo; r < hi; r++ {
-			d := dh[r*C : r*C+C]
+			d := buf[r*C : r*C+C]
 			copy(d, dout[r*C:r*C+C])
-			if drop.active {
-				drop.apply(d, drop.rowKey(int(ids.seq[r]), int(ids.pos[r])))
-			}
+			drop.apply(d, drop.rowKey(int(ids.seq[r]), int(ids.pos[r])))
 			for j, v := range d {
 				s[j] += v
 			}
 		}
 	})
 	reducePartials(db, partials[:nch*C], nch, C)
+	return buf
 }
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ type layerActs struct {
 	res2                  []float32 // [NQ, C] residual stream after the attention branch
 	ln2, ln2Mean, ln2Rstd []float32 // [NQ, C], [NQ], [NQ]
 	fch, fchT             []float32 // [NQ, 4C] c_fc output (with bias) and its GELU tanh
+	gelu                  []float32 // [NQ, 4C] GELU output (input of mlp.c_proj)
 	out                   []float32 // [NQ, C] block output
 }
 
@@ -45,7 +46,6 @@ type workspace struct {
 	enc                   []float32 // [N, C]
 	layers                []layerActs
 	lnf, lnfMean, lnfRstd []float32 // [NQ, C], [NQ], [NQ]
-	g                     []float32 // [rows, 4C] GELU output (recomputed in backward)
 
 	// Backward scratch, shared by the blocks.
 	dA, dB, dH, dLn []float32 // [rows, C]
@@ -99,11 +99,10 @@ func (m *Model) ensure(B, T int) {
 		}
 		a.atty, a.res2 = f(rows*C), f(rows*C)
 		a.ln2, a.ln2Mean, a.ln2Rstd = f(rows*C), f(rows), f(rows)
-		a.fch, a.fchT = f(rows*4*C), f(rows*4*C)
+		a.fch, a.fchT, a.gelu = f(rows*4*C), f(rows*4*C), f(rows*4*C)
 		a.out = f(rows * C)
 	}
 	ws.lnf, ws.lnfMean, ws.lnfRstd = f(rows*C), f(rows), f(rows)
-	ws.g = f(rows * 4 * C)
 	ws.dA, ws.dB, ws.dH, ws.dLn = f(rows*C), f(rows*C), f(rows*C), f(rows*C)
 	ws.dG = f(rows * 4 * C)
 	ws.dqkv = f(rows * 3 * C)
