@@ -8,8 +8,9 @@ model/bench_test.go:
   train step: Bradley-Terry step on 32 pairs (64 sequences of 64 tokens),
               dropout 0.1: forward, loss, backward, clip_grad_norm_(1.0),
               AdamW
-Prints one JSON object per configuration: {"config", "forward_ms",
-"train_step_ms"} (medians over --iters timed iterations after warm-up).
+Prints one JSON object per configuration: {"config", "threads",
+"forward_ms", "train_step_ms"} (medians over --iters timed iterations after
+warm-up).
 """
 import argparse
 import json
@@ -96,7 +97,7 @@ def main():
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
 
-        print(json.dumps({"config": name, "forward_ms": median_ms(forward, args.iters),
+        print(json.dumps({"config": name, "threads": args.threads, "forward_ms": median_ms(forward, args.iters),
                           "train_step_ms": median_ms(train_step, args.iters)}), flush=True)
 
 
