@@ -2,13 +2,13 @@ package model
 
 import "math"
 
-// expShift replaces every x[j] by e^(x[j]−mx) (inputs at most mx; results
+// expShiftGeneric replaces every x[j] by e^(x[j]−mx) (inputs at most mx; results
 // below e^−87.3 are flushed towards that value) and returns their sum. It is
 // Cephes' expf (range reduction to |r| <= ln2/2, degree-6 polynomial,
 // exponent by bit manipulation; a few ulp) inlined into the loop with
 // branch-free rounding. The standard library works in float64 and costs
 // several times more; softmax over the vocabulary calls this V times a token.
-func expShift(x []float32, mx float32) float32 {
+func expShiftGeneric(x []float32, mx float32) float32 {
 	const (
 		log2e = 1.44269504088896341
 		ln2hi = 0.693359375

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -45,4 +46,53 @@ func TestGeluTanh(t *testing.T) {
 		t.Fatalf("GELU tanh: max relative error %g", worst)
 	}
 	t.Logf("GELU tanh: max relative error %g", worst)
+}
+
+// TestGeluRowMatchesGeneric compares the dispatching geluRow (the AVX2
+// kernel where available) with the portable code, on every tail length.
+func TestGeluRowMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 31, 100, 1029} {
+		x := randF32(rng, n, 3)
+		for i := range x[:n/3] {
+			x[i] *= 5 // some beyond the clamp
+		}
+		bias := randF32(rng, n, 0.5)
+		x1, x2 := append([]float32(nil), x...), append([]float32(nil), x...)
+		th1, th2 := make([]float32, n), make([]float32, n)
+		o1, o2 := make([]float32, n), make([]float32, n)
+		geluRow(o1, th1, x1, bias)
+		geluRowGeneric(o2, th2, x2, bias)
+		for i := range n {
+			if x1[i] != x2[i] {
+				t.Fatalf("n=%d: pre-activation %d differs", n, i)
+			}
+			if math.Abs(float64(th1[i]-th2[i])) > 4e-7 || math.Abs(float64(o1[i]-o2[i])) > 4e-7*math.Max(1, math.Abs(float64(x2[i]))) {
+				t.Fatalf("n=%d, x=%g: tanh %g vs %g, gelu %g vs %g", n, x2[i], th1[i], th2[i], o1[i], o2[i])
+			}
+		}
+	}
+}
+
+// TestExpShiftMatchesGeneric compares the dispatching expShift (the AVX2
+// kernel where available) with the portable code, on every tail length.
+func TestExpShiftMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, n := range []int{1, 7, 8, 9, 23, 64, 4096, 4099} {
+		x := randF32(rng, n, 20)
+		mx := x[0]
+		for _, v := range x {
+			mx = max(mx, v)
+		}
+		x1, x2 := append([]float32(nil), x...), append([]float32(nil), x...)
+		s1, s2 := expShift(x1, mx), expShiftGeneric(x2, mx)
+		for i := range n {
+			if math.Abs(float64(x1[i]-x2[i])) > 3e-7*float64(x2[i]) {
+				t.Fatalf("n=%d: exp(%g) = %g vs %g", n, x[i]-mx, x1[i], x2[i])
+			}
+		}
+		if math.Abs(float64(s1-s2)) > 1e-6*float64(s2) {
+			t.Fatalf("n=%d: sum %g vs %g", n, s1, s2)
+		}
+	}
 }

@@ -105,16 +105,8 @@ func layernormForward(out, mean, rstd, inp, w, b []float32, N, C int, eps float3
 	parallelRows(N, C, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			x := inp[r*C : r*C+C]
-			var s float32
-			for _, v := range x {
-				s += v
-			}
-			m := s / float32(C)
-			var v2 float32
-			for _, v := range x {
-				d := v - m
-				v2 += d * d
-			}
+			m := rowSum(x) / float32(C)
+			v2 := rowSqDev(x, m)
 			rs := float32(1 / math.Sqrt(float64(v2/float32(C)+eps)))
 			o := out[r*C : r*C+C]
 			for j, v := range x {
@@ -123,6 +115,41 @@ func layernormForward(out, mean, rstd, inp, w, b []float32, N, C int, eps float3
 			mean[r], rstd[r] = m, rs
 		}
 	})
+}
+
+// rowSum returns Σ x with four accumulators (no add latency chain).
+func rowSum(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	for len(x) >= 4 {
+		v := x[:4:4]
+		s0 += v[0]
+		s1 += v[1]
+		s2 += v[2]
+		s3 += v[3]
+		x = x[4:]
+	}
+	for _, v := range x {
+		s0 += v
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// rowSqDev returns Σ (x−m)² with four accumulators.
+func rowSqDev(x []float32, m float32) float32 {
+	var s0, s1, s2, s3 float32
+	for len(x) >= 4 {
+		v := x[:4:4]
+		d0, d1, d2, d3 := v[0]-m, v[1]-m, v[2]-m, v[3]-m
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+		x = x[4:]
+	}
+	for _, v := range x {
+		s0 += (v - m) * (v - m)
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // layernormBackward computes dinp (overwritten, or added to when
@@ -141,15 +168,33 @@ func layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd []float32, N, C in
 			x := inp[r*C : r*C+C]
 			dy := dout[r*C : r*C+C]
 			m, rs := mean[r], rstd[r]
-			var dmean, dnormMean float32
-			for j, v := range x {
-				xh := (v - m) * rs
+			// Two accumulators per sum break the add latency chain.
+			var dmean, dnormMean, dmean1, dnormMean1 float32
+			j := 0
+			for ; j+2 <= C; j += 2 {
+				xh0 := (x[j] - m) * rs
+				xh1 := (x[j+1] - m) * rs
+				dn0 := dy[j] * w[j]
+				dn1 := dy[j+1] * w[j+1]
+				dmean += dn0
+				dmean1 += dn1
+				dnormMean += dn0 * xh0
+				dnormMean1 += dn1 * xh1
+				sw[j] += dy[j] * xh0
+				sw[j+1] += dy[j+1] * xh1
+				sb[j] += dy[j]
+				sb[j+1] += dy[j+1]
+			}
+			for ; j < C; j++ {
+				xh := (x[j] - m) * rs
 				dn := dy[j] * w[j]
 				dmean += dn
 				dnormMean += dn * xh
 				sw[j] += dy[j] * xh
 				sb[j] += dy[j]
 			}
+			dmean += dmean1
+			dnormMean += dnormMean1
 			dmean /= float32(C)
 			dnormMean /= float32(C)
 			dx := dinp[r*C : r*C+C]
@@ -236,11 +281,12 @@ func biasGeluForward(out, th, x, bias []float32, N, C int) {
 	})
 }
 
-// geluRow is biasGeluForward on one row. tanh is Eigen's float rational
-// approximation (odd degree 13 over even degree 6, input clamped to
-// ±7.9053, accurate to a few ulp; TestGeluTanh checks it), with the
+// geluRowGeneric is biasGeluForward on one row in portable Go (geluRow
+// dispatches to an AVX2 kernel where there is one). tanh is Eigen's float
+// rational approximation (odd degree 13 over even degree 6, input clamped
+// to ±7.9053, accurate to a few ulp; TestGeluTanh checks it), with the
 // polynomials evaluated in Estrin's scheme for a shorter dependency chain.
-func geluRow(out, th, x, bias []float32) {
+func geluRowGeneric(out, th, x, bias []float32) {
 	out, th, bias = out[:len(x)], th[:len(x)], bias[:len(x)]
 	for j, v := range x {
 		v += bias[j]
