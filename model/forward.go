@@ -87,9 +87,21 @@ func (m *Model) forward() {
 		a := &ws.layers[l]
 		bw := &m.w.blocks[l]
 		layernormForward(a.ln1, a.ln1Mean, a.ln1Rstd, x, bw.ln1w, bw.ln1b, N, C, eps)
-		matmulForward(a.qkv, a.ln1, bw.attnW, bw.attnB, N, C, 3*C)
 		nq, spans, ids, xq := m.blockRows(l, x)
-		attentionForward(a.atty, a.att, ws.attScratch, a.qkv, spans, T, NH, C, m.drop(l, siteAttnProbs))
+		q, ldq := a.qkv, 3*C
+		if nq == N {
+			matmulForward(a.qkv, a.ln1, bw.attnW, bw.attnB, N, C, 3*C)
+		} else {
+			// A compact last block: keys and values at every row, queries
+			// only at the output rows.
+			kernels.Gemm(false, false, N, 2*C, C, 1, a.ln1, C, bw.attnW[C:], 3*C, 0, a.qkv[C:], 3*C)
+			addBiasLd(a.qkv[C:], bw.attnB[C:], N, 2*C, 3*C)
+			gatherRows(a.ln1q, a.ln1, ws.qsrc, nq, C)
+			kernels.Gemm(false, false, nq, C, C, 1, a.ln1q, C, bw.attnW, 3*C, 0, a.q, C)
+			addBias(a.q, bw.attnB[:C], nq, C)
+			q, ldq = a.q, C
+		}
+		attentionForward(a.atty, a.att, ws.attScratch, q, ldq, a.qkv, spans, T, NH, C, m.drop(l, siteAttnProbs))
 		kernels.Gemm(false, false, nq, C, C, 1, a.atty, C, bw.aprojW, C, 0, a.res2, C)
 		residualForward(a.res2, xq, a.res2, bw.aprojB, nq, C, ids, m.drop(l, siteAttnResid))
 		layernormForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, bw.ln2w, bw.ln2b, nq, C, eps)

@@ -223,10 +223,13 @@ func matmulForward(out, inp, w, bias []float32, N, IC, OC int) {
 	}
 }
 
-func addBias(out, bias []float32, N, C int) {
+func addBias(out, bias []float32, N, C int) { addBiasLd(out, bias, N, C, C) }
+
+// addBiasLd adds bias to the first C columns of N rows ld apart.
+func addBiasLd(out, bias []float32, N, C, ld int) {
 	parallelRows(N, C, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			o := out[r*C : r*C+C]
+			o := out[r*ld : r*ld+C]
 			for j := range o {
 				o[j] += bias[j]
 			}
@@ -249,12 +252,17 @@ func matmulBackward(dinp, dw, db, dout, inp, w []float32, N, IC, OC int, partial
 // colSum adds Σ_rows src into dst deterministically. partials must hold
 // nChunks(N)*C floats.
 func colSum(dst, src []float32, N, C int, partials []float32) {
+	colSumLd(dst, src, N, C, C, partials)
+}
+
+// colSumLd is colSum over the first C columns of rows ld apart.
+func colSumLd(dst, src []float32, N, C, ld int, partials []float32) {
 	nch := nChunks(N)
 	forChunks(N, func(c, lo, hi int) {
 		s := partials[c*C : c*C+C]
 		clear(s)
 		for r := lo; r < hi; r++ {
-			for j, v := range src[r*C : r*C+C] {
+			for j, v := range src[r*ld : r*ld+C] {
 				s[j] += v
 			}
 		}
@@ -395,10 +403,12 @@ const attnBlock = 16
 // attentionForward computes, for every sequence, head and query row, the
 // softmax over the causal keys of q·k/√hd (stored in att: T×T per
 // (sequence, head), query row i at att[i*T:]) and out = dropout(att)·v.
-// qkv holds the packed rows [q | k | v] of width 3C, head h at columns
-// h*hd within each third. scratch (B*NH*T*T floats) holds the dropped
-// probabilities when drop is active.
-func attentionForward(out, att, scratch, qkv []float32, spans []span, T, NH, C int, drop dropout) {
+// kv holds the packed rows of width 3C ([q | k | v], head h at columns h*hd
+// within each third; only k and v are read). The query rows [qlo, len) of
+// sequence b are rows qoff, qoff+1, … of q, ldq apart (q = kv and ldq = 3C
+// when every row is a query: then qoff = off). scratch (B*NH*T*T floats)
+// holds the dropped probabilities when drop is active.
+func attentionForward(out, att, scratch, q []float32, ldq int, kv []float32, spans []span, T, NH, C int, drop dropout) {
 	hd := C / NH
 	C3 := 3 * C
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -411,15 +421,15 @@ func attentionForward(out, att, scratch, qkv []float32, spans []span, T, NH, C i
 				continue
 			}
 			nq := sp.len - sp.qlo
-			q := qkv[(sp.off+sp.qlo)*C3+h*hd:]
-			k := qkv[sp.off*C3+C+h*hd:]
-			v := qkv[sp.off*C3+2*C+h*hd:]
+			qb := q[sp.qoff*ldq+h*hd:]
+			k := kv[sp.off*C3+C+h*hd:]
+			v := kv[sp.off*C3+2*C+h*hd:]
 			P := att[bh*TT : (bh+1)*TT]
 			y := out[sp.qoff*C+h*hd:]
 			for i0 := 0; i0 < nq; i0 += attnBlock {
 				i1 := min(i0+attnBlock, nq)
 				nk := sp.qlo + i1
-				kernels.GemmSerial(false, true, i1-i0, nk, hd, scale, q[i0*C3:], C3, k, C3, 0, P[i0*T:], T)
+				kernels.GemmSerial(false, true, i1-i0, nk, hd, scale, qb[i0*ldq:], ldq, k, C3, 0, P[i0*T:], T)
 				for i := i0; i < i1; i++ {
 					t := sp.qlo + i
 					softmaxCausal(P[i*T:i*T+nk], t+1)
@@ -453,10 +463,12 @@ func softmaxCausal(row []float32, n int) {
 	clear(row[n:])
 }
 
-// attentionBackward writes dqkv (every packed row, all 3C columns) from
-// dout, the gradient of the attention output rows. scratch must hold
-// 2*B*NH*T*T floats.
-func attentionBackward(dqkv, scratch, dout, qkv, att []float32, spans []span, T, NH, C int, drop dropout) {
+// attentionBackward writes the gradients of the queries into dq (rows as
+// in q, ldq apart) and of the keys and values into dkv (every packed row,
+// columns C..3C) from dout, the gradient of the attention output rows. When
+// dq aliases dkv (ldq = 3C, every row a query), the query columns of every
+// packed row are written. scratch must hold 2*B*NH*T*T floats.
+func attentionBackward(dq []float32, ldq int, dkv, scratch, dout, q, kv, att []float32, spans []span, T, NH, C int, drop dropout) {
 	hd := C / NH
 	C3 := 3 * C
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -468,23 +480,21 @@ func attentionBackward(dqkv, scratch, dout, qkv, att []float32, spans []span, T,
 			if sp.len == 0 {
 				continue
 			}
-			// This task owns head h's columns of q, k and v in the rows of
-			// sequence b: zero those that are accumulated or not written.
+			// This task owns head h's columns of k and v in the rows of
+			// sequence b (and of q in its query rows): zero those that are
+			// accumulated.
 			for t := 0; t < sp.len; t++ {
-				row := dqkv[(sp.off+t)*C3:]
-				if t < sp.qlo {
-					clear(row[h*hd : h*hd+hd])
-				}
+				row := dkv[(sp.off+t)*C3:]
 				clear(row[C+h*hd : C+h*hd+hd])
 				clear(row[2*C+h*hd : 2*C+h*hd+hd])
 			}
 			nq := sp.len - sp.qlo
-			q := qkv[(sp.off+sp.qlo)*C3+h*hd:]
-			k := qkv[sp.off*C3+C+h*hd:]
-			v := qkv[sp.off*C3+2*C+h*hd:]
-			dq := dqkv[(sp.off+sp.qlo)*C3+h*hd:]
-			dk := dqkv[sp.off*C3+C+h*hd:]
-			dv := dqkv[sp.off*C3+2*C+h*hd:]
+			qb := q[sp.qoff*ldq+h*hd:]
+			dqb := dq[sp.qoff*ldq+h*hd:]
+			k := kv[sp.off*C3+C+h*hd:]
+			v := kv[sp.off*C3+2*C+h*hd:]
+			dk := dkv[sp.off*C3+C+h*hd:]
+			dv := dkv[sp.off*C3+2*C+h*hd:]
 			P := att[bh*TT : (bh+1)*TT]
 			dP := scratch[2*bh*TT : (2*bh+1)*TT]
 			Pd := scratch[(2*bh+1)*TT : (2*bh+2)*TT]
@@ -524,8 +534,8 @@ func attentionBackward(dqkv, scratch, dout, qkv, att []float32, spans []span, T,
 					clear(d[t+1:])
 				}
 				// dq = scale·dS·k; dk += scale·dSᵀ·q.
-				kernels.GemmSerial(false, false, nb, hd, nk, scale, dP[i0*T:], T, k, C3, 0, dq[i0*C3:], C3)
-				kernels.GemmSerial(true, false, nk, hd, nb, scale, dP[i0*T:], T, q[i0*C3:], C3, 1, dk, C3)
+				kernels.GemmSerial(false, false, nb, hd, nk, scale, dP[i0*T:], T, k, C3, 0, dqb[i0*ldq:], ldq)
+				kernels.GemmSerial(true, false, nk, hd, nb, scale, dP[i0*T:], T, qb[i0*ldq:], ldq, 1, dk, C3)
 			}
 		}
 	})
