@@ -94,11 +94,9 @@ func (m *Model) forward() {
 		} else {
 			// A compact last block: keys and values at every row, queries
 			// only at the output rows.
-			kernels.Gemm(false, false, N, 2*C, C, 1, a.ln1, C, bw.attnW[C:], 3*C, 0, a.qkv[C:], 3*C)
-			addBiasLd(a.qkv[C:], bw.attnB[C:], N, 2*C, 3*C)
+			matmulForwardLd(a.qkv[C:], 3*C, a.ln1, bw.attnW[C:], 3*C, bw.attnB[C:], N, C, 2*C)
 			gatherRows(a.ln1q, a.ln1, ws.qsrc, nq, C)
-			kernels.Gemm(false, false, nq, C, C, 1, a.ln1q, C, bw.attnW, 3*C, 0, a.q, C)
-			addBias(a.q, bw.attnB[:C], nq, C)
+			matmulForwardLd(a.q, C, a.ln1q, bw.attnW, 3*C, bw.attnB[:C], nq, C, C)
 			q, ldq = a.q, C
 		}
 		attentionForward(a.atty, a.att, ws.attScratch, q, ldq, a.qkv, spans, T, NH, C, m.drop(l, siteAttnProbs))

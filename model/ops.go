@@ -217,24 +217,24 @@ func layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd []float32, N, C in
 // Matmul with bias, Conv1D layout: out[N,OC] = inp[N,IC] · w[IC,OC] + bias.
 
 func matmulForward(out, inp, w, bias []float32, N, IC, OC int) {
-	kernels.Gemm(false, false, N, OC, IC, 1, inp, IC, w, OC, 0, out, OC)
-	if bias != nil {
-		addBias(out, bias, N, OC)
-	}
+	matmulForwardLd(out, OC, inp, w, OC, bias, N, IC, OC)
 }
 
-func addBias(out, bias []float32, N, C int) { addBiasLd(out, bias, N, C, C) }
-
-// addBiasLd adds bias to the first C columns of N rows ld apart.
-func addBiasLd(out, bias []float32, N, C, ld int) {
-	parallelRows(N, C, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			o := out[r*ld : r*ld+C]
-			for j := range o {
-				o[j] += bias[j]
+// matmulForwardLd is matmulForward with the weight's and the output's rows
+// ldw and ldo apart (a column block of a wider matrix). With a bias, the
+// output rows are first filled with it and the GEMM adds to them (cheaper
+// than a separate pass over the output after the GEMM).
+func matmulForwardLd(out []float32, ldo int, inp, w []float32, ldw int, bias []float32, N, IC, OC int) {
+	beta := float32(0)
+	if bias != nil {
+		parallelRows(N, OC, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				copy(out[r*ldo:r*ldo+OC], bias[:OC])
 			}
-		}
-	})
+		})
+		beta = 1
+	}
+	kernels.Gemm(false, false, N, OC, IC, 1, inp, IC, w, ldw, beta, out, ldo)
 }
 
 // matmulBackward sets dinp = dout · wᵀ (when dinp is not nil) and adds
