@@ -36,3 +36,21 @@ func expShiftGeneric(x []float32, mx float32) float32 {
 	}
 	return s
 }
+
+// rowMaxGeneric returns the largest element of x (not empty).
+func rowMaxGeneric(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// scaleRowGeneric multiplies x by s in place.
+func scaleRowGeneric(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}

@@ -96,3 +96,24 @@ func TestExpShiftMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestRowKernelsMatchGeneric compares rowMax and scaleRow (AVX2 where
+// available) with the portable code.
+func TestRowKernelsMatchGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{1, 5, 8, 13, 64, 4096, 4101} {
+		x := randF32(rng, n, 1)
+		x[rng.IntN(n)] = 9 // the maximum anywhere, tails included
+		if rowMax(x) != rowMaxGeneric(x) || rowMax(x) != 9 {
+			t.Fatalf("n=%d: max %g vs %g", n, rowMax(x), rowMaxGeneric(x))
+		}
+		y, z := append([]float32(nil), x...), append([]float32(nil), x...)
+		scaleRow(y, 0.37)
+		scaleRowGeneric(z, 0.37)
+		for i := range y {
+			if y[i] != z[i] {
+				t.Fatalf("n=%d: scale differs at %d", n, i)
+			}
+		}
+	}
+}

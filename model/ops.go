@@ -452,14 +452,8 @@ func attentionForward(out, att, scratch, q []float32, ldq int, kv []float32, spa
 
 // softmaxCausal replaces row[:n] by its softmax and zeroes row[n:].
 func softmaxCausal(row []float32, n int) {
-	mx := row[0]
-	for _, v := range row[1:n] {
-		mx = max(mx, v)
-	}
-	inv := 1 / expShift(row[:n], mx)
-	for j := range row[:n] {
-		row[j] *= inv
-	}
+	mx := rowMax(row[:n])
+	scaleRow(row[:n], 1/expShift(row[:n], mx))
 	clear(row[n:])
 }
 
@@ -551,19 +545,13 @@ func crossEntropy(logits, losses []float32, targets []int32, w []float32, NL, V 
 	kernels.ParallelFor(NL, 4, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			l := logits[r*V : r*V+V]
-			mx := l[0]
-			for _, v := range l[1:] {
-				mx = max(mx, v)
-			}
+			mx := rowMax(l)
 			tgt := int(targets[r])
 			lt := l[tgt]
 			s := expShift(l, mx)
 			losses[r] = float32(math.Log(float64(s)) + float64(mx) - float64(lt))
 			g := w[r] / norm
-			inv := g / s
-			for j := range l {
-				l[j] *= inv
-			}
+			scaleRow(l, g/s)
 			l[tgt] -= g
 		}
 	})

@@ -46,3 +46,33 @@ func expShift(x []float32, mx float32) float32 {
 	}
 	return s
 }
+
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)
+
+// rowMax returns the largest element of x (not empty, no NaNs).
+func rowMax(x []float32) float32 {
+	if !useAVX2 || len(x) < 8 {
+		return rowMaxGeneric(x)
+	}
+	n8 := len(x) &^ 7
+	m := maxAVX2(&x[0], n8)
+	if n8 < len(x) {
+		m = max(m, rowMaxGeneric(x[n8:]))
+	}
+	return m
+}
+
+// scaleRow multiplies x by s in place.
+func scaleRow(x []float32, s float32) {
+	if !useAVX2 || len(x) < 8 {
+		scaleRowGeneric(x, s)
+		return
+	}
+	n8 := len(x) &^ 7
+	scaleAVX2(&x[0], n8, s)
+	scaleRowGeneric(x[n8:], s)
+}

@@ -358,3 +358,51 @@ expdone:
 	VMOVSS  X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func maxAVX2(x *float32, n int) float32
+// Returns the largest of x[0:n] (n a positive multiple of 8; no NaNs).
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	SHRQ $3, CX
+	VMOVUPS (DI), Y0
+	ADDQ $32, DI
+	DECQ CX
+	JZ   maxdone
+
+maxloop:
+	VMAXPS (DI), Y0, Y0
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  maxloop
+
+maxdone:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS  X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS  X1, X0, X0
+	VPSHUFD $1, X0, X1
+	VMAXSS  X1, X0, X0
+	VMOVSS  X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x *float32, n int, s float32)
+// x[i] *= s for i < n (a multiple of 8).
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+	SHRQ $3, CX
+	JZ   scaledone
+
+scaleloop:
+	VMULPS  (DI), Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  scaleloop
+
+scaledone:
+	VZEROUPPER
+	RET
