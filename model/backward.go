@@ -30,10 +30,11 @@ func (m *Model) backward(dlnf []float32) {
 		nq, spans, ids, _ := m.blockRows(l, nil)
 
 		// MLP branch: out = res2 + drop(gelu(ln2·Wfc + bfc)·Wproj + bproj).
-		residualBackward(ws.dH, bg.mprojB, dres, nq, C, ids, m.drop(l, siteMLPResid), part)
-		geluRecompute(ws.g, a.fch, a.fchT, nq, 4*C)
-		kernels.Gemm(false, true, nq, 4*C, C, 1, ws.dH, C, bw.mprojW, C, 0, ws.dG, 4*C)
-		kernels.Gemm(true, false, 4*C, C, nq, 1, ws.g, 4*C, ws.dH, C, 1, bg.mprojW, C)
+		// dh may alias dres (no dropout): it is only read until dres is
+		// next written.
+		dh := residualBackward(ws.dH, bg.mprojB, dres, nq, C, ids, m.drop(l, siteMLPResid), part)
+		kernels.Gemm(false, true, nq, 4*C, C, 1, dh, C, bw.mprojW, C, 0, ws.dG, 4*C)
+		kernels.Gemm(true, false, 4*C, C, nq, 1, a.gelu, 4*C, dh, C, 1, bg.mprojW, C)
 		geluBackward(ws.dG, a.fch, a.fchT, bg.fcB, nq, 4*C, part)
 		kernels.Gemm(false, true, nq, C, 4*C, 1, ws.dG, 4*C, bw.fcW, 4*C, 0, ws.dLn, C)
 		kernels.Gemm(true, false, C, 4*C, nq, 1, a.ln2, C, ws.dG, 4*C, 1, bg.fcW, 4*C)
@@ -41,29 +42,48 @@ func (m *Model) backward(dlnf []float32) {
 		layernormBackward(dres, bg.ln2w, bg.ln2b, ws.dLn, a.res2, bw.ln2w, a.ln2Mean, a.ln2Rstd, nq, C, true, part)
 
 		// Attention branch: res2 = x + drop(attn(ln1)·Wproj + bproj).
-		residualBackward(ws.dH, bg.aprojB, dres, nq, C, ids, m.drop(l, siteAttnResid), part)
-		kernels.Gemm(false, true, nq, C, C, 1, ws.dH, C, bw.aprojW, C, 0, ws.dLn, C)
-		kernels.Gemm(true, false, C, C, nq, 1, a.atty, C, ws.dH, C, 1, bg.aprojW, C)
-		attentionBackward(ws.dqkv, ws.attScratch, ws.dLn, a.qkv, a.att, spans, T, NH, C, m.drop(l, siteAttnProbs))
-		matmulBackward(ws.dLn, bg.attnW, bg.attnB, ws.dqkv, a.ln1, bw.attnW, N, C, 3*C, part)
+		dh = residualBackward(ws.dH, bg.aprojB, dres, nq, C, ids, m.drop(l, siteAttnResid), part)
+		kernels.Gemm(false, true, nq, C, C, 1, dh, C, bw.aprojW, C, 0, ws.dLn, C)
+		kernels.Gemm(true, false, C, C, nq, 1, a.atty, C, dh, C, 1, bg.aprojW, C)
+		dropA := m.drop(l, siteAttnProbs)
+		if nq == N {
+			attentionBackward(ws.dqkv, 3*C, ws.dqkv, ws.attScratch, ws.dLn, a.qkv, a.qkv, a.att, spans, T, NH, C, dropA)
+			matmulBackward(ws.dLn, bg.attnW, bg.attnB, ws.dqkv, a.ln1, bw.attnW, N, C, 3*C, part)
+		} else {
+			attentionBackward(ws.dq, C, ws.dqkv, ws.attScratch, ws.dLn, a.q, a.qkv, a.att, spans, T, NH, C, dropA)
+			// Keys and values: every row.
+			kernels.Gemm(true, false, C, 2*C, N, 1, a.ln1, C, ws.dqkv[C:], 3*C, 1, bg.attnW[C:], 3*C)
+			colSumLd(bg.attnB[C:], ws.dqkv[C:], N, 2*C, 3*C, part)
+			kernels.Gemm(false, true, N, C, 2*C, 1, ws.dqkv[C:], 3*C, bw.attnW[C:], 3*C, 0, ws.dLn, C)
+			// Queries: the output rows, added into their packed rows.
+			kernels.Gemm(true, false, C, C, nq, 1, a.ln1q, C, ws.dq, C, 1, bg.attnW, 3*C)
+			colSum(bg.attnB[:C], ws.dq, nq, C, part)
+			kernels.Gemm(false, true, nq, C, C, 1, ws.dq, C, bw.attnW, 3*C, 0, ws.dH, C)
+			scatterAdd(ws.dLn, ws.dH, ws.qsrc, nq, C)
+		}
 		layernormBackward(spare, bg.ln1w, bg.ln1b, ws.dLn, x, bw.ln1w, a.ln1Mean, a.ln1Rstd, N, C, false, part)
 
 		// Residual path: add the gradient of res2 at the block's query rows.
 		if nq == N {
 			addInto(spare, dres, N, C)
 		} else {
-			parallelRows(nq, C, func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					d := spare[int(ws.qsrc[r])*C:][:C]
-					for j, v := range dres[r*C : r*C+C] {
-						d[j] += v
-					}
-				}
-			})
+			scatterAdd(spare, dres, ws.qsrc, nq, C)
 		}
 		dres, spare = spare, dres
 	}
 	encoderBackward(m.g.wte, m.g.wpe, dres, ws.tok, ws.ids, N, C, m.drop(0, siteEmbd))
+}
+
+// scatterAdd adds row r of src into row rows[r] of dst (distinct rows).
+func scatterAdd(dst, src []float32, rows []int32, n, C int) {
+	parallelRows(n, C, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			d := dst[int(rows[r])*C:][:C]
+			for j, v := range src[r*C : r*C+C] {
+				d[j] += v
+			}
+		}
+	})
 }
 
 func addInto(dst, src []float32, N, C int) {

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/warm-rm/warm/kernels"
@@ -270,22 +271,194 @@ func TestKVCache(t *testing.T) {
 	if _, err := kv.Step(next); err == nil {
 		t.Fatal("step past the cache length accepted")
 	}
-	// Steps do not allocate buffers (ParallelFor's goroutines aside).
-	kv.Reset()
-	if _, err := kv.Prefill(tokens, T, prompts); err != nil {
+	// Steps do not allocate buffers, only the small closures handed to
+	// kernels.ParallelFor: with 64 sequences, one step's logits alone would
+	// be 4·64·V = 24,832 bytes.
+	const big = 64
+	kvb, err := m.NewKVCache(big, 8)
+	if err != nil {
 		t.Fatal(err)
 	}
+	bigTokens := make([]int32, big*4)
+	for i := range bigTokens {
+		bigTokens[i] = int32(1 + i%(c.VocabSize-1))
+	}
+	if _, err := kvb.Prefill(bigTokens, 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	bigNext := bigTokens[:big]
 	defer kernels.SetThreads(kernels.SetThreads(1))
-	allocs := testing.AllocsPerRun(5, func() {
-		for b := range kv.pos {
-			kv.pos[b] = prompts[b]
-		}
-		if _, err := kv.Step(next); err != nil {
+	var before, after runtime.MemStats
+	const n = 4
+	runtime.ReadMemStats(&before)
+	for range n {
+		if _, err := kvb.Step(bigNext); err != nil {
 			t.Fatal(err)
 		}
-	})
-	if allocs > float64(8*c.NLayer+8) {
-		t.Fatalf("Step allocates %g times", allocs)
 	}
-	t.Logf("Step: %g allocations (closures handed to ParallelFor)", allocs)
+	runtime.ReadMemStats(&after)
+	perStep := float64(after.TotalAlloc-before.TotalAlloc) / n
+	if perStep > 8192 {
+		t.Fatalf("Step allocates %g bytes", perStep)
+	}
+	t.Logf("Step (64 sequences): %g bytes allocated (closures handed to ParallelFor)", perStep)
+}
+
+func TestDropoutRate(t *testing.T) {
+	for _, p := range []float32{0.05, 0.1, 0.5} {
+		d := newDropout(p, true, 3, 2, siteAttnResid)
+		x := make([]float32, 100001)
+		dropped := 0
+		for row := range 10 {
+			for i := range x {
+				x[i] = 1
+			}
+			d.apply(x, d.rowKey(row, 7))
+			for _, v := range x {
+				switch v {
+				case 0:
+					dropped++
+				case d.scale:
+				default:
+					t.Fatalf("p=%g: element scaled by %g", p, v)
+				}
+			}
+		}
+		if got := float64(dropped) / float64(10*len(x)); math.Abs(got-float64(p)) > 0.003 {
+			t.Fatalf("p=%g: dropped fraction %g", p, got)
+		}
+	}
+	if newDropout(0.3, false, 1, 0, siteEmbd).active || newDropout(0, true, 1, 0, siteEmbd).active {
+		t.Fatal("dropout active outside training or with p = 0")
+	}
+}
+
+// TestWorkspaceReuse runs batches of growing and shrinking shapes through
+// one model and checks each against a fresh model.
+func TestWorkspaceReuse(t *testing.T) {
+	c := mediumConfig()
+	m := newTestModel(t, c, 111)
+	rng := rand.New(rand.NewPCG(112, 113))
+	for _, shape := range [][2]int{{2, 5}, {7, 30}, {3, 8}, {9, 4}, {1, 40}} {
+		B, T := shape[0], shape[1]
+		lengths := make([]int, B)
+		for b := range lengths {
+			lengths[b] = 1 + rng.IntN(T)
+		}
+		tokens := paddedBatch(c, rng, lengths, T)
+		m.ZeroGrad()
+		r, err := m.RewardForward(tokens, B, T, lengths, true, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := append([]float32(nil), r...)
+		dr := make([]float32, B)
+		for i := range dr {
+			dr[i] = float32(i) - 1.5
+		}
+		if err := m.RewardBackward(dr); err != nil {
+			t.Fatal(err)
+		}
+		fresh := newTestModel(t, c, 111)
+		r2, _ := fresh.RewardForward(tokens, B, T, lengths, true, 5)
+		if err := fresh.RewardBackward(dr); err != nil {
+			t.Fatal(err)
+		}
+		if !equal(got, r2) || !equal(m.GradFlat, fresh.GradFlat) {
+			t.Fatalf("B=%d T=%d: a reused workspace gives other results", B, T)
+		}
+	}
+}
+
+// TestFeaturesAndHeadBackward checks Features against the reward head and
+// that RewardHeadBackward touches only score.weight, with the same gradient
+// as the full backward pass.
+func TestFeaturesAndHeadBackward(t *testing.T) {
+	c := mediumConfig()
+	m := newTestModel(t, c, 121)
+	rng := rand.New(rand.NewPCG(122, 123))
+	lengths := []int{4, 9, 1}
+	B, T := 3, 9
+	tokens := paddedBatch(c, rng, lengths, T)
+	feat, err := m.Features(tokens, B, T, lengths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feat = append([]float32(nil), feat...)
+	if err := m.RewardBackward([]float32{1, 1, 1}); err == nil {
+		t.Fatal("RewardBackward after Features accepted")
+	}
+	r, err := m.RewardForward(tokens, B, T, lengths, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score, _ := m.Param("score.weight")
+	C := c.NEmbd
+	for b := range B {
+		var s float32
+		for j := range C {
+			s += feat[b*C+j] * score.Data[j]
+		}
+		if math.Abs(float64(s-r[b])) > 1e-6*math.Max(1, math.Abs(float64(r[b]))) {
+			t.Fatalf("sequence %d: features·score = %g, reward %g", b, s, r[b])
+		}
+	}
+	dr := []float32{0.5, -1, 2}
+	m.ZeroGrad()
+	if err := m.RewardHeadBackward(dr); err != nil {
+		t.Fatal(err)
+	}
+	head := append([]float32(nil), score.Grad...)
+	for _, p := range m.Params() {
+		if p.Name == "score.weight" {
+			continue
+		}
+		for _, g := range p.Grad {
+			if g != 0 {
+				t.Fatalf("RewardHeadBackward wrote a gradient into %s", p.Name)
+			}
+		}
+	}
+	m.ZeroGrad()
+	if err := m.RewardBackward(dr); err != nil {
+		t.Fatal(err)
+	}
+	if !equal(head, score.Grad) {
+		t.Fatal("head-only and full backward disagree on score.weight")
+	}
+}
+
+func TestLMForwardErrors(t *testing.T) {
+	c := mediumConfig()
+	m := newTestModel(t, c, 131)
+	tokens := make([]int32, 2*5)
+	targets := make([]int32, 2*5)
+	if _, err := m.LMForward(tokens, 2, 5, targets, make([]float32, 10), false, 0); err == nil {
+		t.Fatal("all-zero loss mask accepted")
+	}
+	mask := make([]float32, 10)
+	mask[3] = 1
+	targets[3] = -1
+	if _, err := m.LMForward(tokens, 2, 5, targets, mask, false, 0); err == nil {
+		t.Fatal("negative target accepted")
+	}
+	targets[3] = 0
+	mask[4] = float32(math.NaN())
+	if _, err := m.LMForward(tokens, 2, 5, targets, mask, false, 0); err == nil {
+		t.Fatal("NaN weight accepted")
+	}
+	if _, err := m.LMForward(tokens, 2, 41, targets, nil, false, 0); err == nil {
+		t.Fatal("T > n_positions accepted")
+	}
+	if _, err := m.LMForward(tokens, 2, 5, targets[:9], nil, false, 0); err == nil {
+		t.Fatal("short targets accepted")
+	}
+	// A sequence without any loss weight is skipped entirely.
+	mask[4] = 0
+	if _, err := m.LMForward(tokens, 2, 5, targets, mask, true, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LMBackward(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -24,10 +24,29 @@
 // Sequences in a batch are right-padded to T tokens and carry a length.
 // Because attention is causal, tokens after a sequence's end never influence
 // the positions before it, so the engine packs the batch: it computes only the
-// lengths[b] real positions of each sequence, and in the last layer only the
-// positions a head reads (the last token for the reward head, the rows with a
-// non-zero loss weight for the LM loss). The results equal Hugging Face's on
-// the padded batch.
+// lengths[b] real positions of each sequence, and in the last block only the
+// positions a head reads (the last token for the reward head, the rows from
+// the first to the last non-zero loss weight for the LM loss): keys and
+// values at every position, queries, attention, MLP and final LayerNorm at
+// those rows only. The results equal Hugging Face's on the padded batch (the
+// tests check this against a float64 reference run on every padded position,
+// and against PyTorch).
+//
+// # Kernels
+//
+// Matrix products go through kernels.Gemm (parallel) and kernels.GemmSerial
+// (inside the per-(sequence, head) attention tasks); everything else is
+// parallel over rows with kernels.ParallelFor. The two costliest
+// element-wise functions, GELU (with its tanh) and the softmax exponential,
+// have AVX2+FMA versions (simd_amd64.s) chosen at run time, with portable Go
+// fallbacks (build tag purego forces them).
+//
+// # Generation
+//
+// NewKVCache returns a cache for incremental decoding of a batch whose
+// prompts have different lengths: prompts are passed right-padded, and each
+// sequence keeps its own length and positions (the cache is ragged, not
+// left-padded), so its logits equal those of the sequence run alone.
 //
 // # Determinism
 //
@@ -35,5 +54,6 @@
 // dropout seed, whatever kernels.Threads() is: every reduction over rows uses
 // a fixed partition into chunks summed in a fixed order, and dropout masks
 // come from a counter-based generator keyed by (seed, layer, site, row), not
-// from a shared stream.
+// from a shared stream. (They may differ in the last bits between CPUs with
+// and without AVX2, whose kernels round differently.)
 package model

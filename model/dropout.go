@@ -48,30 +48,24 @@ func (d dropout) rowKey(a, b int) uint64 {
 
 // apply multiplies x in place by the row's mask times 1/(1-p): the forward
 // pass of dropout, and also its backward pass (the same mask applied to the
-// gradient).
+// gradient). Element j keeps when the j-th 32-bit draw of the row's
+// splitmix64 stream (two draws per 64-bit output) is at least thresh; the
+// keep factor is computed without branches (the draws are unpredictable).
 func (d dropout) apply(x []float32, rowKey uint64) {
 	s := rowKey
+	th := uint64(d.thresh)
 	i := 0
 	for ; i+1 < len(x); i += 2 {
 		s += 0x9e3779b97f4a7c15
 		z := mix64(s)
-		if uint32(z) < d.thresh {
-			x[i] = 0
-		} else {
-			x[i] *= d.scale
-		}
-		if uint32(z>>32) < d.thresh {
-			x[i+1] = 0
-		} else {
-			x[i+1] *= d.scale
-		}
+		k0 := 1 - (uint64(uint32(z))-th)>>63 // 1 when the draw >= thresh
+		k1 := 1 - ((z>>32)-th)>>63
+		x[i] *= d.scale * float32(k0)
+		x[i+1] *= d.scale * float32(k1)
 	}
 	if i < len(x) {
 		s += 0x9e3779b97f4a7c15
-		if uint32(mix64(s)) < d.thresh {
-			x[i] = 0
-		} else {
-			x[i] *= d.scale
-		}
+		k := 1 - (uint64(uint32(mix64(s)))-th)>>63
+		x[i] *= d.scale * float32(k)
 	}
 }

@@ -87,15 +87,25 @@ func (m *Model) forward() {
 		a := &ws.layers[l]
 		bw := &m.w.blocks[l]
 		layernormForward(a.ln1, a.ln1Mean, a.ln1Rstd, x, bw.ln1w, bw.ln1b, N, C, eps)
-		matmulForward(a.qkv, a.ln1, bw.attnW, bw.attnB, N, C, 3*C)
 		nq, spans, ids, xq := m.blockRows(l, x)
-		attentionForward(a.atty, a.att, ws.attScratch, a.qkv, spans, T, NH, C, m.drop(l, siteAttnProbs))
+		q, ldq := a.qkv, 3*C
+		if nq == N {
+			matmulForward(a.qkv, a.ln1, bw.attnW, bw.attnB, N, C, 3*C)
+		} else {
+			// A compact last block: keys and values at every row, queries
+			// only at the output rows.
+			matmulForwardLd(a.qkv[C:], 3*C, a.ln1, bw.attnW[C:], 3*C, bw.attnB[C:], N, C, 2*C)
+			gatherRows(a.ln1q, a.ln1, ws.qsrc, nq, C)
+			matmulForwardLd(a.q, C, a.ln1q, bw.attnW, 3*C, bw.attnB[:C], nq, C, C)
+			q, ldq = a.q, C
+		}
+		attentionForward(a.atty, a.att, ws.attScratch, q, ldq, a.qkv, spans, T, NH, C, m.drop(l, siteAttnProbs))
 		kernels.Gemm(false, false, nq, C, C, 1, a.atty, C, bw.aprojW, C, 0, a.res2, C)
 		residualForward(a.res2, xq, a.res2, bw.aprojB, nq, C, ids, m.drop(l, siteAttnResid))
 		layernormForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, bw.ln2w, bw.ln2b, nq, C, eps)
 		kernels.Gemm(false, false, nq, 4*C, C, 1, a.ln2, C, bw.fcW, 4*C, 0, a.fch, 4*C)
-		biasGeluForward(ws.g, a.fchT, a.fch, bw.fcB, nq, 4*C)
-		kernels.Gemm(false, false, nq, C, 4*C, 1, ws.g, 4*C, bw.mprojW, C, 0, a.out, C)
+		biasGeluForward(a.gelu, a.fchT, a.fch, bw.fcB, nq, 4*C)
+		kernels.Gemm(false, false, nq, C, 4*C, 1, a.gelu, 4*C, bw.mprojW, C, 0, a.out, C)
 		residualForward(a.out, a.res2, a.out, bw.mprojB, nq, C, ids, m.drop(l, siteMLPResid))
 		x = a.out
 	}

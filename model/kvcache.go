@@ -97,8 +97,10 @@ func (kv *KVCache) Prefill(tokens []int32, T int, lengths []int) ([]float32, err
 }
 
 // Step appends tokens[b] to sequence b, for every b, and returns the logits
-// [B, V] of the token after it. The slice is valid until the next Prefill
-// or Step.
+// [B, V] of the token after it. Every sequence advances: feed finished ones
+// any token (PadID) and ignore their logits. The slice is valid until the
+// next Prefill or Step. Step allocates no buffers (only the small closures
+// that kernels.ParallelFor takes).
 func (kv *KVCache) Step(tokens []int32) ([]float32, error) {
 	m := kv.m
 	c := m.Config

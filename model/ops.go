@@ -105,16 +105,8 @@ func layernormForward(out, mean, rstd, inp, w, b []float32, N, C int, eps float3
 	parallelRows(N, C, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			x := inp[r*C : r*C+C]
-			var s float32
-			for _, v := range x {
-				s += v
-			}
-			m := s / float32(C)
-			var v2 float32
-			for _, v := range x {
-				d := v - m
-				v2 += d * d
-			}
+			m := rowSum(x) / float32(C)
+			v2 := rowSqDev(x, m)
 			rs := float32(1 / math.Sqrt(float64(v2/float32(C)+eps)))
 			o := out[r*C : r*C+C]
 			for j, v := range x {
@@ -123,6 +115,41 @@ func layernormForward(out, mean, rstd, inp, w, b []float32, N, C int, eps float3
 			mean[r], rstd[r] = m, rs
 		}
 	})
+}
+
+// rowSum returns Σ x with four accumulators (no add latency chain).
+func rowSum(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	for len(x) >= 4 {
+		v := x[:4:4]
+		s0 += v[0]
+		s1 += v[1]
+		s2 += v[2]
+		s3 += v[3]
+		x = x[4:]
+	}
+	for _, v := range x {
+		s0 += v
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// rowSqDev returns Σ (x−m)² with four accumulators.
+func rowSqDev(x []float32, m float32) float32 {
+	var s0, s1, s2, s3 float32
+	for len(x) >= 4 {
+		v := x[:4:4]
+		d0, d1, d2, d3 := v[0]-m, v[1]-m, v[2]-m, v[3]-m
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+		x = x[4:]
+	}
+	for _, v := range x {
+		s0 += (v - m) * (v - m)
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // layernormBackward computes dinp (overwritten, or added to when
@@ -141,15 +168,33 @@ func layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd []float32, N, C in
 			x := inp[r*C : r*C+C]
 			dy := dout[r*C : r*C+C]
 			m, rs := mean[r], rstd[r]
-			var dmean, dnormMean float32
-			for j, v := range x {
-				xh := (v - m) * rs
+			// Two accumulators per sum break the add latency chain.
+			var dmean, dnormMean, dmean1, dnormMean1 float32
+			j := 0
+			for ; j+2 <= C; j += 2 {
+				xh0 := (x[j] - m) * rs
+				xh1 := (x[j+1] - m) * rs
+				dn0 := dy[j] * w[j]
+				dn1 := dy[j+1] * w[j+1]
+				dmean += dn0
+				dmean1 += dn1
+				dnormMean += dn0 * xh0
+				dnormMean1 += dn1 * xh1
+				sw[j] += dy[j] * xh0
+				sw[j+1] += dy[j+1] * xh1
+				sb[j] += dy[j]
+				sb[j+1] += dy[j+1]
+			}
+			for ; j < C; j++ {
+				xh := (x[j] - m) * rs
 				dn := dy[j] * w[j]
 				dmean += dn
 				dnormMean += dn * xh
 				sw[j] += dy[j] * xh
 				sb[j] += dy[j]
 			}
+			dmean += dmean1
+			dnormMean += dnormMean1
 			dmean /= float32(C)
 			dnormMean /= float32(C)
 			dx := dinp[r*C : r*C+C]
@@ -172,21 +217,24 @@ func layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd []float32, N, C in
 // Matmul with bias, Conv1D layout: out[N,OC] = inp[N,IC] · w[IC,OC] + bias.
 
 func matmulForward(out, inp, w, bias []float32, N, IC, OC int) {
-	kernels.Gemm(false, false, N, OC, IC, 1, inp, IC, w, OC, 0, out, OC)
-	if bias != nil {
-		addBias(out, bias, N, OC)
-	}
+	matmulForwardLd(out, OC, inp, w, OC, bias, N, IC, OC)
 }
 
-func addBias(out, bias []float32, N, C int) {
-	parallelRows(N, C, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			o := out[r*C : r*C+C]
-			for j := range o {
-				o[j] += bias[j]
+// matmulForwardLd is matmulForward with the weight's and the output's rows
+// ldw and ldo apart (a column block of a wider matrix). With a bias, the
+// output rows are first filled with it and the GEMM adds to them (cheaper
+// than a separate pass over the output after the GEMM).
+func matmulForwardLd(out []float32, ldo int, inp, w []float32, ldw int, bias []float32, N, IC, OC int) {
+	beta := float32(0)
+	if bias != nil {
+		parallelRows(N, OC, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				copy(out[r*ldo:r*ldo+OC], bias[:OC])
 			}
-		}
-	})
+		})
+		beta = 1
+	}
+	kernels.Gemm(false, false, N, OC, IC, 1, inp, IC, w, ldw, beta, out, ldo)
 }
 
 // matmulBackward sets dinp = dout · wᵀ (when dinp is not nil) and adds
@@ -204,12 +252,17 @@ func matmulBackward(dinp, dw, db, dout, inp, w []float32, N, IC, OC int, partial
 // colSum adds Σ_rows src into dst deterministically. partials must hold
 // nChunks(N)*C floats.
 func colSum(dst, src []float32, N, C int, partials []float32) {
+	colSumLd(dst, src, N, C, C, partials)
+}
+
+// colSumLd is colSum over the first C columns of rows ld apart.
+func colSumLd(dst, src []float32, N, C, ld int, partials []float32) {
 	nch := nChunks(N)
 	forChunks(N, func(c, lo, hi int) {
 		s := partials[c*C : c*C+C]
 		clear(s)
 		for r := lo; r < hi; r++ {
-			for j, v := range src[r*C : r*C+C] {
+			for j, v := range src[r*ld : r*ld+C] {
 				s[j] += v
 			}
 		}
@@ -231,27 +284,34 @@ const (
 func biasGeluForward(out, th, x, bias []float32, N, C int) {
 	parallelRows(N, C, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			xr := x[r*C : r*C+C]
-			tr := th[r*C : r*C+C]
-			or := out[r*C : r*C+C]
-			for j := range xr {
-				v := xr[j] + bias[j]
-				xr[j] = v
-				t := tanhf(geluS * (v + geluC*v*v*v))
-				tr[j] = t
-				or[j] = 0.5 * v * (1 + t)
-			}
+			geluRow(out[r*C:r*C+C], th[r*C:r*C+C], x[r*C:r*C+C], bias)
 		}
 	})
 }
 
-// geluRecompute writes out = gelu(x) from the stored tanh values.
-func geluRecompute(out, x, th []float32, N, C int) {
-	parallelRows(N, C, func(lo, hi int) {
-		for i := lo * C; i < hi*C; i++ {
-			out[i] = 0.5 * x[i] * (1 + th[i])
-		}
-	})
+// geluRowGeneric is biasGeluForward on one row in portable Go (geluRow
+// dispatches to an AVX2 kernel where there is one). tanh is Eigen's float
+// rational approximation (odd degree 13 over even degree 6, input clamped
+// to ±7.9053, accurate to a few ulp; TestGeluTanh checks it), with the
+// polynomials evaluated in Estrin's scheme for a shorter dependency chain.
+func geluRowGeneric(out, th, x, bias []float32) {
+	out, th, bias = out[:len(x)], th[:len(x)], bias[:len(x)]
+	for j, v := range x {
+		v += bias[j]
+		x[j] = v
+		u := geluS * (v + geluC*v*v*v)
+		u = min(max(u, -7.90531110763549805), 7.90531110763549805)
+		w := u * u
+		w2 := w * w
+		p01 := 4.89352455891786e-03 + 6.37261928875436e-04*w
+		p23 := 1.48572235717979e-05 + 5.12229709037114e-08*w
+		p45 := -8.60467152213735e-11 + 2.00018790482477e-13*w
+		p := (p01 + p23*w2) + (p45-2.76076847742355e-16*w2)*(w2*w2)
+		q := (4.89352518554385e-03 + 2.26843463243900e-03*w) + (1.18534705686654e-04+1.19825839466702e-06*w)*w2
+		t := u * p / q
+		th[j] = t
+		out[j] = 0.5 * v * (1 + t)
+	}
 }
 
 // geluBackward turns d (the gradient of the GELU output) in place into the
@@ -303,25 +363,29 @@ func residualForward(out, res, h, bias []float32, N, C int, ids rowIDs, drop dro
 	})
 }
 
-// residualBackward writes dh = dropout(dout) (the gradient of h) and adds
-// Σ_rows dh into db. The gradient of res is dout itself.
-func residualBackward(dh, db, dout []float32, N, C int, ids rowIDs, drop dropout, partials []float32) {
+// residualBackward returns dh = dropout(dout), the gradient of h, and adds
+// Σ_rows dh into db. Without dropout dh is dout itself (no copy); with it,
+// dh is written into buf. The gradient of res is dout.
+func residualBackward(buf, db, dout []float32, N, C int, ids rowIDs, drop dropout, partials []float32) []float32 {
+	if !drop.active {
+		colSum(db, dout, N, C, partials)
+		return dout
+	}
 	nch := nChunks(N)
 	forChunks(N, func(c, lo, hi int) {
 		s := partials[c*C : c*C+C]
 		clear(s)
 		for r := lo; r < hi; r++ {
-			d := dh[r*C : r*C+C]
+			d := buf[r*C : r*C+C]
 			copy(d, dout[r*C:r*C+C])
-			if drop.active {
-				drop.apply(d, drop.rowKey(int(ids.seq[r]), int(ids.pos[r])))
-			}
+			drop.apply(d, drop.rowKey(int(ids.seq[r]), int(ids.pos[r])))
 			for j, v := range d {
 				s[j] += v
 			}
 		}
 	})
 	reducePartials(db, partials[:nch*C], nch, C)
+	return buf
 }
 
 // ---------------------------------------------------------------------------
@@ -339,10 +403,12 @@ const attnBlock = 16
 // attentionForward computes, for every sequence, head and query row, the
 // softmax over the causal keys of q·k/√hd (stored in att: T×T per
 // (sequence, head), query row i at att[i*T:]) and out = dropout(att)·v.
-// qkv holds the packed rows [q | k | v] of width 3C, head h at columns
-// h*hd within each third. scratch (B*NH*T*T floats) holds the dropped
-// probabilities when drop is active.
-func attentionForward(out, att, scratch, qkv []float32, spans []span, T, NH, C int, drop dropout) {
+// kv holds the packed rows of width 3C ([q | k | v], head h at columns h*hd
+// within each third; only k and v are read). The query rows [qlo, len) of
+// sequence b are rows qoff, qoff+1, … of q, ldq apart (q = kv and ldq = 3C
+// when every row is a query: then qoff = off). scratch (B*NH*T*T floats)
+// holds the dropped probabilities when drop is active.
+func attentionForward(out, att, scratch, q []float32, ldq int, kv []float32, spans []span, T, NH, C int, drop dropout) {
 	hd := C / NH
 	C3 := 3 * C
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -355,15 +421,15 @@ func attentionForward(out, att, scratch, qkv []float32, spans []span, T, NH, C i
 				continue
 			}
 			nq := sp.len - sp.qlo
-			q := qkv[(sp.off+sp.qlo)*C3+h*hd:]
-			k := qkv[sp.off*C3+C+h*hd:]
-			v := qkv[sp.off*C3+2*C+h*hd:]
+			qb := q[sp.qoff*ldq+h*hd:]
+			k := kv[sp.off*C3+C+h*hd:]
+			v := kv[sp.off*C3+2*C+h*hd:]
 			P := att[bh*TT : (bh+1)*TT]
 			y := out[sp.qoff*C+h*hd:]
 			for i0 := 0; i0 < nq; i0 += attnBlock {
 				i1 := min(i0+attnBlock, nq)
 				nk := sp.qlo + i1
-				kernels.GemmSerial(false, true, i1-i0, nk, hd, scale, q[i0*C3:], C3, k, C3, 0, P[i0*T:], T)
+				kernels.GemmSerial(false, true, i1-i0, nk, hd, scale, qb[i0*ldq:], ldq, k, C3, 0, P[i0*T:], T)
 				for i := i0; i < i1; i++ {
 					t := sp.qlo + i
 					softmaxCausal(P[i*T:i*T+nk], t+1)
@@ -386,27 +452,17 @@ func attentionForward(out, att, scratch, qkv []float32, spans []span, T, NH, C i
 
 // softmaxCausal replaces row[:n] by its softmax and zeroes row[n:].
 func softmaxCausal(row []float32, n int) {
-	mx := row[0]
-	for _, v := range row[1:n] {
-		mx = max(mx, v)
-	}
-	var s float32
-	for j := range row[:n] {
-		e := expf(row[j] - mx)
-		row[j] = e
-		s += e
-	}
-	inv := 1 / s
-	for j := range row[:n] {
-		row[j] *= inv
-	}
+	mx := rowMax(row[:n])
+	scaleRow(row[:n], 1/expShift(row[:n], mx))
 	clear(row[n:])
 }
 
-// attentionBackward writes dqkv (every packed row, all 3C columns) from
-// dout, the gradient of the attention output rows. scratch must hold
-// 2*B*NH*T*T floats.
-func attentionBackward(dqkv, scratch, dout, qkv, att []float32, spans []span, T, NH, C int, drop dropout) {
+// attentionBackward writes the gradients of the queries into dq (rows as
+// in q, ldq apart) and of the keys and values into dkv (every packed row,
+// columns C..3C) from dout, the gradient of the attention output rows. When
+// dq aliases dkv (ldq = 3C, every row a query), the query columns of every
+// packed row are written. scratch must hold 2*B*NH*T*T floats.
+func attentionBackward(dq []float32, ldq int, dkv, scratch, dout, q, kv, att []float32, spans []span, T, NH, C int, drop dropout) {
 	hd := C / NH
 	C3 := 3 * C
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -418,23 +474,21 @@ func attentionBackward(dqkv, scratch, dout, qkv, att []float32, spans []span, T,
 			if sp.len == 0 {
 				continue
 			}
-			// This task owns head h's columns of q, k and v in the rows of
-			// sequence b: zero those that are accumulated or not written.
+			// This task owns head h's columns of k and v in the rows of
+			// sequence b (and of q in its query rows): zero those that are
+			// accumulated.
 			for t := 0; t < sp.len; t++ {
-				row := dqkv[(sp.off+t)*C3:]
-				if t < sp.qlo {
-					clear(row[h*hd : h*hd+hd])
-				}
+				row := dkv[(sp.off+t)*C3:]
 				clear(row[C+h*hd : C+h*hd+hd])
 				clear(row[2*C+h*hd : 2*C+h*hd+hd])
 			}
 			nq := sp.len - sp.qlo
-			q := qkv[(sp.off+sp.qlo)*C3+h*hd:]
-			k := qkv[sp.off*C3+C+h*hd:]
-			v := qkv[sp.off*C3+2*C+h*hd:]
-			dq := dqkv[(sp.off+sp.qlo)*C3+h*hd:]
-			dk := dqkv[sp.off*C3+C+h*hd:]
-			dv := dqkv[sp.off*C3+2*C+h*hd:]
+			qb := q[sp.qoff*ldq+h*hd:]
+			dqb := dq[sp.qoff*ldq+h*hd:]
+			k := kv[sp.off*C3+C+h*hd:]
+			v := kv[sp.off*C3+2*C+h*hd:]
+			dk := dkv[sp.off*C3+C+h*hd:]
+			dv := dkv[sp.off*C3+2*C+h*hd:]
 			P := att[bh*TT : (bh+1)*TT]
 			dP := scratch[2*bh*TT : (2*bh+1)*TT]
 			Pd := scratch[(2*bh+1)*TT : (2*bh+2)*TT]
@@ -474,8 +528,8 @@ func attentionBackward(dqkv, scratch, dout, qkv, att []float32, spans []span, T,
 					clear(d[t+1:])
 				}
 				// dq = scale·dS·k; dk += scale·dSᵀ·q.
-				kernels.GemmSerial(false, false, nb, hd, nk, scale, dP[i0*T:], T, k, C3, 0, dq[i0*C3:], C3)
-				kernels.GemmSerial(true, false, nk, hd, nb, scale, dP[i0*T:], T, q[i0*C3:], C3, 1, dk, C3)
+				kernels.GemmSerial(false, false, nb, hd, nk, scale, dP[i0*T:], T, k, C3, 0, dqb[i0*ldq:], ldq)
+				kernels.GemmSerial(true, false, nk, hd, nb, scale, dP[i0*T:], T, qb[i0*ldq:], ldq, 1, dk, C3)
 			}
 		}
 	})
@@ -491,24 +545,13 @@ func crossEntropy(logits, losses []float32, targets []int32, w []float32, NL, V 
 	kernels.ParallelFor(NL, 4, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			l := logits[r*V : r*V+V]
-			mx := l[0]
-			for _, v := range l[1:] {
-				mx = max(mx, v)
-			}
+			mx := rowMax(l)
 			tgt := int(targets[r])
 			lt := l[tgt]
-			var s float32
-			for j, v := range l {
-				e := expf(v - mx)
-				l[j] = e
-				s += e
-			}
+			s := expShift(l, mx)
 			losses[r] = float32(math.Log(float64(s)) + float64(mx) - float64(lt))
 			g := w[r] / norm
-			inv := g / s
-			for j := range l {
-				l[j] *= inv
-			}
+			scaleRow(l, g/s)
 			l[tgt] -= g
 		}
 	})

@@ -9,10 +9,12 @@ type layerActs struct {
 	qkv                   []float32 // [N, 3C]
 	att                   []float32 // [B, NH, T, T] attention probabilities
 	xq                    []float32 // [NQ, C] residual input gathered at the query rows (last block only)
+	ln1q, q               []float32 // [NQ, C] ln1 output and queries at the query rows (last block only)
 	atty                  []float32 // [NQ, C] attention output before c_proj
 	res2                  []float32 // [NQ, C] residual stream after the attention branch
 	ln2, ln2Mean, ln2Rstd []float32 // [NQ, C], [NQ], [NQ]
 	fch, fchT             []float32 // [NQ, 4C] c_fc output (with bias) and its GELU tanh
+	gelu                  []float32 // [NQ, 4C] GELU output (input of mlp.c_proj)
 	out                   []float32 // [NQ, C] block output
 }
 
@@ -45,12 +47,12 @@ type workspace struct {
 	enc                   []float32 // [N, C]
 	layers                []layerActs
 	lnf, lnfMean, lnfRstd []float32 // [NQ, C], [NQ], [NQ]
-	g                     []float32 // [rows, 4C] GELU output (recomputed in backward)
 
 	// Backward scratch, shared by the blocks.
 	dA, dB, dH, dLn []float32 // [rows, C]
 	dG              []float32 // [rows, 4C]
 	dqkv            []float32 // [rows, 3C]
+	dq              []float32 // [rows, C] query gradients of a compact last block
 	attScratch      []float32 // [2, B, NH, T, T]
 	partials        []float32 // [2, nChunks(rows), 4C]
 
@@ -95,18 +97,18 @@ func (m *Model) ensure(B, T int) {
 		a.qkv = f(rows * 3 * C)
 		a.att = f(att)
 		if l == c.NLayer-1 {
-			a.xq = f(rows * C)
+			a.xq, a.ln1q, a.q = f(rows*C), f(rows*C), f(rows*C)
 		}
 		a.atty, a.res2 = f(rows*C), f(rows*C)
 		a.ln2, a.ln2Mean, a.ln2Rstd = f(rows*C), f(rows), f(rows)
-		a.fch, a.fchT = f(rows*4*C), f(rows*4*C)
+		a.fch, a.fchT, a.gelu = f(rows*4*C), f(rows*4*C), f(rows*4*C)
 		a.out = f(rows * C)
 	}
 	ws.lnf, ws.lnfMean, ws.lnfRstd = f(rows*C), f(rows), f(rows)
-	ws.g = f(rows * 4 * C)
 	ws.dA, ws.dB, ws.dH, ws.dLn = f(rows*C), f(rows*C), f(rows*C), f(rows*C)
 	ws.dG = f(rows * 4 * C)
 	ws.dqkv = f(rows * 3 * C)
+	ws.dq = f(rows * C)
 	ws.attScratch = f(2 * att)
 	ws.partials = f(2 * nChunks(rows) * 4 * C)
 	ws.spans = make([]span, B)
