@@ -20,13 +20,15 @@
 #                read and write). GNU cat to /dev/null is no floor: it splices
 #                and copies nothing.
 #   floor_sync   the same with conv=fsync on the written files.
-#   warm         warm merge --no-sync (comparable with the floor)
+#   warm         warm merge --no-sync (comparable with the floor), defaults
+#                otherwise
 #   warm_sync    warm merge as by default (fsync of output and directories),
 #                comparable with floor_sync; peak RSS (VmHWM, printed by the
 #                hidden --report-peak-rss flag).
-#   no fingerprint  warm merge --no-sync without hashing the output (the
-#                hidden --no-fingerprint flag), to show what the fingerprint
-#                costs.
+#   warm_fp      warm merge --no-sync --fingerprint always: the output is
+#                hashed (SHA-256) while streaming. By default (auto) outputs
+#                over 256 MiB are not hashed, these 1 GiB and 512 MiB ones
+#                included; this line shows what hashing them costs.
 #   numpy        merge/testdata/numpy_merge.py (np.memmap at the header
 #                offsets, float64 accumulation, same output bytes).
 # It prints one line per run, a median line per variant, and a last line
@@ -166,8 +168,8 @@ for variant in f32 bf16; do
 		rm -rf "$WORK/out"
 		warm_cache "${inputs[@]}"
 		t0=$(now_ms)
-		"$WARM" merge -q --no-sync --no-fingerprint --ignore-base-fingerprint -o "$WORK/out" "${members[@]}" >/dev/null
-		warm_nofp=$(( $(now_ms) - t0 ))
+		"$WARM" merge -q --no-sync --fingerprint always --ignore-base-fingerprint -o "$WORK/out" "${members[@]}" >/dev/null
+		warm_fp=$(( $(now_ms) - t0 ))
 		rm -rf "$WORK/out"
 
 		warm_cache "${inputs[@]}"
@@ -176,7 +178,7 @@ for variant in f32 bf16; do
 		numpy=$(( $(now_ms) - t0 ))
 		rm -f "$WORK/numpy.safetensors"
 
-		echo "$variant run $run: floor ${floor} ms, warm ${warm_nosync} ms ($(ratio $warm_nosync $floor)x floor), without fingerprint ${warm_nofp} ms; floor_sync ${floor_sync} ms, warm_sync ${warm_s} ms ($(ratio $warm_s $floor_sync)x); numpy ${numpy} ms ($(ratio $numpy $warm_nosync)x warm); peak RSS ${peak} MiB; load $(cut -d' ' -f1 /proc/loadavg)"
+		echo "$variant run $run: floor ${floor} ms, warm ${warm_nosync} ms ($(ratio $warm_nosync $floor)x floor), with --fingerprint always ${warm_fp} ms ($(ratio $warm_fp $floor)x); floor_sync ${floor_sync} ms, warm_sync ${warm_s} ms ($(ratio $warm_s $floor_sync)x); numpy ${numpy} ms ($(ratio $numpy $warm_nosync)x warm); peak RSS ${peak} MiB; load $(cut -d' ' -f1 /proc/loadavg)"
 		fl+=("$floor"); fls+=("$floor_sync"); wn+=("$warm_nosync"); ws+=("$warm_s"); np+=("$numpy"); rss+=("$peak")
 	done
 	mf=$(median "${fl[@]}"); mfs=$(median "${fls[@]}"); mw=$(median "${wn[@]}"); mws=$(median "${ws[@]}"); mn=$(median "${np[@]}")

@@ -55,7 +55,8 @@
 //	format             "pt"
 //	warm.role          "warm"
 //	warm.fingerprint   content fingerprint of the output (safetensors.Fingerprinter),
-//	                   computed while streaming
+//	                   computed while streaming when Options.Fingerprint asks
+//	                   (by default for outputs up to 256 MiB)
 //	warm.base_fingerprint  the members' common base fingerprint, when they share one
 //	warm.merge         JSON Info: method, weights, members [{path, fingerprint, count}],
 //	                   accumulation, output dtype, warm version, previous merge
@@ -75,7 +76,8 @@
 //
 // Tensors are processed in name order, in chunks of one fingerprint block
 // (1 MiB of output); worker goroutines read each chunk of every member
-// (memory-mapped, no copy, on Linux), sum it and hash it, and one goroutine
-// writes the chunks in order. Peak memory is about threads × members × 1 MiB
-// plus a few output chunks, whatever the model size.
+// (pread into reused buffers), sum it (AVX2 where available) and hash it,
+// and one goroutine writes the chunks in order. Peak memory is about
+// threads × members × 1 MiB plus a few output chunks, whatever the model
+// size.
 package merge

@@ -558,3 +558,33 @@ func TestVerifyMembers(t *testing.T) {
 		t.Errorf("left: %v", names)
 	}
 }
+
+func TestFingerprintModes(t *testing.T) {
+	dir := t.TempDir()
+	a := writeMember(t, dir, "a", memberOpts{seed: 1, base: testBase, shards: 2})
+	b := writeMember(t, dir, "b", memberOpts{seed: 2, base: testBase, shards: 2})
+	var fps []string
+	for _, mode := range []FingerprintMode{FingerprintAlways, FingerprintNever, ""} {
+		out := filepath.Join(dir, "out-"+string(mode))
+		res, err := Run(context.Background(), out, []string{a, b}, Options{Fingerprint: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := safetensors.OpenSet(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, ok := s.Metadata[safetensors.MetaFingerprint]
+		s.Close()
+		if (mode == FingerprintNever) != (res.Fingerprint == "") || (mode == FingerprintNever) == ok || stored != res.Fingerprint {
+			t.Errorf("mode %q: result %q, stored %q (%v)", mode, res.Fingerprint, stored, ok)
+		}
+		fps = append(fps, res.Fingerprint)
+	}
+	if fps[0] != fps[2] {
+		t.Error("auto and always disagree on a small output")
+	}
+	if err := Check([]string{a, b}, Options{Fingerprint: "sometimes"}); err == nil {
+		t.Error("bad fingerprint mode accepted")
+	}
+}

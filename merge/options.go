@@ -40,6 +40,26 @@ const (
 	MethodRunning = "running"
 )
 
+// FingerprintMode says when a merge hashes its output.
+type FingerprintMode string
+
+const (
+	// FingerprintAuto hashes outputs of at most AutoFingerprintBytes: every
+	// warm-sized model gets its fingerprint for a negligible cost, while a
+	// multi-GiB merge is not slowed down by it (SHA-256 of the output costs
+	// about as much as the rest of the merge; see docs/MERGE.md).
+	FingerprintAuto FingerprintMode = "auto"
+	// FingerprintAlways always hashes the output.
+	FingerprintAlways FingerprintMode = "always"
+	// FingerprintNever never does: the output carries no
+	// "warm.fingerprint" and is identified downstream by its header
+	// identity, or recomputed with safetensors.Set.Fingerprint.
+	FingerprintNever FingerprintMode = "never"
+)
+
+// AutoFingerprintBytes is the largest output FingerprintAuto hashes.
+const AutoFingerprintBytes = 256 << 20
+
 // Options controls a merge. The zero value is the WARM uniform average with
 // float64 accumulation, output dtype equal to the members', and the layout
 // (single file or shards) of the first member.
@@ -92,11 +112,10 @@ type Options struct {
 	// the weaker header identity. It reads all member data twice (the merge
 	// itself never hashes member bytes), so it is off by default.
 	VerifyMembers bool
-	// SkipFingerprint leaves "warm.fingerprint" out of the output instead of
-	// hashing it while streaming. It exists to measure what the fingerprint
-	// costs; an output without one is identified downstream only by its
-	// weaker header identity.
-	SkipFingerprint bool
+	// Fingerprint says whether the output's content fingerprint
+	// ("warm.fingerprint") is computed while streaming (default
+	// FingerprintAuto).
+	Fingerprint FingerprintMode
 	// Threads is the number of worker goroutines (GOMAXPROCS when < 1).
 	Threads int
 	// Progress, when set, is called after each piece of output is written
@@ -112,6 +131,13 @@ func (o *Options) validate(nMembers int) error {
 	case AccumulateF64, AccumulateF32:
 	default:
 		return fmt.Errorf("accumulation %q: want F64 or F32", o.Accumulate)
+	}
+	switch o.Fingerprint {
+	case "":
+		o.Fingerprint = FingerprintAuto
+	case FingerprintAuto, FingerprintAlways, FingerprintNever:
+	default:
+		return fmt.Errorf("fingerprint mode %q: want auto, always or never", o.Fingerprint)
 	}
 	if o.OutDType != "" && !o.OutDType.IsFloat() {
 		return fmt.Errorf("output dtype %q: want F32, F16, BF16 or F64", o.OutDType)

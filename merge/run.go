@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,9 +131,12 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 	md := map[string]string{
 		safetensors.MetaFormat:      "pt",
 		safetensors.MetaRole:        "warm",
-		safetensors.MetaFingerprint: fingerprintPlaceholder,
 		safetensors.MetaMerge:       string(infoJSON),
 		safetensors.MetaMemberCount: strconv.Itoa(p.MemberCount),
+	}
+	hash := p.opts.Fingerprint == FingerprintAlways || (p.opts.Fingerprint == FingerprintAuto && p.OutBytes <= AutoFingerprintBytes)
+	if hash {
+		md[safetensors.MetaFingerprint] = fingerprintPlaceholder
 	}
 	if p.BaseFingerprint != "" {
 		md[safetensors.MetaBaseFingerprint] = p.BaseFingerprint
@@ -165,18 +167,16 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 		writers[i].SetSync(!p.opts.NoSync)
 	}
 
-	fp, err := p.stream(ctx, writers)
+	fp, err := p.stream(ctx, writers, hash)
 	if err != nil {
 		return res, err
 	}
-	md[safetensors.MetaFingerprint] = fp
-	if p.opts.SkipFingerprint {
-		delete(md, safetensors.MetaFingerprint)
-		fp = ""
-	}
 	for _, w := range writers {
-		if err := w.SetMetadata(md); err != nil {
-			return res, err
+		if hash {
+			md[safetensors.MetaFingerprint] = fp
+			if err := w.SetMetadata(md); err != nil {
+				return res, err
+			}
 		}
 		if err := w.Commit(); err != nil {
 			return res, err
@@ -313,8 +313,8 @@ type result struct {
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // stream computes every output chunk on worker goroutines and writes them
-// in order; it returns the output's content fingerprint.
-func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer) (string, error) {
+// in order; with hash it returns the output's content fingerprint.
+func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer, hash bool) (string, error) {
 	var chunks []chunk
 	for _, t := range p.Tensors {
 		per := int64(safetensors.FingerprintBlockSize / t.OutDType.Size())
@@ -362,15 +362,12 @@ func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer) (strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Member data is read through memory maps: a file truncated
-			// under us faults, which becomes a recoverable panic.
-			debug.SetPanicOnFault(true)
 			w := p.newWorker()
 			for j := range jobs {
 				r := result{job: j}
 				if ctx.Err() == nil {
 					r.err = w.process(j.chunk, j.out)
-					if r.err == nil && len(j.out) > 0 && !p.opts.SkipFingerprint {
+					if r.err == nil && len(j.out) > 0 && hash {
 						r.digest = safetensors.BlockDigest(j.out)
 					}
 				} else {
@@ -414,7 +411,7 @@ func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer) (strin
 			if len(r.out) > 0 {
 				digests = append(digests, r.digest)
 			}
-			if r.lo+r.n == t.Elements() {
+			if hash && r.lo+r.n == t.Elements() {
 				if err := fpr.AddBlocks(t.Name, t.OutDType, t.Shape, t.OutBytes(), digests); err != nil {
 					return fail(err)
 				}
@@ -430,15 +427,17 @@ func (p *Plan) stream(ctx context.Context, writers []*safetensors.Writer) (strin
 	}
 	cancel()
 	wg.Wait()
+	if !hash {
+		return "", nil
+	}
 	return fpr.Sum(), nil
 }
 
 // worker holds one goroutine's buffers.
 type worker struct {
 	p       *Plan
-	raw     [][]byte // per member: a read buffer
-	data    [][]byte // per member: the current chunk's raw bytes
-	views   []safetensors.View
+	raw     [][]byte    // per member: a read buffer
+	data    [][]byte    // per member: the current chunk's raw bytes
 	dec     [][]float32 // per member: a decoded block
 	srcs    [][]float32
 	rawSrcs [][]byte
@@ -455,7 +454,7 @@ const decodeBlock = 8192
 
 func (p *Plan) newWorker() *worker {
 	n := len(p.Members)
-	w := &worker{p: p, raw: make([][]byte, n), data: make([][]byte, n), views: make([]safetensors.View, n), dec: make([][]float32, n)}
+	w := &worker{p: p, raw: make([][]byte, n), data: make([][]byte, n), dec: make([][]float32, n)}
 	for i, m := range p.Members {
 		if m.Weight == 0 {
 			w.zero = append(w.zero, i)
@@ -477,7 +476,7 @@ func (w *worker) rawBuf(m, n int) []byte {
 	return w.raw[m][:n]
 }
 
-func (w *worker) process(c chunk, out []byte) (err error) {
+func (w *worker) process(c chunk, out []byte) error {
 	t := c.t
 	if c.n == 0 {
 		return nil
@@ -485,37 +484,14 @@ func (w *worker) process(c chunk, out []byte) (err error) {
 	if !t.Average {
 		return w.copyChunk(c, out)
 	}
-	defer func() {
-		for m := range w.views {
-			w.views[m].Release()
-			w.views[m] = safetensors.View{}
-		}
-		if r := recover(); r != nil {
-			if _, fault := r.(interface{ Addr() uintptr }); !fault {
-				panic(r)
-			}
-			err = fmt.Errorf("tensor %q: memory fault reading the members (was a member file truncated during the merge?): %v", t.Name, r)
-		}
-	}()
 	n := int(c.n)
 	for m, mem := range w.p.Members {
 		sz := t.InDTypes[m].Size()
-		v, err := mem.Set.View(t.refs[m], c.lo*int64(sz), n*sz, w.raw[m])
-		if err != nil {
+		buf := w.rawBuf(m, n*sz)
+		if err := mem.Set.ReadRawAt(t.refs[m], buf, c.lo*int64(sz)); err != nil {
 			return fmt.Errorf("%s: %w", mem.Label, err)
 		}
-		w.views[m] = v
-		d := v.Data
-		if !v.Mapped() {
-			w.raw[m] = d
-		} else if uintptr(unsafe.Pointer(unsafe.SliceData(d)))%uintptr(sz) != 0 {
-			// A file whose data section is not aligned to the element
-			// size: copy, the kernels read whole elements.
-			buf := w.rawBuf(m, len(d))
-			copy(buf, d)
-			d = buf
-		}
-		w.data[m] = d
+		w.data[m] = buf
 	}
 	if w.p.opts.Accumulate == AccumulateF64 && (t.OutDType == safetensors.F64 || hasF64(t.InDTypes)) {
 		return w.average64(c, out)

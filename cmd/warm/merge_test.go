@@ -49,7 +49,7 @@ func TestMergeCommand(t *testing.T) {
 	writeCLIMember(t, b, []float32{3, 2, 1, 0})
 	run := func(args ...string) (string, error) {
 		var out bytes.Buffer
-		mergeFlags = mergeFlagValues{accumulate: "F64", shardSize: "0"}
+		mergeFlags = mergeFlagValues{accumulate: "F64", shardSize: "0", fingerprint: "auto"}
 		for _, f := range []string{"lambda", "weights"} {
 			mergeCmd.Flags().Lookup(f).Changed = false
 		}
