@@ -17,9 +17,13 @@ func TestSyntheticTiny(t *testing.T) {
 	cfg.TrainPairs, cfg.TestPairs, cfg.OODDevPairs, cfg.OODTestPairs = 300, 60, 60, 60
 	cfg.Prompts, cfg.SFTExamples, cfg.CorpusBytes = 10, 100, 60_000
 	dir := t.TempDir()
-	o := SyntheticOptions{Dir: dir, Seed: 2, M: 4, CorruptRate: 0.25, Scale: 0.01, Task: &cfg,
+	o := RunOptions{Dir: dir, Seed: 2, M: 4, CorruptRate: 0.25, Scale: 0.01,
 		Eval: Options{MaxPairs: 60, LMCPairs: 40, Lambdas: []float64{0, 0.5, 1}, GreedySoup: true}, Command: "go test"}
-	res, err := Synthetic(context.Background(), o)
+	task, err := Synthetic(context.Background(), dir, o.Seed, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), task, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +78,7 @@ func TestSyntheticTiny(t *testing.T) {
 		t.Fatalf("results.json: %v, %d observations", err, len(rep.Observations))
 	}
 	// A second run reuses every stage and gives the same numbers.
-	res2, err := Synthetic(context.Background(), o)
+	res2, err := Run(context.Background(), task, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,15 +10,44 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/data"
-	"github.com/warm-rm/warm/data/synth"
 	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sweep"
 	"github.com/warm-rm/warm/train"
 )
 
-// SyntheticOptions sets up `warm experiment --task synthetic`: the whole
-// WARM protocol on the embedded task.
-type SyntheticOptions struct {
+// Task is the task-specific part of the protocol: the data of every stage
+// and the sizes that suit it. Prepare functions (Synthetic, ETHICS) build
+// it, writing its files under the experiment directory.
+type Task struct {
+	// Title names the task in the report.
+	Title string
+	// CorpusDocs are the pre-training documents (in memory), CorpusFiles
+	// text files (one document a line); either or both.
+	CorpusDocs  []string
+	CorpusFiles []string
+	// SFT are the demonstrations of the SFT stage.
+	SFT []data.Example
+	// Train is the preference file of the members, Eval the evaluation
+	// sets ("ood_dev" ranks members); paths absolute or relative to the
+	// current directory.
+	Train string
+	Eval  []sweep.EvalSet
+	// Vocab, Shape and the three configurations size the stages at scale 1.
+	Vocab    int
+	Shape    pipeline.Shape
+	Pretrain train.Config
+	SFTCfg   train.Config
+	Member   train.Config
+	LRs      []float64
+	Dropouts []float32
+	// MaxLen bounds reward-model sequences (0: the context).
+	MaxLen int
+	// Notes go into the report.
+	Notes []string
+}
+
+// Options sets up `warm experiment`.
+type RunOptions struct {
 	Dir  string
 	Seed uint64
 	// M is the number of sweep members (default 6).
@@ -27,9 +56,7 @@ type SyntheticOptions struct {
 	CorruptRate float64
 	// Scale multiplies every step count (1: the documented protocol).
 	Scale float64
-	// Task overrides the task configuration (tests).
-	Task *synth.Config
-	// Eval overrides the evaluation options.
+	// Eval sets up the evaluation.
 	Eval     Options
 	Workers  int
 	Command  string
@@ -37,11 +64,36 @@ type SyntheticOptions struct {
 	Log      pipeline.Logf
 }
 
-// Synthetic runs the protocol: task, base, SFT with three snapshots (the
-// Baklava inits), a sweep of M members with LMC pairs, evaluation and the
-// report in Dir/report. Stages whose outputs exist are not redone, so an
-// interrupted experiment continues where it stopped.
-func Synthetic(ctx context.Context, o SyntheticOptions) (*Results, error) {
+func (o *RunOptions) logf(format string, args ...any) {
+	if o.Log != nil {
+		o.Log(format, args...)
+	}
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// relTo expresses path relative to dir when it is relative, so that a
+// manifest in dir can name it.
+func relTo(dir, path string) (string, error) {
+	if filepath.IsAbs(path) {
+		return path, nil
+	}
+	ad, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	ap, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Rel(ad, ap)
+}
+
+// Run runs the protocol on a prepared task: base, SFT with three snapshots
+// (the Baklava inits), a sweep of M members with the LMC pairs, the
+// evaluation and the report in Dir/report. Stages whose outputs exist are
+// reused, so an interrupted experiment continues where it stopped.
+func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 	if o.Dir == "" {
 		return nil, errors.New("experiment: no output directory")
 	}
@@ -52,60 +104,48 @@ func Synthetic(ctx context.Context, o SyntheticOptions) (*Results, error) {
 		o.Scale = 1
 	}
 	steps := func(n int) int { return max(int(float64(n)*o.Scale+0.5), 2) }
-	logf := func(format string, args ...any) {
-		if o.Log != nil {
-			o.Log(format, args...)
-		}
-	}
-	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, err
+	scaled := func(c train.Config) train.Config {
+		c.Steps = steps(c.Steps)
+		c.Warmup = min(c.Warmup, c.Steps/10)
+		c.Seed, c.DataSeed = o.Seed, o.Seed
+		return c
 	}
 	start := time.Now()
+	stage := map[string]time.Duration{}
+	timed := func(name string, t0 time.Time) { stage[name] = time.Since(t0) }
 
-	scfg := synth.DefaultConfig()
-	if o.Task != nil {
-		scfg = *o.Task
-	}
-	scfg.Seed, scfg.CorruptRate = o.Seed, 0 // corruption is the sweep's, applied to train.jsonl
-	dataDir := filepath.Join(o.Dir, "data")
-	task, err := synth.Generate(ctx, scfg)
-	if err != nil {
-		return nil, err
-	}
-	if !exists(dataDir) {
-		if err := task.WriteDir(dataDir); err != nil {
-			return nil, err
-		}
-	}
+	t0 := time.Now()
 	base := filepath.Join(o.Dir, "base")
 	if !exists(base) {
-		pc := train.DefaultConfig()
-		pc.Steps, pc.BatchSize, pc.LR, pc.MinLR, pc.Warmup, pc.Seed, pc.DataSeed = steps(1200), 32, 2e-3, 2e-4, 60, o.Seed, o.Seed
-		if _, err := pipeline.Pretrain(ctx, pipeline.PretrainOptions{Out: base, Docs: task.Corpus, VocabSize: 1024, Shape: pipeline.DemoShape,
-			InitSeed: o.Seed, ValFrac: 0.02, Train: pc, Resume: pipeline.Resume{Resume: true, Every: 200}, Progress: o.Progress, Log: o.Log}); err != nil {
-			return nil, err
-		}
-	}
-	sft := filepath.Join(o.Dir, "sft")
-	sc := train.DefaultConfig()
-	sc.Steps, sc.BatchSize, sc.LR, sc.MinLR, sc.Warmup, sc.Seed, sc.DataSeed = steps(300), 32, 5e-4, 5e-5, 20, o.Seed, o.Seed
-	saveAt := []int{max(sc.Steps/3, 1), max(2*sc.Steps/3, 1), sc.Steps}
-	if !exists(sft) {
-		if _, err := pipeline.SFT(ctx, pipeline.SFTOptions{Out: sft, Init: base, Examples: task.SFT, SaveAt: saveAt, Train: sc,
+		if _, err := pipeline.Pretrain(ctx, pipeline.PretrainOptions{Out: base, Docs: task.CorpusDocs, Corpus: task.CorpusFiles,
+			VocabSize: task.Vocab, Shape: task.Shape, InitSeed: o.Seed, ValFrac: 0.01, Train: scaled(task.Pretrain),
 			Resume: pipeline.Resume{Resume: true, Every: 200}, Progress: o.Progress, Log: o.Log}); err != nil {
 			return nil, err
 		}
 	}
+	timed("pretrain", t0)
+	t0 = time.Now()
+	sft := filepath.Join(o.Dir, "sft")
+	sc := scaled(task.SFTCfg)
+	saveAt := []int{max(sc.Steps/3, 1), max(2*sc.Steps/3, 1), sc.Steps}
+	if !exists(sft) {
+		if _, err := pipeline.SFT(ctx, pipeline.SFTOptions{Out: sft, Init: base, Examples: task.SFT, SaveAt: saveAt, Train: sc,
+			MaxLen: task.MaxLen, Resume: pipeline.Resume{Resume: true, Every: 200}, Progress: o.Progress, Log: o.Log}); err != nil {
+			return nil, err
+		}
+	}
+	timed("sft", t0)
 	var inits []string
 	for _, s := range saveAt {
 		inits = append(inits, filepath.Join("..", "sft.steps", fmt.Sprintf("step-%06d", s)))
 	}
 
+	t0 = time.Now()
 	sweepDir := filepath.Join(o.Dir, "sweep")
 	manPath := filepath.Join(sweepDir, "manifest.json")
-	man := &sweep.Manifest{}
+	var man *sweep.Manifest
 	if exists(manPath) {
+		var err error
 		if man, err = sweep.Load(manPath); err != nil {
 			return nil, err
 		}
@@ -113,20 +153,25 @@ func Synthetic(ctx context.Context, o SyntheticOptions) (*Results, error) {
 		if err := os.MkdirAll(sweepDir, 0o755); err != nil {
 			return nil, err
 		}
-		mc := sweep.DefaultConfig()
-		mc.Steps = steps(mc.Steps)
-		mc.Warmup = min(mc.Warmup, mc.Steps/10)
-		*man = sweep.Manifest{
-			Version: sweep.Version, Out: "members", Base: "../base", Head: "head", HeadInit: inits[len(inits)-1],
-			Train: "../data/" + synth.FileTrain, CorruptRate: o.CorruptRate, CorruptSeed: o.Seed, MaxLen: 0,
-			Probe: train.DefaultProbe(), Config: mc,
-			Eval: []sweep.EvalSet{
-				{Name: "test", Path: "../data/" + synth.FileTest},
-				{Name: "ood_dev", Path: "../data/" + synth.FileOODDev},
-				{Name: "ood_test", Path: "../data/" + synth.FileOODTest},
-			},
+		trainRel, err := relTo(sweepDir, task.Train)
+		if err != nil {
+			return nil, err
 		}
-		if err := sweep.Plan(man, sweep.PlanOptions{M: o.M, Inits: inits, LRs: []float64{3e-5, 1e-4, 3e-4}, Dropouts: []float32{0, 0.1}, Seed: o.Seed, LMC: true}); err != nil {
+		var evals []sweep.EvalSet
+		for _, e := range task.Eval {
+			p, err := relTo(sweepDir, e.Path)
+			if err != nil {
+				return nil, err
+			}
+			evals = append(evals, sweep.EvalSet{Name: e.Name, Path: p})
+		}
+		mc := scaled(task.Member)
+		man = &sweep.Manifest{
+			Version: sweep.Version, Out: "members", Base: "../base", Head: "head", HeadInit: inits[len(inits)-1],
+			Train: trainRel, CorruptRate: o.CorruptRate, CorruptSeed: o.Seed, MaxLen: task.MaxLen,
+			Probe: train.DefaultProbe(), Config: mc, Eval: evals,
+		}
+		if err := sweep.Plan(man, sweep.PlanOptions{M: o.M, Inits: inits, LRs: task.LRs, Dropouts: task.Dropouts, Seed: o.Seed, LMC: true}); err != nil {
 			return nil, err
 		}
 		if err := man.Save(manPath); err != nil {
@@ -136,6 +181,9 @@ func Synthetic(ctx context.Context, o SyntheticOptions) (*Results, error) {
 	if _, err := sweep.Run(ctx, man, sweep.RunOptions{Workers: o.Workers, Resume: true, StateEvery: 200, Progress: o.Progress, Log: o.Log}); err != nil {
 		return nil, err
 	}
+	timed("sweep", t0)
+
+	t0 = time.Now()
 	sets, err := LoadSets(man, o.Eval.MaxPairs, o.Seed)
 	if err != nil {
 		return nil, err
@@ -143,17 +191,21 @@ func Synthetic(ctx context.Context, o SyntheticOptions) (*Results, error) {
 	eo := o.Eval
 	eo.Seed = o.Seed
 	if eo.Log == nil {
-		eo.Log = logf
+		eo.Log = o.logf
 	}
 	res, err := Evaluate(ctx, man, sets, eo)
 	if err != nil {
 		return nil, err
 	}
+	timed("evaluation", t0)
 	res.Manifest = manPath
+	notes := append([]string(nil), task.Notes...)
+	notes = append(notes, fmt.Sprintf("Stage wall times in this invocation (reused stages take ~0): pretrain %s, SFT %s, sweep %s, evaluation %s; total %s.",
+		stage["pretrain"].Round(time.Second), stage["sft"].Round(time.Second), stage["sweep"].Round(time.Second), stage["evaluation"].Round(time.Second), time.Since(start).Round(time.Second)))
 	info := ReportInfo{
-		Title:   fmt.Sprintf("WARM on the synthetic task (M=%d, %.0f%% corrupted labels, seed %d)", o.M, 100*o.CorruptRate, o.Seed),
+		Title:   fmt.Sprintf("WARM on %s (M=%d, %.0f%% corrupted labels, seed %d)", task.Title, o.M, 100*o.CorruptRate, o.Seed),
 		Command: o.Command, Machine: fmt.Sprintf("%d CPU threads, %s/%s", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH),
-		Notes: []string{fmt.Sprintf("Whole protocol wall time (including any stages reused from an earlier run): %s.", time.Since(start).Round(time.Second))},
+		Notes: notes,
 	}
 	if err := WriteReport(filepath.Join(o.Dir, "report"), info, res, true); err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 func init() { rootCmd.AddCommand(newExperimentCmd()) }
 
 func newExperimentCmd() *cobra.Command {
-	o := experiment.SyntheticOptions{Seed: 1, M: 6, CorruptRate: 0.25, Scale: 1}
+	o := experiment.RunOptions{Seed: 1, M: 6, CorruptRate: 0.25, Scale: 1}
 	var task string
 	cmd := &cobra.Command{
 		Use:   "experiment --task synthetic [-o DIR]",
@@ -36,7 +36,11 @@ an interrupted experiment continues where it stopped.`,
 				o.Progress = p.update
 			}
 			o.Log = p.logf
-			res, err := experiment.Synthetic(cmd.Context(), o)
+			t, err := experiment.Synthetic(cmd.Context(), o.Dir, o.Seed, nil)
+			if err != nil {
+				return err
+			}
+			res, err := experiment.Run(cmd.Context(), t, o)
 			p.finish()
 			if err != nil {
 				return err
