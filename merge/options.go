@@ -13,12 +13,12 @@ type Accumulation string
 const (
 	// AccumulateF64 sums in float64 (the default). Every member value
 	// (F32, F16 or BF16) converts to float64 exactly and each weighted term
-	// is rounded once to a 53-bit mantissa, so the result is the exact
-	// weighted average correctly rounded to float32 except in astronomically
-	// rare ties, whatever the number of members and their order; a running
-	// update then agrees with a one-shot merge to within one float32
-	// rounding. Measured as fast as float32 here: the merge is limited by
-	// memory and I/O, not arithmetic.
+	// is rounded once to a 53-bit mantissa, so the sum's error is far below
+	// float32 resolution (unless the terms cancel to almost nothing) and the
+	// result is in practice the correctly rounded average whatever the
+	// number of members; a running update then agrees with a one-shot merge
+	// to within one float32 rounding. Measured as fast as float32 here: the
+	// merge is limited by copying and I/O, not arithmetic.
 	AccumulateF64 Accumulation = "F64"
 	// AccumulateF32 sums in float32, as tools that average in the weights'
 	// own precision do. Each addition rounds to 24 bits, so the error grows

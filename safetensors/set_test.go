@@ -346,6 +346,9 @@ func TestWriterPartsAndMetadataPatch(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("dir has %d entries", len(entries))
 	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
+		t.Errorf("file mode %v, want 0644", st.Mode().Perm())
+	}
 }
 
 func FuzzParseIndex(f *testing.F) {

@@ -62,6 +62,12 @@ func Create(path string, specs []Spec, metadata map[string]string) (*Writer, err
 	if err != nil {
 		return nil, fmt.Errorf("creating temporary file for %s: %w", path, err)
 	}
+	// CreateTemp makes the file private (0600); a checkpoint is shared data.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
 	// A small buffer: large tensor pieces go straight to the file, small
 	// tensors (biases, norms) are gathered.
 	w := &Writer{path: path, tmp: f.Name(), f: f, w: bufio.NewWriterSize(f, 64<<10), specs: specs, headerLen: len(header)}
