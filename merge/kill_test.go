@@ -3,6 +3,7 @@ package merge
 import (
 	"context"
 	"errors"
+	"github.com/warm-rm/warm/internal/atomicdir"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -126,7 +127,7 @@ func TestKillNine(t *testing.T) {
 	t.Logf("%d kills landed mid-merge (left a temporary directory)", midMerge)
 	// A killed merge leaves a hidden temporary directory; the next merge
 	// into the same path removes those of dead processes only.
-	dead := filepath.Join(dir, tempPrefix("out")[:len(".out.warm-tmp-")]+strconv.Itoa(lastPid)+"-1")
+	dead := filepath.Join(dir, atomicdir.TempPrefix("out")[:len(".out.warm-tmp-")]+strconv.Itoa(lastPid)+"-1")
 	alive := filepath.Join(dir, ".out.warm-tmp-1-1") // pid 1 is always alive
 	os.Mkdir(dead, 0o755)
 	os.Mkdir(alive, 0o755)

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/warm-rm/warm/internal/atomicdir"
 	"github.com/warm-rm/warm/safetensors"
 )
 
@@ -104,19 +105,15 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 	} else if !st.IsDir() {
 		return res, fmt.Errorf("output directory %s is not a directory", parent)
 	}
-	cleanStaleTemps(parent, base)
-	tmp, err := os.MkdirTemp(parent, tempPrefix(base))
+	tmp, err := atomicdir.TempDir(parent, base)
 	if err != nil {
-		return res, fmt.Errorf("creating a temporary directory for %s: %w", out, err)
+		return res, err
 	}
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return res, err
-	}
 
 	if p.opts.VerifyMembers {
 		if err := p.verifyMembers(ctx); err != nil {
@@ -210,7 +207,7 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 	if asFile {
 		src = shardPaths[0]
 	}
-	old, err := publish(src, out, replace)
+	old, err := atomicdir.Publish(src, out, replace)
 	if err != nil {
 		return res, err
 	}

@@ -31,19 +31,15 @@ func Write(dst string, replace bool, fill func(tmp string) error) (err error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", parent, err)
 	}
-	CleanStale(parent, base)
-	tmp, err := os.MkdirTemp(parent, tempPrefix(base))
+	tmp, err := TempDir(parent, base)
 	if err != nil {
-		return fmt.Errorf("creating a temporary directory for %s: %w", dst, err)
+		return err
 	}
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
 	if err := fill(tmp); err != nil {
 		return err
 	}
@@ -78,10 +74,26 @@ func syncTree(dir string) error {
 	})
 }
 
-// tempPrefix is the name prefix of the temporary directory for base: hidden,
+// TempDir creates the temporary directory in which an output named base
+// is built, in parent, after removing those that killed writers left
+// behind. Publish moves it (or a file in it) into place.
+func TempDir(parent, base string) (string, error) {
+	CleanStale(parent, base)
+	tmp, err := os.MkdirTemp(parent, TempPrefix(base))
+	if err != nil {
+		return "", fmt.Errorf("creating a temporary directory for %s: %w", filepath.Join(parent, base), err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return tmp, nil
+}
+
+// TempPrefix is the name prefix of the temporary directory for base: hidden,
 // and carrying the writer's process id so that a later writer can remove the
 // directory of one that was killed.
-func tempPrefix(base string) string {
+func TempPrefix(base string) string {
 	return "." + base + ".warm-tmp-" + strconv.Itoa(os.Getpid()) + "-"
 }
 
