@@ -16,9 +16,9 @@ func init() { rootCmd.AddCommand(newExperimentCmd()) }
 
 func newExperimentCmd() *cobra.Command {
 	o := experiment.RunOptions{Seed: 1, M: 6, CorruptRate: 0.25, Scale: 1}
-	var task string
+	var task, shared string
 	cmd := &cobra.Command{
-		Use:   "experiment --task synthetic [-o DIR]",
+		Use:   "experiment [--task synthetic | --task ethics --data DIR] [-o DIR]",
 		Short: "Run the whole WARM protocol and write its report",
 		Long: `Run the whole WARM protocol: data, base, SFT with Baklava snapshots, a sweep
 of M diverse reward models with a shared linear-probed head and corrupted
@@ -27,19 +27,28 @@ LMC) and the report in DIR/report. Stages whose outputs exist are reused, so
 an interrupted experiment continues where it stopped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if task != "synthetic" {
-				return errors.New("experiment: only --task synthetic is implemented so far (see docs/ROADMAP.md)")
-			}
 			o.Command = "warm " + strings.Join(os.Args[1:], " ")
+			var t *experiment.Task
+			var err error
+			switch task {
+			case "synthetic":
+				t, err = experiment.Synthetic(cmd.Context(), o.Dir, o.Seed, nil)
+			case "ethics":
+				if shared == "" {
+					return errors.New("experiment: --task ethics needs --data, the shared data directory (holding ethics-util/, corpus/, hh-rlhf/)")
+				}
+				t, err = experiment.ETHICS(cmd.Context(), o.Dir, shared)
+			default:
+				return fmt.Errorf("experiment: unknown task %q (synthetic or ethics)", task)
+			}
+			if err != nil {
+				return err
+			}
 			p := newProgress()
 			if o.Workers <= 1 {
 				o.Progress = p.update
 			}
 			o.Log = p.logf
-			t, err := experiment.Synthetic(cmd.Context(), o.Dir, o.Seed, nil)
-			if err != nil {
-				return err
-			}
 			res, err := experiment.Run(cmd.Context(), t, o)
 			p.finish()
 			if err != nil {
@@ -53,7 +62,8 @@ an interrupted experiment continues where it stopped.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&task, "task", "synthetic", "the task: synthetic")
+	fs.StringVar(&task, "task", "synthetic", "the task: synthetic or ethics")
+	fs.StringVar(&shared, "data", "", "shared data directory for --task ethics (e.g. ../shared/data)")
 	fs.StringVarP(&o.Dir, "out", "o", "warm-experiment", "output directory (reused stages are kept)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the task, base, sweep and evaluation")
 	fs.IntVar(&o.M, "members", o.M, "sweep members M")
