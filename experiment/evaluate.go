@@ -242,7 +242,21 @@ func ensemble(parts []scored) scored {
 // plus the manifest's Eval sets, loaded by the caller).
 func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) (*Results, error) {
 	start := time.Now()
-	o.defaults(len(man.Members))
+	pool := 0
+	for _, mb := range man.Members {
+		if mb.Role != sweep.RoleBaseline {
+			pool++
+		}
+	}
+	if pool == 0 {
+		return nil, errors.New("every member is a baseline: nothing to average")
+	}
+	o.defaults(pool)
+	for _, M := range o.Ms {
+		if M < 1 || M > pool {
+			return nil, fmt.Errorf("ensemble size %d: the sweep has %d members to average", M, pool)
+		}
+	}
 	members := make([]*checkpoint.Checkpoint, len(man.Members))
 	var tok *tokenizer.Tokenizer
 	for i := range man.Members {
@@ -287,10 +301,13 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) 
 		res.Entries = append(res.Entries, Entry{Name: man.Members[i].Name, Kind: "member", Results: results(sc, sets)})
 		o.logf("scored %s", man.Members[i].Name)
 	}
-	// Rank by the rank set's accuracy (stable on ties: manifest order).
-	rank := make([]int, len(members))
-	for i := range rank {
-		rank[i] = i
+	// Rank the averageable members by the rank set's accuracy (stable on
+	// ties: manifest order); baselines are scored but not ranked.
+	var rank []int
+	for i, mb := range man.Members {
+		if mb.Role != sweep.RoleBaseline {
+			rank = append(rank, i)
+		}
 	}
 	rankAcc := func(i int) float64 {
 		r, ok := res.Entries[i].Result(o.RankSet)
@@ -305,6 +322,11 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) 
 	sort.SliceStable(rank, func(a, b int) bool { return rankAcc(rank[a]) > rankAcc(rank[b]) })
 	for pos, i := range rank {
 		res.Members = append(res.Members, MemberInfo{Member: man.Members[i], Rank: pos})
+	}
+	for _, mb := range man.Members {
+		if mb.Role == sweep.RoleBaseline {
+			res.Members = append(res.Members, MemberInfo{Member: mb, Rank: -1})
+		}
 	}
 	slices.SortFunc(res.Members, func(a, b MemberInfo) int { return cmpName(a.Name, b.Name) })
 
@@ -350,6 +372,11 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) 
 		o.logf("scored %s and %s", waName, ensName)
 		for _, s := range sets {
 			res.Comparisons = append(res.Comparisons, compare(res, waName, ensName, s.Name), compare(res, waName, best, s.Name))
+			for _, mb := range man.Members {
+				if mb.Role == sweep.RoleBaseline {
+					res.Comparisons = append(res.Comparisons, compare(res, waName, mb.Name, s.Name))
+				}
+			}
 		}
 	}
 	if o.GreedySoup {

@@ -2,8 +2,10 @@ package experiment
 
 import (
 	"context"
+	"github.com/warm-rm/warm/data"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,6 +79,33 @@ func TestSyntheticTiny(t *testing.T) {
 	if err != nil || len(rep.Observations) != 7 {
 		t.Fatalf("results.json: %v, %d observations", err, len(rep.Observations))
 	}
+	// The federated extension on the same base: 2 shards and the all-data
+	// baseline, which is scored but never averaged.
+	fed, err := Federated(context.Background(), task, o, FederatedOptions{K: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"shard-00", "shard-01", "all-data", "WA(2)", "ENS(2)"} {
+		if fed.Entry(n) == nil {
+			t.Errorf("federated: no entry %s", n)
+		}
+	}
+	if got := fed.Entry("WA(2)").Members; len(got) != 2 || slices.Contains(got, "all-data") {
+		t.Errorf("WA(2) averaged %v", got)
+	}
+	foundBaseline := false
+	for _, c := range fed.Comparisons {
+		if c.A == "WA(2)" && c.B == "all-data" {
+			foundBaseline = true
+		}
+	}
+	if !foundBaseline {
+		t.Error("no WA(2) vs all-data comparison")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "federated-iid-k2", "report", "report.md")); err != nil {
+		t.Error(err)
+	}
+
 	// A second run reuses every stage and gives the same numbers.
 	res2, err := Run(context.Background(), task, o)
 	if err != nil {
@@ -88,5 +117,42 @@ func TestSyntheticTiny(t *testing.T) {
 				t.Fatalf("rerun differs on %s/%s", e.Name, r.Set)
 			}
 		}
+	}
+}
+
+func TestShards(t *testing.T) {
+	var pairs []data.Pair
+	for i := 0; i < 103; i++ {
+		pairs = append(pairs, data.Pair{ID: i, Chosen: strings.Repeat("x", i%17), Rejected: "y"})
+	}
+	for _, nonIID := range []bool{false, true} {
+		sh, err := Shards(pairs, 4, 9, nonIID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int]bool{}
+		for _, s := range sh {
+			if len(s) < 25 || len(s) > 26 {
+				t.Errorf("shard of %d pairs", len(s))
+			}
+			for _, p := range s {
+				if seen[p.ID] {
+					t.Fatalf("pair %d in two shards", p.ID)
+				}
+				seen[p.ID] = true
+			}
+		}
+		if len(seen) != len(pairs) {
+			t.Errorf("%d of %d pairs in shards", len(seen), len(pairs))
+		}
+		if nonIID {
+			last := func(s []data.Pair) int { return len(s[len(s)-1].Chosen) }
+			if !(last(sh[0]) <= len(sh[1][0].Chosen)) {
+				t.Error("non-IID shards are not ordered by length")
+			}
+		}
+	}
+	if _, err := Shards(pairs, 1, 1, false); err == nil {
+		t.Error("one shard accepted")
 	}
 }

@@ -117,6 +117,9 @@ func tables(rep Report) (obs, acc, cmp, cost, lmcT table) {
 		row := []string{e.Name, e.Kind, "", "", "", ""}
 		if m, ok := info[e.Name]; ok {
 			row[2], row[3], row[4], row[5] = fmt.Sprintf("%.0e", m.LR), fmt.Sprintf("%.2f", m.Dropout), filepath.Base(m.Init), fmt.Sprint(m.Rank+1)
+			if m.Rank < 0 {
+				row[1], row[5] = m.Role, "–"
+			}
 		}
 		for _, s := range r.Sets {
 			if res, ok := e.Result(s.Name); ok {

@@ -100,52 +100,19 @@ func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 	if o.M == 0 {
 		o.M = 6
 	}
-	if o.Scale <= 0 {
-		o.Scale = 1
-	}
-	steps := func(n int) int { return max(int(float64(n)*o.Scale+0.5), 2) }
-	scaled := func(c train.Config) train.Config {
-		c.Steps = steps(c.Steps)
-		c.Warmup = min(c.Warmup, c.Steps/10)
-		c.Seed, c.DataSeed = o.Seed, o.Seed
-		return c
-	}
 	start := time.Now()
 	stage := map[string]time.Duration{}
+	inits, err := prepareBase(ctx, task, &o, stage)
+	if err != nil {
+		return nil, err
+	}
 	timed := func(name string, t0 time.Time) { stage[name] = time.Since(t0) }
 
 	t0 := time.Now()
-	base := filepath.Join(o.Dir, "base")
-	if !exists(base) {
-		if _, err := pipeline.Pretrain(ctx, pipeline.PretrainOptions{Out: base, Docs: task.CorpusDocs, Corpus: task.CorpusFiles,
-			VocabSize: task.Vocab, Shape: task.Shape, InitSeed: o.Seed, ValFrac: 0.01, Train: scaled(task.Pretrain),
-			Resume: pipeline.Resume{Resume: true, Every: 200}, Progress: o.Progress, Log: o.Log}); err != nil {
-			return nil, err
-		}
-	}
-	timed("pretrain", t0)
-	t0 = time.Now()
-	sft := filepath.Join(o.Dir, "sft")
-	sc := scaled(task.SFTCfg)
-	saveAt := []int{max(sc.Steps/3, 1), max(2*sc.Steps/3, 1), sc.Steps}
-	if !exists(sft) {
-		if _, err := pipeline.SFT(ctx, pipeline.SFTOptions{Out: sft, Init: base, Examples: task.SFT, SaveAt: saveAt, Train: sc,
-			MaxLen: task.MaxLen, Resume: pipeline.Resume{Resume: true, Every: 200}, Progress: o.Progress, Log: o.Log}); err != nil {
-			return nil, err
-		}
-	}
-	timed("sft", t0)
-	var inits []string
-	for _, s := range saveAt {
-		inits = append(inits, filepath.Join("..", "sft.steps", fmt.Sprintf("step-%06d", s)))
-	}
-
-	t0 = time.Now()
 	sweepDir := filepath.Join(o.Dir, "sweep")
 	manPath := filepath.Join(sweepDir, "manifest.json")
 	var man *sweep.Manifest
 	if exists(manPath) {
-		var err error
 		if man, err = sweep.Load(manPath); err != nil {
 			return nil, err
 		}
@@ -165,7 +132,7 @@ func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 			}
 			evals = append(evals, sweep.EvalSet{Name: e.Name, Path: p})
 		}
-		mc := scaled(task.Member)
+		mc := o.scaled(task.Member)
 		man = &sweep.Manifest{
 			Version: sweep.Version, Out: "members", Base: "../base", Head: "head", HeadInit: inits[len(inits)-1],
 			Train: trainRel, CorruptRate: o.CorruptRate, CorruptSeed: o.Seed, MaxLen: task.MaxLen,
@@ -235,4 +202,51 @@ func LoadSets(man *sweep.Manifest, maxPairs int, seed uint64) ([]*Set, error) {
 		sets = append(sets, &Set{Name: e.Name, Pairs: subsample(pairs, maxPairs, seed+uint64(len(sets)))})
 	}
 	return sets, nil
+}
+
+// scaled applies the run's scale and seed to a stage configuration.
+func (o *RunOptions) scaled(c train.Config) train.Config {
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	c.Steps = max(int(float64(c.Steps)*o.Scale+0.5), 2)
+	c.Warmup = min(c.Warmup, c.Steps/10)
+	c.Seed, c.DataSeed = o.Seed, o.Seed
+	return c
+}
+
+// prepareBase pre-trains the base and fine-tunes it with three snapshots in
+// o.Dir (reusing what exists) and returns the snapshots' paths relative to
+// a directory beside them (the Baklava inits, as a manifest in o.Dir/X
+// names them).
+func prepareBase(ctx context.Context, task *Task, o *RunOptions, stage map[string]time.Duration) ([]string, error) {
+	if o.Dir == "" {
+		return nil, errors.New("experiment: no output directory")
+	}
+	t0 := time.Now()
+	base := filepath.Join(o.Dir, "base")
+	if !exists(base) {
+		if _, err := pipeline.Pretrain(ctx, pipeline.PretrainOptions{Out: base, Docs: task.CorpusDocs, Corpus: task.CorpusFiles,
+			VocabSize: task.Vocab, Shape: task.Shape, InitSeed: o.Seed, ValFrac: 0.01, Train: o.scaled(task.Pretrain),
+			Resume: pipeline.Resume{Resume: true, Every: 200}, Progress: o.Progress, Log: o.Log}); err != nil {
+			return nil, err
+		}
+	}
+	stage["pretrain"] = time.Since(t0)
+	t0 = time.Now()
+	sft := filepath.Join(o.Dir, "sft")
+	sc := o.scaled(task.SFTCfg)
+	saveAt := []int{max(sc.Steps/3, 1), max(2*sc.Steps/3, 1), sc.Steps}
+	if !exists(sft) {
+		if _, err := pipeline.SFT(ctx, pipeline.SFTOptions{Out: sft, Init: base, Examples: task.SFT, SaveAt: saveAt, Train: sc,
+			MaxLen: task.MaxLen, Resume: pipeline.Resume{Resume: true, Every: 200}, Progress: o.Progress, Log: o.Log}); err != nil {
+			return nil, err
+		}
+	}
+	stage["sft"] = time.Since(t0)
+	var inits []string
+	for _, s := range saveAt {
+		inits = append(inits, filepath.Join("..", "sft.steps", fmt.Sprintf("step-%06d", s)))
+	}
+	return inits, nil
 }

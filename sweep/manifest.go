@@ -41,8 +41,24 @@ type Member struct {
 	SaveAt []int `json:"save_at,omitempty"`
 	// Role says why the member is in the sweep: "ref", "order", "lr" or
 	// "init" for the members built to measure linear mode connectivity
-	// against "ref" along one axis of diversity, "random" otherwise.
+	// against "ref" along one axis of diversity, "random" otherwise;
+	// "shard" for a member of a federated sweep; "baseline" for a model
+	// evaluated beside the members but never averaged with them.
 	Role string `json:"role"`
+	// Train, when set, replaces the manifest's training file for this
+	// member (federated shards, members trained on other datasets).
+	Train string `json:"train,omitempty"`
+}
+
+// RoleBaseline marks a member that is evaluated but not averaged.
+const RoleBaseline = "baseline"
+
+// TrainFile returns the training file of member i.
+func (m *Manifest) TrainFile(i int) string {
+	if t := m.Members[i].Train; t != "" {
+		return m.Path(t)
+	}
+	return m.Path(m.Train)
 }
 
 // EvalSet is a named pair file evaluated after the sweep.

@@ -140,7 +140,7 @@ func runMember(ctx context.Context, m *Manifest, i int, o RunOptions) (MemberSta
 		progress = func(_ string, s train.Stats, total int) { o.Progress(mb.Name, s, total) }
 	}
 	res, err := pipeline.TrainRM(ctx, pipeline.RMOptions{
-		Out: dir, Init: m.Path(mb.Init), Head: m.Path(m.Head), Data: m.Path(m.Train),
+		Out: dir, Init: m.Path(mb.Init), Head: m.Path(m.Head), Data: m.TrainFile(i),
 		CorruptRate: m.CorruptRate, CorruptSeed: m.CorruptSeed, MaxLen: m.MaxLen, Dropout: &drop,
 		Train: cfg, SaveAt: mb.SaveAt, Resume: pipeline.Resume{Resume: o.Resume, Every: o.StateEvery},
 		Progress: progress, Log: o.Log,

@@ -17,6 +17,7 @@ func init() { rootCmd.AddCommand(newExperimentCmd()) }
 func newExperimentCmd() *cobra.Command {
 	o := experiment.RunOptions{Seed: 1, M: 6, CorruptRate: 0.25, Scale: 1}
 	var task, shared string
+	var fed experiment.FederatedOptions
 	cmd := &cobra.Command{
 		Use:   "experiment [--task synthetic | --task ethics --data DIR] [-o DIR]",
 		Short: "Run the whole WARM protocol and write its report",
@@ -50,13 +51,17 @@ an interrupted experiment continues where it stopped.`,
 			}
 			o.Log = p.logf
 			res, err := experiment.Run(cmd.Context(), t, o)
+			if err == nil && fed.K > 0 {
+				var fres *experiment.Results
+				if fres, err = experiment.Federated(cmd.Context(), t, o, fed); err == nil {
+					defer printObservations("federated", fres)
+				}
+			}
 			p.finish()
 			if err != nil {
 				return err
 			}
-			for _, ob := range experiment.Observe(res) {
-				fmt.Printf("%-7s %-20s %s\n        %s\n", ob.ID, ob.Verdict, ob.Claim, ob.Evidence)
-			}
+			printObservations("main sweep", res)
 			fmt.Printf("report: %s\n", filepath.Join(o.Dir, "report", "report.md"))
 			return nil
 		},
@@ -73,5 +78,14 @@ an interrupted experiment continues where it stopped.`,
 	fs.IntVar(&o.Eval.MaxPairs, "max-pairs", 2000, "pairs per evaluation set")
 	fs.IntVar(&o.Eval.LMCPairs, "lmc-pairs", 1000, "pairs per LMC set")
 	fs.BoolVar(&o.Eval.GreedySoup, "greedy-soup", true, "also evaluate the greedy soup")
+	fs.IntVar(&fed.K, "federated", 0, "also run the federated extension with K disjoint shards (0: off)")
+	fs.BoolVar(&fed.NonIID, "non-iid", false, "federated shards by response length instead of at random")
 	return cmd
+}
+
+func printObservations(title string, res *experiment.Results) {
+	fmt.Printf("%s:\n", title)
+	for _, ob := range experiment.Observe(res) {
+		fmt.Printf("%-7s %-20s %s\n        %s\n", ob.ID, ob.Verdict, ob.Claim, ob.Evidence)
+	}
 }

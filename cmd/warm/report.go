@@ -62,9 +62,7 @@ results.json and the figures into DIR.`,
 			if err := experiment.WriteReport(out, info, res, force); err != nil {
 				return err
 			}
-			for _, ob := range experiment.Observe(res) {
-				fmt.Printf("%-7s %-20s %s\n        %s\n", ob.ID, ob.Verdict, ob.Claim, ob.Evidence)
-			}
+			printObservations(args[0], res)
 			fmt.Printf("report: %s/report.md, %s/report.html\n", out, out)
 			return nil
 		},
