@@ -106,6 +106,19 @@ func TestSyntheticTiny(t *testing.T) {
 		t.Error(err)
 	}
 
+	// Cross-dataset merge, with the OOD split standing in for another
+	// dataset.
+	cross, err := CrossData(context.Background(), task, o, "other", filepath.Join(dir, "data", "ood_test.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cross.Entry("WA(2)") == nil || cross.Entry("other") == nil || cross.Entry("task") == nil {
+		t.Error("cross-data entries missing")
+	}
+	if len(cross.LMC) != 2 || cross.LMC[0].Kind != "datasets" {
+		t.Errorf("cross-data curves %+v", cross.LMC)
+	}
+
 	// A second run reuses every stage and gives the same numbers.
 	res2, err := Run(context.Background(), task, o)
 	if err != nil {

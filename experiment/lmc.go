@@ -28,11 +28,20 @@ type lmcPair struct {
 // snapshot, and against the members that differ from it in data order,
 // learning rate and initialisation.
 func lmcPairs(man *sweep.Manifest, members []*checkpoint.Checkpoint) ([]lmcPair, error) {
+	var out []lmcPair
+	var ds []int
+	for i, m := range man.Members {
+		if m.Role == RoleDataset {
+			ds = append(ds, i)
+		}
+	}
+	if len(ds) == 2 {
+		out = append(out, lmcPair{kind: "datasets", a: man.Members[ds[0]].Name, b: man.Members[ds[1]].Name, ma: members[ds[0]].Model, mb: members[ds[1]].Model})
+	}
 	ref := slices.IndexFunc(man.Members, func(m sweep.Member) bool { return m.Role == "ref" })
 	if ref < 0 {
-		return nil, nil
+		return out, nil
 	}
-	var out []lmcPair
 	rm := man.Members[ref]
 	for _, s := range rm.SaveAt {
 		dir := filepath.Join(man.MemberDir(ref)+".steps", fmt.Sprintf("step-%06d", s))

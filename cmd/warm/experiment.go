@@ -18,6 +18,7 @@ func newExperimentCmd() *cobra.Command {
 	o := experiment.RunOptions{Seed: 1, M: 6, CorruptRate: 0.25, Scale: 1}
 	var task, shared string
 	var fed experiment.FederatedOptions
+	var crossData string
 	cmd := &cobra.Command{
 		Use:   "experiment [--task synthetic | --task ethics --data DIR] [-o DIR]",
 		Short: "Run the whole WARM protocol and write its report",
@@ -51,6 +52,16 @@ an interrupted experiment continues where it stopped.`,
 			}
 			o.Log = p.logf
 			res, err := experiment.Run(cmd.Context(), t, o)
+			if err == nil && crossData != "" {
+				name, file, ok := strings.Cut(crossData, "=")
+				if !ok {
+					return fmt.Errorf("experiment: --cross-data %q: want NAME=FILE", crossData)
+				}
+				var cres *experiment.Results
+				if cres, err = experiment.CrossData(cmd.Context(), t, o, name, file); err == nil {
+					defer printObservations("cross-data "+name, cres)
+				}
+			}
 			if err == nil && fed.K > 0 {
 				var fres *experiment.Results
 				if fres, err = experiment.Federated(cmd.Context(), t, o, fed); err == nil {
@@ -80,6 +91,7 @@ an interrupted experiment continues where it stopped.`,
 	fs.BoolVar(&o.Eval.GreedySoup, "greedy-soup", true, "also evaluate the greedy soup")
 	fs.IntVar(&fed.K, "federated", 0, "also run the federated extension with K disjoint shards (0: off)")
 	fs.BoolVar(&fed.NonIID, "non-iid", false, "federated shards by response length instead of at random")
+	fs.StringVar(&crossData, "cross-data", "", "also merge a member trained on another preference file NAME=FILE (half train, half test) with one trained on the task")
 	return cmd
 }
 
