@@ -48,8 +48,14 @@ type Task struct {
 
 // Options sets up `warm experiment`.
 type RunOptions struct {
-	Dir  string
+	Dir string
+	// Seed seeds the base, the SFT model and the evaluation subsamples.
 	Seed uint64
+	// SweepSeed seeds the sweep (hyper-parameter draws, members' data order
+	// and dropout, label corruption); 0 means Seed. A sweep seed other than
+	// Seed goes to sweep-sN and report-sN beside the main ones, reusing the
+	// base and SFT model.
+	SweepSeed uint64
 	// M is the number of sweep members (default 6).
 	M int
 	// CorruptRate flips that fraction of training labels (paper: 25%).
@@ -109,7 +115,14 @@ func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 	timed := func(name string, t0 time.Time) { stage[name] = time.Since(t0) }
 
 	t0 := time.Now()
-	sweepDir := filepath.Join(o.Dir, "sweep")
+	ss := o.SweepSeed
+	if ss == 0 {
+		ss = o.Seed
+	}
+	sweepDir, reportDir := filepath.Join(o.Dir, "sweep"), filepath.Join(o.Dir, "report")
+	if ss != o.Seed {
+		sweepDir, reportDir = fmt.Sprintf("%s-s%d", sweepDir, ss), fmt.Sprintf("%s-s%d", reportDir, ss)
+	}
 	manPath := filepath.Join(sweepDir, "manifest.json")
 	var man *sweep.Manifest
 	if exists(manPath) {
@@ -135,10 +148,10 @@ func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 		mc := o.scaled(task.Member)
 		man = &sweep.Manifest{
 			Version: sweep.Version, Out: "members", Base: "../base", Head: "head", HeadInit: inits[len(inits)-1],
-			Train: trainRel, CorruptRate: o.CorruptRate, CorruptSeed: o.Seed, MaxLen: task.MaxLen,
+			Train: trainRel, CorruptRate: o.CorruptRate, CorruptSeed: ss, MaxLen: task.MaxLen,
 			Probe: train.DefaultProbe(), Config: mc, Eval: evals,
 		}
-		if err := sweep.Plan(man, sweep.PlanOptions{M: o.M, Inits: inits, LRs: task.LRs, Dropouts: task.Dropouts, Seed: o.Seed, LMC: true}); err != nil {
+		if err := sweep.Plan(man, sweep.PlanOptions{M: o.M, Inits: inits, LRs: task.LRs, Dropouts: task.Dropouts, Seed: ss, LMC: true}); err != nil {
 			return nil, err
 		}
 		if err := man.Save(manPath); err != nil {
@@ -156,7 +169,7 @@ func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 		return nil, err
 	}
 	eo := o.Eval
-	eo.Seed = o.Seed
+	eo.Seed = o.Seed // the same evaluation subsamples for every sweep seed
 	if eo.Log == nil {
 		eo.Log = o.logf
 	}
@@ -170,11 +183,11 @@ func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 	notes = append(notes, fmt.Sprintf("Stage wall times in this invocation (reused stages take ~0): pretrain %s, SFT %s, sweep %s, evaluation %s; total %s.",
 		stage["pretrain"].Round(time.Second), stage["sft"].Round(time.Second), stage["sweep"].Round(time.Second), stage["evaluation"].Round(time.Second), time.Since(start).Round(time.Second)))
 	info := ReportInfo{
-		Title:   fmt.Sprintf("WARM on %s (M=%d, %.0f%% corrupted labels, seed %d)", task.Title, o.M, 100*o.CorruptRate, o.Seed),
+		Title:   fmt.Sprintf("WARM on %s (M=%d, %.0f%% corrupted labels, seed %d, sweep seed %d)", task.Title, o.M, 100*o.CorruptRate, o.Seed, ss),
 		Command: o.Command, Machine: fmt.Sprintf("%d CPU threads, %s/%s", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH),
 		Notes: notes,
 	}
-	if err := WriteReport(filepath.Join(o.Dir, "report"), info, res, true); err != nil {
+	if err := WriteReport(reportDir, info, res, true); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -82,6 +82,7 @@ an interrupted experiment continues where it stopped.`,
 	fs.StringVar(&shared, "data", "", "shared data directory for --task ethics (e.g. ../shared/data)")
 	fs.StringVarP(&o.Dir, "out", "o", "warm-experiment", "output directory (reused stages are kept)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the task, base, sweep and evaluation")
+	fs.Uint64Var(&o.SweepSeed, "sweep-seed", 0, "seed of the sweep alone (default --seed); others reuse the base and SFT and write sweep-sN, report-sN")
 	fs.IntVar(&o.M, "members", o.M, "sweep members M")
 	fs.Float64Var(&o.CorruptRate, "corrupt", o.CorruptRate, "fraction of training labels flipped")
 	fs.Float64Var(&o.Scale, "scale", o.Scale, "multiply every step count")

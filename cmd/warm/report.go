@@ -20,21 +20,40 @@ func newReportCmd() *cobra.Command {
 		out   string
 		title string
 		o     experiment.Options
-		force bool
+		force     bool
+		aggregate bool
 	)
 	cmd := &cobra.Command{
-		Use:   "report MANIFEST -o DIR",
+		Use:   "report MANIFEST -o DIR | report --aggregate REPORT... -o DIR",
 		Short: "Evaluate a trained sweep (members, WA, ENS, LMC) and write the report",
 		Long: `Score every member of a sweep, the weight average WA(M) and the prediction
 ensemble ENS(M) of the top M members (ranked on ood_dev) on clean and
 corrupted training pairs, in and out of distribution; measure inference cost
 and linear mode connectivity; check the paper's observations against paired
 per-example standard errors; write report.md, a self-contained report.html,
-results.json and the figures into DIR.`,
-		Args: cobra.ExactArgs(1),
+results.json and the figures into DIR.
+
+With --aggregate, read the results.json of several reports (the same protocol
+with different sweep seeds) and write the mean and standard deviation of the
+key comparisons across them (aggregate.md, aggregate.json).`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return errors.New("report: -o DIR is required")
+			}
+			if aggregate {
+				if title == "" {
+					title = "WARM across sweep seeds"
+				}
+				ag, err := experiment.WriteAggregate(out, args, title, "warm "+strings.Join(os.Args[1:], " "), force)
+				if err != nil {
+					return err
+				}
+				fmt.Print(ag.Markdown(title, "warm "+strings.Join(os.Args[1:], " ")))
+				return nil
+			}
+			if len(args) != 1 {
+				return errors.New("report: one MANIFEST (or --aggregate REPORT...)")
 			}
 			if _, err := os.Stat(out); err == nil && !force {
 				return fmt.Errorf("report: %s exists (use --force to replace it)", out)
@@ -77,5 +96,6 @@ results.json and the figures into DIR.`,
 	fs.StringVar(&o.RankSet, "rank-set", "ood_dev", "set that ranks members")
 	fs.BoolVar(&o.GreedySoup, "greedy-soup", false, "also evaluate the greedy soup")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the subsamples")
+	fs.BoolVar(&aggregate, "aggregate", false, "aggregate several report directories instead of evaluating a manifest")
 	return cmd
 }
