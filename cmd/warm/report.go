@@ -17,9 +17,9 @@ func init() { rootCmd.AddCommand(newReportCmd()) }
 
 func newReportCmd() *cobra.Command {
 	var (
-		out   string
-		title string
-		o     experiment.Options
+		out       string
+		title     string
+		o         experiment.Options
 		force     bool
 		aggregate bool
 	)
