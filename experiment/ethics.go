@@ -114,7 +114,7 @@ func ETHICS(ctx context.Context, dir, shared string) (*Task, error) {
 		return c
 	}
 	member := sweep.DefaultConfig()
-	member.Steps = 700 // ~1.6 epochs of the 11.4k pairs at 32 pairs a step
+	member.Steps = 1500 // ~4 epochs of the 11.4k pairs at 32 pairs a step: long enough to fit (and memorise) flipped labels
 	at := func(name string) string { return filepath.Join(dataDir, name) }
 	return &Task{
 		Title:       "ETHICS utilitarianism",
