@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/warm-rm/warm/data"
@@ -112,9 +111,6 @@ func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	timed := func(name string, t0 time.Time) { stage[name] = time.Since(t0) }
-
-	t0 := time.Now()
 	ss := o.SweepSeed
 	if ss == 0 {
 		ss = o.Seed
@@ -123,74 +119,15 @@ func Run(ctx context.Context, task *Task, o RunOptions) (*Results, error) {
 	if ss != o.Seed {
 		sweepDir, reportDir = fmt.Sprintf("%s-s%d", sweepDir, ss), fmt.Sprintf("%s-s%d", reportDir, ss)
 	}
-	manPath := filepath.Join(sweepDir, "manifest.json")
-	var man *sweep.Manifest
-	if exists(manPath) {
-		if man, err = sweep.Load(manPath); err != nil {
-			return nil, err
-		}
-	} else {
-		if err := os.MkdirAll(sweepDir, 0o755); err != nil {
-			return nil, err
-		}
-		trainRel, err := relTo(sweepDir, task.Train)
-		if err != nil {
-			return nil, err
-		}
-		var evals []sweep.EvalSet
-		for _, e := range task.Eval {
-			p, err := relTo(sweepDir, e.Path)
-			if err != nil {
-				return nil, err
-			}
-			evals = append(evals, sweep.EvalSet{Name: e.Name, Path: p})
-		}
-		mc := o.scaled(task.Member)
-		man = &sweep.Manifest{
-			Version: sweep.Version, Out: "members", Base: "../base", Head: "head", HeadInit: inits[len(inits)-1],
-			Train: trainRel, CorruptRate: o.CorruptRate, CorruptSeed: ss, MaxLen: task.MaxLen,
-			Probe: train.DefaultProbe(), Config: mc, Eval: evals,
-		}
-		if err := sweep.Plan(man, sweep.PlanOptions{M: o.M, Inits: inits, LRs: task.LRs, Dropouts: task.Dropouts, Seed: ss, LMC: true}); err != nil {
-			return nil, err
-		}
-		if err := man.Save(manPath); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := sweep.Run(ctx, man, sweep.RunOptions{Workers: o.Workers, Resume: true, StateEvery: 200, Progress: o.Progress, Log: o.Log}); err != nil {
-		return nil, err
-	}
-	timed("sweep", t0)
-
-	t0 = time.Now()
-	sets, err := LoadSets(man, o.Eval.MaxPairs, o.Seed)
-	if err != nil {
-		return nil, err
-	}
-	eo := o.Eval
-	eo.Seed = o.Seed // the same evaluation subsamples for every sweep seed
-	if eo.Log == nil {
-		eo.Log = o.logf
-	}
-	res, err := Evaluate(ctx, man, sets, eo)
-	if err != nil {
-		return nil, err
-	}
-	timed("evaluation", t0)
-	res.Manifest = manPath
-	notes := append([]string(nil), task.Notes...)
-	notes = append(notes, fmt.Sprintf("Stage wall times in this invocation (reused stages take ~0): pretrain %s, SFT %s, sweep %s, evaluation %s; total %s.",
-		stage["pretrain"].Round(time.Second), stage["sft"].Round(time.Second), stage["sweep"].Round(time.Second), stage["evaluation"].Round(time.Second), time.Since(start).Round(time.Second)))
-	info := ReportInfo{
-		Title:   fmt.Sprintf("WARM on %s (M=%d, %.0f%% corrupted labels, seed %d, sweep seed %d)", task.Title, o.M, 100*o.CorruptRate, o.Seed, ss),
-		Command: o.Command, Machine: fmt.Sprintf("%d CPU threads, %s/%s", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH),
-		Notes: notes,
-	}
-	if err := WriteReport(reportDir, info, res, true); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return o.run(ctx, task, inits, study{
+		dir: sweepDir, reportDir: reportDir,
+		plan: func(man *sweep.Manifest) error {
+			man.CorruptSeed = ss
+			return sweep.Plan(man, sweep.PlanOptions{M: o.M, Inits: inits, LRs: task.LRs, Dropouts: task.Dropouts, Seed: ss, LMC: true})
+		},
+		title: fmt.Sprintf("WARM on %s (M=%d, %.0f%% corrupted labels, seed %d, sweep seed %d)", task.Title, o.M, 100*o.CorruptRate, o.Seed, ss),
+		notes: task.Notes,
+	}, stage, start)
 }
 
 // LoadSets loads the evaluation sets of a manifest: the clean and flipped
