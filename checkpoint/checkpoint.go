@@ -129,15 +129,11 @@ func Tensors(m *model.Model) ([]safetensors.Tensor, string, error) {
 	ps := m.Params()
 	ts := make([]safetensors.Tensor, len(ps))
 	for i, p := range ps {
-		shape := make([]int64, len(p.Shape))
-		for j, d := range p.Shape {
-			shape[j] = int64(d)
+		t, err := safetensors.F32Tensor(p.Name, p.Shape, p.Data)
+		if err != nil {
+			return nil, "", err
 		}
-		buf := make([]byte, 4*len(p.Data))
-		if err := safetensors.EncodeFloat32(safetensors.F32, p.Data, buf); err != nil {
-			return nil, "", fmt.Errorf("tensor %s: %w", p.Name, err)
-		}
-		ts[i] = safetensors.Tensor{Spec: safetensors.Spec{Name: p.Name, DType: safetensors.F32, Shape: shape}, Data: buf}
+		ts[i] = t
 	}
 	fp, err := safetensors.FingerprintTensors(ts)
 	if err != nil {

@@ -314,3 +314,20 @@ func WriteFile(path string, tensors []Tensor, metadata map[string]string) error 
 	}
 	return w.Commit()
 }
+
+// F32Tensor returns data as an F32 tensor of the given shape, for writers
+// of in-memory float32 buffers (model parameters, optimiser moments).
+func F32Tensor(name string, shape []int, data []float32) (Tensor, error) {
+	s := Spec{Name: name, DType: F32, Shape: make([]int64, len(shape))}
+	for i, d := range shape {
+		s.Shape[i] = int64(d)
+	}
+	if s.ByteLen() != int64(4*len(data)) {
+		return Tensor{}, fmt.Errorf("tensor %q: %d values for shape %v", name, len(data), shape)
+	}
+	buf := make([]byte, 4*len(data))
+	if err := EncodeFloat32(F32, data, buf); err != nil {
+		return Tensor{}, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	return Tensor{Spec: s, Data: buf}, nil
+}

@@ -145,15 +145,11 @@ func (r *Runner) saveState(opt *optim.AdamW, done int, history []Stats) error {
 		}
 		ts := make([]safetensors.Tensor, len(moments))
 		for i, nt := range moments {
-			shape := make([]int64, len(nt.Shape))
-			for j, d := range nt.Shape {
-				shape[j] = int64(d)
-			}
-			buf := make([]byte, 4*len(nt.Data))
-			if err := safetensors.EncodeFloat32(safetensors.F32, nt.Data, buf); err != nil {
+			t, err := safetensors.F32Tensor(nt.Name, nt.Shape, nt.Data)
+			if err != nil {
 				return err
 			}
-			ts[i] = safetensors.Tensor{Spec: safetensors.Spec{Name: nt.Name, DType: safetensors.F32, Shape: shape}, Data: buf}
+			ts[i] = t
 		}
 		md := map[string]string{metaOptSteps: fmt.Sprint(steps)}
 		if err := safetensors.WriteFile(filepath.Join(tmp, optimizerFile), ts, md); err != nil {
