@@ -294,6 +294,9 @@ func TestKVCache(t *testing.T) {
 	const n = 4
 	perStep := math.Inf(1)
 	for range 5 {
+		if _, err := kvb.Prefill(bigTokens, 4, nil); err != nil {
+			t.Fatal(err)
+		}
 		runtime.ReadMemStats(&before)
 		for range n {
 			if _, err := kvb.Step(bigNext); err != nil {
