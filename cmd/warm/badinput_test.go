@@ -134,3 +134,20 @@ func copyTree(t *testing.T, src, dst string) {
 		os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
 	}
 }
+
+// TestZeroSteps saves a random initialisation with --steps 0 (the baseline
+// of a pre-trained vs random-init comparison) without crashing.
+func TestZeroSteps(t *testing.T) {
+	bin := buildWarm(t)
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "c.txt")
+	os.WriteFile(corpus, []byte("the cat sat on the mat\na dog ate the bone\n"), 0o644)
+	out, err := exec.Command(bin, "pretrain", "-o", filepath.Join(dir, "rand"), "--steps", "0", "--val-frac", "0", "--vocab-size", "280",
+		"--d", "16", "--layers", "1", "--heads", "2", "--ctx", "8", corpus).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := checkpoint.Load(filepath.Join(dir, "rand")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -43,9 +43,14 @@ OUT.state; --resume continues from it to the same final weights.`,
 			if err != nil {
 				return err
 			}
-			last := res.History[len(res.History)-1]
-			fmt.Printf("base model: %s\n  %d steps, %.2f epochs of %d tokens, final train loss %.4f, validation loss %.4f, %s\n",
-				o.Out, len(res.History), res.Epochs, res.Tokens, last.Loss, res.ValLoss, res.Wall.Round(1e9))
+			fmt.Printf("base model: %s\n  %d steps, %.2f epochs of %d tokens", o.Out, len(res.History), res.Epochs, res.Tokens)
+			if n := len(res.History); n > 0 {
+				fmt.Printf(", final train loss %.4f", res.History[n-1].Loss)
+			}
+			if o.ValFrac > 0 {
+				fmt.Printf(", validation loss %.4f", res.ValLoss)
+			}
+			fmt.Printf(", %s\n", res.Wall.Round(1e9))
 			return nil
 		},
 	}

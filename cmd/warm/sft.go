@@ -42,7 +42,11 @@ initialisations.`,
 			if err != nil {
 				return err
 			}
-			fmt.Printf("sft model: %s (%d steps, final loss %.4f, %s)\n", o.Out, len(res.History), res.History[len(res.History)-1].Loss, res.Wall.Round(1e9))
+			fmt.Printf("sft model: %s (%d steps", o.Out, len(res.History))
+			if n := len(res.History); n > 0 {
+				fmt.Printf(", final loss %.4f", res.History[n-1].Loss)
+			}
+			fmt.Printf(", %s)\n", res.Wall.Round(1e9))
 			for _, s := range res.Snapshots {
 				fmt.Printf("  snapshot: %s\n", s)
 			}
