@@ -106,7 +106,7 @@ func (r *RM) Score(ctx context.Context, b *Batch) ([]float64, error) {
 
 func (r *RM) seqs(b *Batch) ([]data.Seq, error) {
 	maxLen := r.Model.Config.NPositions
-	same := b.Tokenizer != nil && b.Tokenizer.Fingerprint() == r.Tok.Fingerprint()
+	same := tokenizersMatch(b.Tokenizer, r.Tok)
 	eos := int32(r.Tok.EOS())
 	seqs := make([]data.Seq, len(b.Items))
 	for i, it := range b.Items {

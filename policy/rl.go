@@ -160,6 +160,8 @@ type RLEval struct {
 
 // RLResult is rl.json.
 type RLResult struct {
+	// Run is the run directory.
+	Run     string   `json:"run"`
 	Date    string   `json:"date"`
 	Policy  string   `json:"policy"`
 	Reward  string   `json:"reward"`
@@ -290,7 +292,7 @@ func RL(ctx context.Context, o RLOptions) (*RLResult, error) {
 		return prev, nil
 	}
 	r.res = &RLResult{
-		Date: time.Now().UTC().Format(time.RFC3339), Policy: o.Policy.Name, Reward: o.Reward.Name(),
+		Run: o.Out, Date: time.Now().UTC().Format(time.RFC3339), Policy: o.Policy.Name, Reward: o.Reward.Name(),
 		Control: o.Control.Name(), Config: cfg, Baseline: baselineName,
 		TrainPrompts: len(o.TrainPrompts), EvalPrompts: len(o.EvalPrompts),
 	}

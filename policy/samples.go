@@ -223,4 +223,3 @@ func LogProbs(ctx context.Context, m *model.Model, ss []Sample, eos, batchSize i
 func tokenizersMatch(a, b *tokenizer.Tokenizer) bool {
 	return a != nil && b != nil && a.Fingerprint() == b.Fingerprint()
 }
-
