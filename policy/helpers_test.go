@@ -26,7 +26,7 @@ var (
 	fixErr  error
 )
 
-func getFixture(t *testing.T) *fixture {
+func getFixture(t testing.TB) *fixture {
 	t.Helper()
 	fixOnce.Do(func() {
 		ctx := context.Background()
@@ -56,7 +56,7 @@ func getFixture(t *testing.T) *fixture {
 }
 
 // tinyModel is a random GPT of width 16 (context 64).
-func (f *fixture) tinyModel(t *testing.T, reward bool, seed uint64) *model.Model {
+func (f *fixture) tinyModel(t testing.TB, reward bool, seed uint64) *model.Model {
 	t.Helper()
 	m, err := model.New(model.Config{VocabSize: f.tok.VocabSize(), NPositions: 64, NEmbd: 16, NLayer: 1, NHead: 2, PadID: f.tok.Pad(), RewardHead: reward})
 	if err != nil {
