@@ -52,6 +52,14 @@ type BoNCurve struct {
 	SFTStd  float64 `json:"sft_std"`
 	// Tokens is the expected response length of the pick, in tokens.
 	Tokens []float64 `json:"tokens"`
+	// CorrControl and CorrLength are the Pearson correlations of the
+	// proxy reward with the control reward and with the response length
+	// (tokens) over one prompt's samples, averaged over prompts (prompts
+	// where either side is constant are skipped; nil when all are):
+	// whether the proxy ranks samples like the control reward, or by
+	// length.
+	CorrControl *float64 `json:"corr_control"`
+	CorrLength  *float64 `json:"corr_length"`
 	// VsRandom is the win rate (control reward, ties split) of the pick
 	// against an independent random SFT sample, and VsRandomSE its
 	// standard error over prompts.
@@ -246,6 +254,8 @@ func bonCurve(r Reward, proxy, control, refControl, tokens []float64, P, n, R in
 		c.Members = rm.Members
 	}
 	c.SFTMean, c.SFTStd = meanStd(proxy)
+	c.CorrControl = meanCorr(proxy, control, n)
+	c.CorrLength = meanCorr(proxy, tokens, n)
 	perPrompt := make([]float64, P)
 	vs := make([]float64, P)
 	for j, N := range Ns {

@@ -171,6 +171,9 @@ func TestBestOfN(t *testing.T) {
 			t.Errorf("%s: best-of-1 proxy z %v", c.Reward, c.ProxyZ[0])
 		}
 	}
+	if g.CorrControl != nil && math.Abs(*g.CorrControl-1) > 1e-9 {
+		t.Errorf("gold's correlation with itself %v", *g.CorrControl)
+	}
 	if g.Proxy[3] != g.Control[3] {
 		t.Error("gold proxy and control differ")
 	}

@@ -43,6 +43,10 @@ func BoNMarkdown(r *BoNResult) string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("\nWithin-prompt correlation of each proxy with the control reward and with length, over the SFT samples:\n\n| reward | corr(proxy, control) | corr(proxy, length) |\n|---|---|---|\n")
+	for _, c := range r.Curves {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Reward, fmtOpt(c.CorrControl), fmtOpt(c.CorrLength))
+	}
 	b.WriteString("\nWin rate of the pick against a random SFT sample (control reward, ties split):\n\n| N |")
 	for _, c := range r.Curves {
 		fmt.Fprintf(&b, " %s |", c.Reward)
@@ -119,4 +123,11 @@ func RunsMarkdown(t *RunsTable, nameA, nameB string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+func fmtOpt(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.3f", *v)
 }

@@ -113,3 +113,37 @@ func win(a, b float64) float64 {
 	}
 	return 0
 }
+
+// pearson returns the correlation of xs and ys, and false when either is
+// constant.
+func pearson(xs, ys []float64) (float64, bool) {
+	mx, sx := meanStd(xs)
+	my, sy := meanStd(ys)
+	if sx == 0 || sy == 0 {
+		return 0, false
+	}
+	var c float64
+	for i := range xs {
+		c += (xs[i] - mx) * (ys[i] - my)
+	}
+	return c / float64(len(xs)) / (sx * sy), true
+}
+
+// meanCorr averages the correlation of xs and ys within consecutive groups
+// of n (one prompt's samples), skipping groups where either is constant
+// (nil if every group is).
+func meanCorr(xs, ys []float64, n int) *float64 {
+	var sum float64
+	k := 0
+	for lo := 0; lo+n <= len(xs); lo += n {
+		if r, ok := pearson(xs[lo:lo+n], ys[lo:lo+n]); ok {
+			sum += r
+			k++
+		}
+	}
+	if k == 0 {
+		return nil
+	}
+	r := sum / float64(k)
+	return &r
+}

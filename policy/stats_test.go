@@ -57,3 +57,17 @@ func TestMeanSE(t *testing.T) {
 		t.Error("win")
 	}
 }
+
+func TestMeanCorr(t *testing.T) {
+	xs := []float64{1, 2, 3, 4, 5, 5, 5, 5}
+	ys := []float64{2, 4, 6, 8, 1, 2, 3, 4}
+	if r := meanCorr(xs, ys, 4); r == nil || math.Abs(*r-1) > 1e-12 {
+		t.Errorf("corr %v (the constant second group must be skipped)", r)
+	}
+	if r := meanCorr(xs, []float64{4, 3, 2, 1, 0, 0, 0, 0}, 4); r == nil || math.Abs(*r+1) > 1e-12 {
+		t.Errorf("corr %v", r)
+	}
+	if meanCorr([]float64{1, 1}, []float64{1, 2}, 2) != nil {
+		t.Error("all-constant groups give a number")
+	}
+}
