@@ -1,6 +1,6 @@
 // Package policy optimises a language-model policy against reward models and
-// measures reward hacking with a control reward: best-of-N (BoN), policy-
-// gradient RL with a KL penalty, and win rates between policies. It is the
+// measures reward hacking with a control reward: best-of-N (BoN),
+// policy-gradient RL with a KL penalty, and win rates between policies. It is the
 // last stage of WARM (Ramé et al. 2024): a policy optimised against the weight
 // average of M reward models (WARM) should be hacked later than one optimised
 // against a single reward model.
