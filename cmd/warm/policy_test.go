@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/data/synth"
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/policy"
+	"github.com/warm-rm/warm/sweep"
+	"github.com/warm-rm/warm/tokenizer"
+	"github.com/warm-rm/warm/train"
+)
+
+// tinyPolicySetup writes a tiny synthetic task, a random SFT policy and a
+// sweep of two random reward models into dir.
+func tinyPolicySetup(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := synth.DefaultConfig()
+	cfg.TrainPairs, cfg.TestPairs, cfg.OODDevPairs, cfg.OODTestPairs = 32, 8, 16, 8
+	cfg.Prompts, cfg.SFTExamples, cfg.CorpusBytes = 12, 8, 10_000
+	task, err := synth.Generate(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.WriteDir(filepath.Join(dir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.Train(ctx, slices.Values(task.Corpus), tokenizer.TrainConfig{VocabSize: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newModel := func(reward bool, seed uint64) *model.Model {
+		m, err := model.New(model.Config{VocabSize: tok.VocabSize(), NPositions: 64, NEmbd: 16, NLayer: 1, NHead: 2, PadID: tok.Pad(), RewardHead: reward})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.InitWeights(seed)
+		return m
+	}
+	if err := checkpoint.Save(filepath.Join(dir, "sft"), &checkpoint.Checkpoint{Model: newModel(false, 1), Tokenizer: tok, Meta: checkpoint.Meta{Role: checkpoint.RoleSFT}}, false); err != nil {
+		t.Fatal(err)
+	}
+	man := &sweep.Manifest{Version: sweep.Version, Out: "members", Base: "base", Head: "head", Train: "../data/train.jsonl",
+		Config: train.DefaultConfig(), Eval: []sweep.EvalSet{{Name: "ood_dev", Path: "../data/ood_dev.jsonl"}}}
+	for i := 0; i < 2; i++ {
+		man.Members = append(man.Members, sweep.Member{Name: fmt.Sprintf("member-%02d", i), Init: "sft", LR: 1e-4})
+	}
+	path := filepath.Join(dir, "sweep", "manifest.json")
+	os.MkdirAll(filepath.Join(dir, "sweep", "members"), 0o755)
+	if err := man.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		d := filepath.Join(dir, "sweep", "members", man.Members[i].Name)
+		if err := checkpoint.Save(d, &checkpoint.Checkpoint{Model: newModel(true, uint64(5+i)), Tokenizer: tok, Meta: checkpoint.Meta{Role: checkpoint.RoleRM}}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func runCmd(t *testing.T, cmd *cobra.Command, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+// TestPolicyCommands runs bon, rl, rl compare and winrate end to end on a
+// tiny random model.
+func TestPolicyCommands(t *testing.T) {
+	dir := t.TempDir()
+	tinyPolicySetup(t, dir)
+	p := func(s string) string { return filepath.Join(dir, s) }
+	common := []string{"--sweep", p("sweep/manifest.json"), "--prompts", p("data/prompts.jsonl"), "--max-tokens", "8"}
+
+	out, err := runCmd(t, newBoNCmd(), append([]string{"--policy", p("sft"), "--max-n", "4", "--ref-samples", "2", "--max-prompts", "4",
+		"--rewards", "best,ens:2,warm:2,gold", "-o", p("bon")}, common...)...)
+	if err != nil {
+		t.Fatalf("bon: %v\n%s", err, out)
+	}
+	var bon policy.BoNResult
+	raw, err := os.ReadFile(p("bon/bon.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &bon); err != nil {
+		t.Fatal(err)
+	}
+	if len(bon.Curves) != 4 || len(bon.Comparisons) != 4 || bon.Ns[len(bon.Ns)-1] != 4 {
+		t.Errorf("bon: %d curves, %d comparisons, Ns %v", len(bon.Curves), len(bon.Comparisons), bon.Ns)
+	}
+	for _, f := range []string{"bon.md", "bon_control.png", "bon_control.svg", "bon_winrate.png"} {
+		if _, err := os.Stat(p("bon/" + f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := runCmd(t, newBoNCmd(), append([]string{"--policy", p("sft"), "--max-n", "4", "-o", p("bon")}, common...)...); err == nil {
+		t.Error("bon overwrote its output without --force")
+	}
+	if _, err := runCmd(t, newBoNCmd(), append([]string{"--policy", p("sft"), "--max-n", "4", "--rewards", "best", "--compare", "warm:2=best", "-o", p("bon2")}, common...)...); err == nil {
+		t.Error("a comparison of a reward not asked for was accepted")
+	}
+
+	rl := func(reward, run string) {
+		out, err := runCmd(t, newRLCmd(), append([]string{"--policy", p("sft"), "--reward", reward, "--steps", "4", "--save-every", "2",
+			"--eval-prompts", "2", "--prompts-per-step", "2", "--samples-per-prompt", "2", "--lr", "1e-3", "-o", p(run)}, common...)...)
+		if err != nil {
+			t.Fatalf("rl %s: %v\n%s", reward, err, out)
+		}
+	}
+	rl("warm:2", "rl-warm")
+	rl("best", "rl-best")
+	res, err := policy.ReadRLResult(p("rl-warm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Done || len(res.Steps) != 4 || len(res.Evals) != 3 || res.Reward != "warm2" || len(res.Members) != 2 {
+		t.Errorf("rl result: done %v, %d steps, %d evals, reward %s, members %v", res.Done, len(res.Steps), len(res.Evals), res.Reward, res.Members)
+	}
+	if out, err := runCmd(t, newRLCmd(), "compare", "-o", p("rlcmp"), p("rl-warm"), p("rl-best")); err != nil || !strings.Contains(out, "warm2") {
+		t.Errorf("rl compare: %v\n%s", err, out)
+	}
+	out, err = runCmd(t, newWinRateCmd(), p("rl-warm"), p("rl-best"), "--sft", p("sft"), "--prompts", p("data/prompts.jsonl"),
+		"--max-prompts", "3", "--n", "2", "--max-tokens", "8", "-o", p("wr"))
+	if err != nil {
+		t.Fatalf("winrate: %v\n%s", err, out)
+	}
+	var tab policy.RunsTable
+	raw, _ = os.ReadFile(p("wr/winrate.json"))
+	if err := json.Unmarshal(raw, &tab); err != nil || len(tab.Rows) != 2 || tab.Rows[1].Step != 4 || tab.Rows[0].AvsSFT == nil {
+		t.Errorf("winrate table %+v: %v", tab, err)
+	}
+	out, err = runCmd(t, newWinRateCmd(), p("sft"), p("sft"), "--prompts", p("data/prompts.jsonl"), "--n", "1", "--max-tokens", "8")
+	if err != nil || !strings.Contains(out, "0.500") {
+		t.Errorf("winrate of a policy against itself: %v\n%s", err, out)
+	}
+	if _, err := runCmd(t, newWinRateCmd(), p("sft"), p("rl-best"), "--prompts", p("data/prompts.jsonl")); err == nil {
+		t.Error("a checkpoint compared with an RL run")
+	}
+}

@@ -1,0 +1,108 @@
+package policy
+
+import (
+	"context"
+	"testing"
+
+	"github.com/warm-rm/warm/data/synth"
+)
+
+// encodedItems are items whose token ids are the tokenizer's encoding of
+// their texts (so the token path and the text path of RM agree).
+func encodedItems(f *fixture, responses []string) *Batch {
+	b := &Batch{Tokenizer: f.tok}
+	for i, r := range responses {
+		p := f.prompts[i%len(f.prompts)]
+		it := Item{PromptText: p, ResponseText: r}
+		for _, id := range f.tok.Encode(p) {
+			it.Prompt = append(it.Prompt, int32(id))
+		}
+		for _, id := range f.tok.Encode(r) {
+			it.Response = append(it.Response, int32(id))
+		}
+		b.Items = append(b.Items, it)
+	}
+	return b
+}
+
+func TestRMTokenAndTextPathsAgree(t *testing.T) {
+	f := getFixture(t)
+	rm := f.rm(t, "a", 5)
+	b := encodedItems(f, []string{" mara sold the boat.", " tom lost the car. ada won the kite.", ""})
+	viaTokens, err := rm.Score(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Tokenizer = nil // another tokenizer: re-encode the texts
+	viaText, err := rm.Score(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range viaTokens {
+		if viaTokens[i] != viaText[i] {
+			t.Errorf("item %d: %v from tokens, %v from text", i, viaTokens[i], viaText[i])
+		}
+	}
+	if viaTokens[0] == viaTokens[1] {
+		t.Error("different responses scored the same")
+	}
+}
+
+func TestEnsembleAndWARM(t *testing.T) {
+	f := getFixture(t)
+	a, b := f.rm(t, "a", 5), f.rm(t, "b", 6)
+	batch := encodedItems(f, []string{" mara sold the boat.", " the boat was sold by mara. mara sold the boat."})
+	ctx := context.Background()
+	sa, _ := a.Score(ctx, batch)
+	sb, _ := b.Score(ctx, batch)
+	ens, err := NewEnsemble("ens2", []Reward{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, err := ens.Score(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range se {
+		if se[i] != (sa[i]+sb[i])/2 {
+			t.Errorf("ENS %v, members %v %v", se[i], sa[i], sb[i])
+		}
+	}
+	rs := NewRewards()
+	rs.Ranking = []int{1, 0}
+	rs.members = map[int]*RM{0: a, 1: b}
+	rs.Manifest = nil
+	if _, err := rs.WARM(2); err == nil {
+		t.Error("WARM without a sweep manifest was accepted")
+	}
+}
+
+func TestGoldIsTheSynthGold(t *testing.T) {
+	f := getFixture(t)
+	post := f.task.Prompts[0].Prompt
+	parsed := synth.ParsePost(post)
+	good := ""
+	for _, fc := range parsed.Facts {
+		good += " " + fc.Clause() + "."
+	}
+	b := &Batch{Items: []Item{{PromptText: post, ResponseText: good}, {PromptText: post, ResponseText: " zzz."}}}
+	g, err := Gold{}.Score(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g[0] != synth.MaxReward || g[1] != synth.Gold(post, " zzz.") || g[1] >= 0 {
+		t.Errorf("gold %v", g)
+	}
+}
+
+func TestParseSpecs(t *testing.T) {
+	rs := NewRewards()
+	if r, err := rs.Parse("gold"); err != nil || r.Name() != "gold" {
+		t.Errorf("gold: %v %v", r, err)
+	}
+	for _, bad := range []string{"best", "ens:x", "warm", "foo:1", "rm:", "rm:/nonexistent"} {
+		if _, err := rs.Parse(bad); err == nil {
+			t.Errorf("spec %q accepted", bad)
+		}
+	}
+}

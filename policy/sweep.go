@@ -1,0 +1,372 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/data"
+	"github.com/warm-rm/warm/eval"
+	"github.com/warm-rm/warm/experiment"
+	"github.com/warm-rm/warm/merge"
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/sweep"
+)
+
+// Rewards builds the reward choices of best-of-N and RL from a trained
+// sweep: single members by rank, ENS(M) and WARM(M) over the top M members,
+// and other checkpoints. Members are loaded once and shared, so the same
+// member inside several choices is the same *RM.
+type Rewards struct {
+	// Manifest is the sweep (nil: only "rm:" and "gold" specs work).
+	Manifest *sweep.Manifest
+	// Ranking lists member indices, best first.
+	Ranking []int
+	// RankedBy says where the ranking came from.
+	RankedBy string
+	members  map[int]*RM
+	made     map[string]Reward
+}
+
+// RankOptions says how to rank the members of a sweep.
+type RankOptions struct {
+	// Results is an experiment's results.json (its member ranks are used).
+	// Empty: the default DIR/report/results.json of `warm experiment` beside
+	// the sweep directory if it exists, else the members are ranked here.
+	Results string
+	// RankSet is the manifest evaluation set that ranks members when there
+	// are no results (default "ood_dev"), with at most MaxPairs pairs (0:
+	// 1000).
+	RankSet  string
+	MaxPairs int
+	Log      func(format string, args ...any)
+}
+
+// OpenRewards loads a sweep manifest and ranks its members.
+func OpenRewards(ctx context.Context, manifestPath string, o RankOptions) (*Rewards, error) {
+	man, err := sweep.Load(manifestPath)
+	if err != nil {
+		return nil, err
+	}
+	rs := &Rewards{Manifest: man, members: map[int]*RM{}, made: map[string]Reward{}}
+	res := o.Results
+	if res == "" {
+		def := filepath.Join(filepath.Dir(filepath.Dir(manifestPath)), "report", "results.json")
+		if _, err := os.Stat(def); err == nil {
+			res = def
+		}
+	}
+	if res != "" {
+		if err := rs.rankFromResults(res); err != nil {
+			return nil, err
+		}
+		return rs, nil
+	}
+	if err := rs.rankHere(ctx, o); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// NewRewards returns a reward factory without a sweep ("rm:" and "gold"
+// specs only).
+func NewRewards() *Rewards {
+	return &Rewards{members: map[int]*RM{}, made: map[string]Reward{}}
+}
+
+func (rs *Rewards) rankFromResults(path string) error {
+	rep, err := experiment.ReadResults(path)
+	if err != nil {
+		return err
+	}
+	if rep.Results == nil {
+		return fmt.Errorf("%s: no results", path)
+	}
+	byName := map[string]int{}
+	for i, m := range rs.Manifest.Members {
+		byName[m.Name] = i
+	}
+	rank := make([]int, len(rs.Manifest.Members))
+	for i := range rank {
+		rank[i] = -1
+	}
+	for _, m := range rep.Results.Members {
+		i, ok := byName[m.Name]
+		if !ok {
+			return fmt.Errorf("%s: member %q is not in the sweep manifest", path, m.Name)
+		}
+		if m.Rank < 0 || m.Rank >= len(rank) || rank[m.Rank] != -1 {
+			return fmt.Errorf("%s: member %q has a bad or repeated rank %d", path, m.Name, m.Rank)
+		}
+		rank[m.Rank] = i
+	}
+	for r, i := range rank {
+		if i < 0 {
+			return fmt.Errorf("%s: no member has rank %d (the results are for another sweep?)", path, r)
+		}
+	}
+	rs.Ranking = rank
+	rs.RankedBy = fmt.Sprintf("%s (%s accuracy)", path, rep.Results.RankSet)
+	return nil
+}
+
+// rankHere scores every member on the rank set.
+func (rs *Rewards) rankHere(ctx context.Context, o RankOptions) error {
+	set := o.RankSet
+	if set == "" {
+		set = "ood_dev"
+	}
+	n := o.MaxPairs
+	if n <= 0 {
+		n = 1000
+	}
+	var path string
+	for _, e := range rs.Manifest.Eval {
+		if e.Name == set {
+			path = rs.Manifest.Path(e.Path)
+		}
+	}
+	if path == "" {
+		return fmt.Errorf("sweep %s: no evaluation set %q to rank members by (give the experiment's results.json)", rs.Manifest.Out, set)
+	}
+	pairs, _, err := data.LoadPairs(path, data.LoadOptions{})
+	if err != nil {
+		return err
+	}
+	if len(pairs) > n {
+		pairs = pairs[:n]
+	}
+	acc := make([]float64, len(rs.Manifest.Members))
+	for i := range rs.Manifest.Members {
+		rm, err := rs.member(i)
+		if err != nil {
+			return err
+		}
+		maxLen := rs.Manifest.MaxLen
+		if maxLen <= 0 {
+			maxLen = rm.Model.Config.NPositions
+		}
+		tp, _, err := data.TokenizePairs(ctx, rm.Tok, pairs, maxLen)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		c, r, err := eval.ScorePairs(ctx, rm.Model, tp, rm.Model.Config.PadID, 64)
+		if err != nil {
+			return fmt.Errorf("member %s: %w", rs.Manifest.Members[i].Name, err)
+		}
+		acc[i] = eval.Summarize(c, r).Accuracy
+		if o.Log != nil {
+			o.Log("rank: %s %s accuracy %.4f", rs.Manifest.Members[i].Name, set, acc[i])
+		}
+	}
+	rank := make([]int, len(acc))
+	for i := range rank {
+		rank[i] = i
+	}
+	sort.SliceStable(rank, func(a, b int) bool { return acc[rank[a]] > acc[rank[b]] })
+	rs.Ranking = rank
+	rs.RankedBy = fmt.Sprintf("%s accuracy on %d pairs of %s", set, len(pairs), path)
+	return nil
+}
+
+// member loads member i (manifest index) once.
+func (rs *Rewards) member(i int) (*RM, error) {
+	if rm, ok := rs.members[i]; ok {
+		return rm, nil
+	}
+	name := rs.Manifest.Members[i].Name
+	rm, err := LoadRM(name, rs.Manifest.MemberDir(i))
+	if err != nil {
+		return nil, fmt.Errorf("member %s: %w (train it with 'warm sweep run')", name, err)
+	}
+	rs.members[i] = rm
+	return rm, nil
+}
+
+// Ranked returns the member of rank r (0 is the best).
+func (rs *Rewards) Ranked(r int) (*RM, error) {
+	if rs.Manifest == nil {
+		return nil, errors.New("no sweep: give a sweep manifest")
+	}
+	if r < 0 || r >= len(rs.Ranking) {
+		return nil, fmt.Errorf("member rank %d: the sweep has %d members", r, len(rs.Ranking))
+	}
+	return rs.member(rs.Ranking[r])
+}
+
+// top returns the M best members.
+func (rs *Rewards) top(M int) ([]*RM, error) {
+	if rs.Manifest == nil {
+		return nil, errors.New("no sweep: give a sweep manifest")
+	}
+	if M < 1 || M > len(rs.Ranking) {
+		return nil, fmt.Errorf("M = %d: the sweep has %d members", M, len(rs.Ranking))
+	}
+	out := make([]*RM, M)
+	for k := range out {
+		rm, err := rs.Ranked(k)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = rm
+	}
+	return out, nil
+}
+
+// WARM returns the weight average of the top M members (uniform,
+// merge.AverageFloat32: the same arithmetic as `warm merge`), as one
+// in-memory reward model.
+func (rs *Rewards) WARM(M int) (*RM, error) {
+	top, err := rs.top(M)
+	if err != nil {
+		return nil, err
+	}
+	cfg := top[0].Model.Config
+	cfg.EmbdPdrop, cfg.AttnPdrop, cfg.ResidPdrop = 0, 0, 0
+	srcs := make([][]float32, M)
+	names := make([]string, M)
+	for k, rm := range top {
+		c := rm.Model.Config
+		c.EmbdPdrop, c.AttnPdrop, c.ResidPdrop = 0, 0, 0
+		if c != cfg {
+			return nil, fmt.Errorf("WARM(%d): member %s has another architecture than %s", M, rm.Name(), top[0].Name())
+		}
+		if rm.Tok.Fingerprint() != top[0].Tok.Fingerprint() {
+			return nil, fmt.Errorf("WARM(%d): member %s has another tokenizer than %s", M, rm.Name(), top[0].Name())
+		}
+		srcs[k] = rm.Model.Flat
+		names[k] = rm.Name()
+	}
+	m, err := model.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := merge.AverageFloat32(m.Flat, srcs, nil); err != nil {
+		return nil, fmt.Errorf("WARM(%d): %w", M, err)
+	}
+	rm, err := NewRM(fmt.Sprintf("warm%d", M), m, top[0].Tok)
+	if err != nil {
+		return nil, err
+	}
+	rm.Members = names
+	return rm, nil
+}
+
+// ENS returns the prediction ensemble of the top M members.
+func (rs *Rewards) ENS(M int) (*Ensemble, error) {
+	top, err := rs.top(M)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]Reward, M)
+	for k, rm := range top {
+		parts[k] = rm
+	}
+	return NewEnsemble(fmt.Sprintf("ens%d", M), parts)
+}
+
+// Parse returns the reward a spec names:
+//
+//	best         the member ranked first (= member:0)
+//	member:K     the member of rank K (0 is the best)
+//	ens:M        ENS(M): mean reward of the top M members
+//	warm:M       WARM(M): weight average of the top M members
+//	rm:PATH      any reward-model checkpoint directory
+//	gold         the synthetic task's gold reward
+//
+// The same spec returns the same Reward.
+func (rs *Rewards) Parse(spec string) (Reward, error) {
+	if r, ok := rs.made[spec]; ok {
+		return r, nil
+	}
+	r, err := rs.parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("reward %q: %w", spec, err)
+	}
+	rs.made[spec] = r
+	return r, nil
+}
+
+func (rs *Rewards) parse(spec string) (Reward, error) {
+	kind, arg, hasArg := strings.Cut(spec, ":")
+	num := func() (int, error) {
+		if !hasArg {
+			return 0, fmt.Errorf("%s needs a number (%s:N)", kind, kind)
+		}
+		n, err := strconv.Atoi(arg)
+		if err != nil {
+			return 0, fmt.Errorf("bad number %q", arg)
+		}
+		return n, nil
+	}
+	switch kind {
+	case "gold":
+		return Gold{}, nil
+	case "best":
+		rm, err := rs.Ranked(0)
+		if err != nil {
+			return nil, err
+		}
+		return renamed(rm, "best"), nil
+	case "member":
+		k, err := num()
+		if err != nil {
+			return nil, err
+		}
+		rm, err := rs.Ranked(k)
+		if err != nil {
+			return nil, err
+		}
+		return renamed(rm, fmt.Sprintf("member%d", k)), nil
+	case "ens":
+		M, err := num()
+		if err != nil {
+			return nil, err
+		}
+		return rs.ENS(M)
+	case "warm":
+		M, err := num()
+		if err != nil {
+			return nil, err
+		}
+		return rs.WARM(M)
+	case "rm":
+		if !hasArg || arg == "" {
+			return nil, errors.New("rm needs a checkpoint directory (rm:PATH)")
+		}
+		name := filepath.Base(filepath.Clean(arg))
+		if _, err := os.Stat(filepath.Join(arg, checkpoint.ConfigFile)); err != nil {
+			return nil, fmt.Errorf("%s is not a checkpoint directory: %w", arg, err)
+		}
+		return LoadRM(name, arg)
+	}
+	return nil, fmt.Errorf("unknown kind %q (best, member:K, ens:M, warm:M, rm:PATH, gold)", kind)
+}
+
+// Named is a reward under another name (the same scores).
+type Named struct {
+	Reward
+	name string
+}
+
+// Name implements Reward.
+func (n Named) Name() string { return n.name }
+
+func renamed(r Reward, name string) Reward { return Named{Reward: r, name: name} }
+
+// Underlying returns the reward a Named wraps (r itself otherwise).
+func Underlying(r Reward) Reward {
+	for {
+		n, ok := r.(Named)
+		if !ok {
+			return r
+		}
+		r = n.Reward
+	}
+}
