@@ -62,11 +62,14 @@ type RunOptions struct {
 	// Scale multiplies every step count (1: the documented protocol).
 	Scale float64
 	// Eval sets up the evaluation.
-	Eval     Options
-	Workers  int
-	Command  string
-	Progress pipeline.Progress
-	Log      pipeline.Logf
+	Eval Options
+	// Reevaluate redoes an evaluation whose report exists (otherwise the
+	// report's results are reused).
+	Reevaluate bool
+	Workers    int
+	Command    string
+	Progress   pipeline.Progress
+	Log        pipeline.Logf
 }
 
 func (o *RunOptions) logf(format string, args ...any) {

@@ -81,6 +81,16 @@ func (o *RunOptions) run(ctx context.Context, task *Task, inits []string, st stu
 		return nil, err
 	}
 	stage["sweep"] = time.Since(t0)
+	reportDir := st.reportDir
+	if reportDir == "" {
+		reportDir = filepath.Join(st.dir, "report")
+	}
+	if !o.Reevaluate {
+		if rep, err := ReadResults(reportDir); err == nil {
+			o.logf("%s: reusing the evaluation in %s (--reevaluate to redo it)", st.dir, reportDir)
+			return rep.Results, nil
+		}
+	}
 	t0 = time.Now()
 	sets, err := LoadSets(man, o.Eval.MaxPairs, o.Seed)
 	if err != nil {
@@ -106,10 +116,6 @@ func (o *RunOptions) run(ctx context.Context, task *Task, inits []string, st stu
 	info := ReportInfo{
 		Title: st.title, Command: o.Command, Notes: notes,
 		Machine: fmt.Sprintf("%d CPU threads, %s/%s", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH),
-	}
-	reportDir := st.reportDir
-	if reportDir == "" {
-		reportDir = filepath.Join(st.dir, "report")
 	}
 	if err := WriteReport(reportDir, info, res, true); err != nil {
 		return nil, err

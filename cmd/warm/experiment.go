@@ -88,6 +88,7 @@ an interrupted experiment continues where it stopped.`,
 	fs.Float64Var(&o.Scale, "scale", o.Scale, "multiply every step count")
 	fs.IntVar(&o.Workers, "workers", 1, "members trained at once")
 	fs.IntVar(&o.Eval.MaxPairs, "max-pairs", 2000, "pairs per evaluation set")
+	fs.BoolVar(&o.Reevaluate, "reevaluate", false, "redo evaluations whose report exists (they are reused otherwise)")
 	fs.IntVar(&o.Eval.LMCPairs, "lmc-pairs", 1000, "pairs per LMC set")
 	fs.BoolVar(&o.Eval.GreedySoup, "greedy-soup", true, "also evaluate the greedy soup")
 	fs.IntVar(&fed.K, "federated", 0, "also run the federated extension with K disjoint shards (0: off)")
