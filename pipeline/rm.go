@@ -225,18 +225,25 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 // EvaluatePairs scores pairs with a reward model and summarises the
 // accuracy against each pair's label.
 func EvaluatePairs(ctx context.Context, m *model.Model, enc data.Encoder, pairs []data.Pair, maxLen int) (eval.Summary, error) {
+	c, r, err := ScorePairs(ctx, m, enc, pairs, maxLen)
+	if err != nil {
+		return eval.Summary{}, err
+	}
+	return eval.Summarize(c, r), nil
+}
+
+// ScorePairs tokenises pairs (at most maxLen tokens a sequence; 0: the
+// model's context) and returns the reward of each chosen and rejected
+// response.
+func ScorePairs(ctx context.Context, m *model.Model, enc data.Encoder, pairs []data.Pair, maxLen int) (chosen, rejected []float32, err error) {
 	if maxLen <= 0 || maxLen > m.Config.NPositions {
 		maxLen = m.Config.NPositions
 	}
 	tp, _, err := data.TokenizePairs(ctx, enc, pairs, maxLen)
 	if err != nil {
-		return eval.Summary{}, err
+		return nil, nil, err
 	}
-	c, r, err := eval.ScorePairs(ctx, m, tp, enc.Pad(), 64)
-	if err != nil {
-		return eval.Summary{}, err
-	}
-	return eval.Summarize(c, r), nil
+	return eval.ScorePairs(ctx, m, tp, enc.Pad(), 64)
 }
 
 // withDropout returns a copy of m whose three dropout probabilities are p.

@@ -36,6 +36,14 @@ func printEvalTable(w io.Writer, rows []evalRow) {
 	tw.Flush()
 }
 
+type pairedRow struct {
+	A      string  `json:"a"`
+	B      string  `json:"b"`
+	Set    string  `json:"set"`
+	Diff   float64 `json:"diff"`
+	StdErr float64 `json:"stderr"`
+}
+
 func newEvalCmd() *cobra.Command {
 	var (
 		models  []string
@@ -49,7 +57,9 @@ func newEvalCmd() *cobra.Command {
 		Long: `Score preference files with one or more reward-model checkpoints and report,
 per model and file: pairwise accuracy (a tie counts as not correct and is
 reported separately) with its standard error, the mean margin
-r(chosen) - r(rejected), and reward statistics. --json writes every number.`,
+r(chosen) - r(rejected), and reward statistics. With several models, also
+the paired difference of per-pair correctness between the first model and
+each other one, with its standard error. --json writes every number.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(models) == 0 {
@@ -67,7 +77,8 @@ r(chosen) - r(rejected), and reward statistics. --json writes every number.`,
 				sets[i] = pairs
 			}
 			var rows []evalRow
-			for _, mp := range models {
+			correct := map[[2]int][]bool{} // (model, set) -> per-pair correctness
+			for mi, mp := range models {
 				ck, err := checkpoint.Load(mp)
 				if err != nil {
 					return err
@@ -76,16 +87,33 @@ r(chosen) - r(rejected), and reward statistics. --json writes every number.`,
 					return fmt.Errorf("eval: %s has no tokenizer.json", mp)
 				}
 				for i, pairs := range sets {
-					s, err := pipeline.EvaluatePairs(cmd.Context(), ck.Model, ck.Tokenizer, pairs, maxLen)
+					c, r, err := pipeline.ScorePairs(cmd.Context(), ck.Model, ck.Tokenizer, pairs, maxLen)
 					if err != nil {
 						return fmt.Errorf("eval: %s on %s: %w", mp, args[i], err)
 					}
-					rows = append(rows, evalRow{Model: mp, Set: args[i], Summary: s})
+					rows = append(rows, evalRow{Model: mp, Set: args[i], Summary: eval.Summarize(c, r)})
+					correct[[2]int{mi, i}] = eval.Correct(c, r)
 				}
 			}
 			printEvalTable(os.Stdout, rows)
+			var paired []pairedRow
+			for mi := 1; mi < len(models); mi++ {
+				for i := range sets {
+					d, se := eval.PairedDiff(correct[[2]int{0, i}], correct[[2]int{mi, i}])
+					paired = append(paired, pairedRow{A: models[0], B: models[mi], Set: args[i], Diff: d, StdErr: se})
+				}
+			}
+			if len(paired) > 0 {
+				fmt.Println("\nPaired differences of per-pair correctness (first model − other), with standard errors:")
+				tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "A\tB\tset\tA − B\t± se")
+				for _, p := range paired {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%+.4f\t%.4f\n", p.A, p.B, p.Set, p.Diff, p.StdErr)
+				}
+				tw.Flush()
+			}
 			if jsonOut != "" {
-				b, err := json.MarshalIndent(rows, "", "  ")
+				b, err := json.MarshalIndent(map[string]any{"results": rows, "paired": paired}, "", "  ")
 				if err != nil {
 					return err
 				}
