@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/warm-rm/warm/model"
@@ -37,6 +38,11 @@ type Config struct {
 	// NoCache recomputes the whole sequence at every step instead of using
 	// the KV cache (for measuring what the cache saves).
 	NoCache bool `json:"no_cache,omitempty"`
+	// Stop lists token sequences that end a response as soon as it ends
+	// with one of them (the sequence is kept in the response). EOS always
+	// ends a response. Sequences are matched on token ids, so a stop text
+	// should be encoded the way the model writes it.
+	Stop [][]int32 `json:"stop,omitempty"`
 }
 
 // DefaultConfig returns plain sampling at temperature 1.
@@ -58,6 +64,11 @@ func (c Config) Validate() error {
 	case c.BatchSize < 1:
 		return fmt.Errorf("batch size %d < 1", c.BatchSize)
 	}
+	for i, seq := range c.Stop {
+		if len(seq) == 0 {
+			return fmt.Errorf("stop sequence %d is empty", i)
+		}
+	}
 	return nil
 }
 
@@ -74,9 +85,12 @@ type Output struct {
 	Prompt, Sample int
 	// Tokens is the response, ending with EOS when Stopped.
 	Tokens []int32
-	// Stopped reports that the model emitted EOS (else MaxTokens ran out or
-	// the context was full).
+	// Stopped reports that the model emitted EOS (else MaxTokens ran out,
+	// a stop sequence matched or the context was full).
 	Stopped bool
+	// StopSeq is 1 + the index in Config.Stop of the sequence that ended
+	// the response, 0 if none did.
+	StopSeq int
 }
 
 // Generate samples from m for every request. eos ends a response. Prompts
@@ -148,6 +162,8 @@ func Generate(ctx context.Context, m *model.Model, reqs []Request, eos int, cfg 
 				o.Tokens = append(o.Tokens, int32(tok))
 				if tok == eos {
 					o.Stopped, done[b] = true, true
+				} else if k := endsWith(o.Tokens, cfg.Stop); k > 0 {
+					o.StopSeq, done[b] = k, true
 				} else {
 					live++
 				}
@@ -161,6 +177,17 @@ func Generate(ctx context.Context, m *model.Model, reqs []Request, eos int, cfg 
 		}
 	}
 	return out, nil
+}
+
+// endsWith returns 1 + the index of the first of stops that tokens ends
+// with, or 0.
+func endsWith(tokens []int32, stops [][]int32) int {
+	for k, s := range stops {
+		if len(s) <= len(tokens) && slices.Equal(tokens[len(tokens)-len(s):], s) {
+			return k + 1
+		}
+	}
+	return 0
 }
 
 // decoder advances a batch by one token, with the KV cache or by full

@@ -134,3 +134,60 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestStopSequences(t *testing.T) {
+	m := testModel(t)
+	cfg := Config{Temperature: 1, MaxTokens: 12, Seed: 5, BatchSize: 4}
+	free, err := Generate(context.Background(), m, requests(), 0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stop at the second and third tokens each free-running sample wrote
+	// first: every response must be cut right after the earliest match,
+	// and be a prefix of the free-running one (same random stream).
+	var o Output
+	for _, f := range free {
+		if len(f.Tokens) >= 6 && !f.Stopped {
+			o = f
+			break
+		}
+	}
+	if len(o.Tokens) == 0 {
+		t.Fatal("no free-running sample of 6+ tokens to build a stop sequence from")
+	}
+	stop := []int32{o.Tokens[3], o.Tokens[4]}
+	cfg.Stop = [][]int32{{9999}, stop}
+	cut, err := Generate(context.Background(), m, requests(), 0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matched := 0
+	for i, c := range cut {
+		f := free[i].Tokens
+		if !slices.Equal(c.Tokens, f[:len(c.Tokens)]) {
+			t.Fatalf("output %d: %v is not a prefix of the free-running %v", i, c.Tokens, f)
+		}
+		want := len(f)
+		for j := 2; j <= len(f); j++ {
+			if slices.Equal(f[j-2:j], stop) {
+				want = j
+				break
+			}
+		}
+		if len(c.Tokens) != want {
+			t.Fatalf("output %d: %d tokens, want %d (stop %v in %v)", i, len(c.Tokens), want, stop, f)
+		}
+		if want < len(f) || (c.StopSeq != 0 && !free[i].Stopped) {
+			if c.StopSeq != 2 {
+				t.Fatalf("output %d: StopSeq %d, want 2", i, c.StopSeq)
+			}
+			matched++
+		}
+	}
+	if matched == 0 {
+		t.Fatal("the stop sequence never matched")
+	}
+	if err := (Config{Temperature: 1, MaxTokens: 4, BatchSize: 1, Stop: [][]int32{{}}}).Validate(); err == nil {
+		t.Fatal("an empty stop sequence was accepted")
+	}
+}

@@ -20,7 +20,7 @@ func init() { rootCmd.AddCommand(newGenerateCmd()) }
 func newGenerateCmd() *cobra.Command {
 	var (
 		modelPath, promptsFile string
-		prompts                []string
+		prompts, stops         []string
 		n                      int
 		asJSON                 bool
 		cfg                    = sample.DefaultConfig()
@@ -29,7 +29,8 @@ func newGenerateCmd() *cobra.Command {
 		Use:   "generate --model CKPT (--prompt TEXT... | --prompts FILE)",
 		Short: "Sample responses from a language-model checkpoint",
 		Long: `Sample responses from a checkpoint with temperature, top-k and top-p, batched,
-using the KV cache. The same --seed gives the same samples whatever --batch is.
+using the KV cache. A response ends at EOS, at --max-tokens, or when it ends
+with a --stop text (matched on its tokens, kept in the output). The same --seed gives the same samples whatever --batch is.
 --prompts reads prompt JSONL ({"prompt": ...} a line). Output is text, or JSON
 lines with --json.`,
 		Example: `  warm generate --model runs/sft --prompt "the boat was sold by mara. TL;DR:" --n 4`,
@@ -57,6 +58,17 @@ lines with --json.`,
 			}
 			if len(texts) == 0 {
 				return errors.New("generate: give --prompt or --prompts")
+			}
+			for _, st := range stops {
+				ids := ck.Tokenizer.Encode(st)
+				if len(ids) == 0 {
+					return errors.New("generate: --stop text is empty")
+				}
+				seq := make([]int32, len(ids))
+				for j, id := range ids {
+					seq[j] = int32(id)
+				}
+				cfg.Stop = append(cfg.Stop, seq)
 			}
 			reqs := make([]sample.Request, len(texts))
 			for i, t := range texts {
@@ -90,7 +102,7 @@ lines with --json.`,
 					return err
 				}
 				if asJSON {
-					b, _ := json.Marshal(map[string]any{"prompt_index": o.Prompt, "sample": o.Sample, "prompt": texts[o.Prompt], "response": text, "stopped": o.Stopped, "tokens": len(o.Tokens)})
+					b, _ := json.Marshal(map[string]any{"prompt_index": o.Prompt, "sample": o.Sample, "prompt": texts[o.Prompt], "response": text, "stopped": o.Stopped, "stop": o.StopSeq, "tokens": len(o.Tokens)})
 					fmt.Fprintf(w, "%s\n", b)
 				} else {
 					fmt.Fprintf(w, "[%d.%d] %s%s\n", o.Prompt, o.Sample, texts[o.Prompt], text)
@@ -111,6 +123,7 @@ lines with --json.`,
 	fs.IntVar(&cfg.MaxTokens, "max-tokens", cfg.MaxTokens, "maximum response tokens")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "sampling seed")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "sequences decoded together")
+	fs.StringArrayVar(&stops, "stop", nil, "stop text: end a response when it ends with this text's tokens (repeatable; EOS always stops)")
 	fs.BoolVar(&cfg.NoCache, "no-cache", false, "recompute every position at each step (to measure the KV cache)")
 	fs.BoolVar(&asJSON, "json", false, "print JSON lines")
 	return cmd
