@@ -174,13 +174,25 @@ type trlRecord struct {
 // corruption; chosen is still the label's choice). Unknown fields (such as
 // "gold_chosen") are ignored. Blank lines are counted and ignored.
 func ReadTRL(r io.Reader, name string, opt LoadOptions) ([]Pair, LoadStats, error) {
+	return readJSONL(r, name, opt, parsePair, func(p *Pair, rec int, hasID bool, src string) {
+		if !hasID {
+			p.ID = rec
+		}
+		p.Source = src
+	})
+}
+
+// readJSONL reads one record a line with parse, numbering records from 0
+// (blank lines are counted, not numbered) and calling set with the ID (the
+// record's number, whether parse found an explicit id, and its source
+// "name:line". Malformed lines fail, or are counted and skipped as opt says.
+func readJSONL[T any](r io.Reader, name string, opt LoadOptions, parse func(string) (T, bool, error), set func(v *T, rec int, hasID bool, src string)) ([]T, LoadStats, error) {
 	var (
-		pairs []Pair
-		st    LoadStats
+		out []T
+		st  LoadStats
 	)
 	lr := newLineReader(r)
-	rec := 0
-	for {
+	for rec := 0; ; rec++ {
 		line, ln, err := lr.next()
 		if err == io.EOF {
 			break
@@ -190,29 +202,25 @@ func ReadTRL(r io.Reader, name string, opt LoadOptions) ([]Pair, LoadStats, erro
 		}
 		if strings.TrimSpace(line) == "" {
 			st.Blank++
+			rec--
 			continue
 		}
 		src := fmt.Sprintf("%s:%d", name, ln)
-		p, hasID, err := parsePair(line)
+		v, hasID, err := parse(line)
 		if err != nil {
 			if err := st.skip(opt, fmt.Errorf("%s: %w", src, err)); err != nil {
 				return nil, st, err
 			}
-			rec++
 			continue
 		}
-		if !hasID {
-			p.ID = rec
-		}
-		p.Source = src
-		pairs = append(pairs, p)
-		rec++
+		set(&v, rec, hasID, src)
+		out = append(out, v)
 	}
-	st.Records = len(pairs)
-	if len(pairs) == 0 {
+	st.Records = len(out)
+	if len(out) == 0 {
 		return nil, st, fmt.Errorf("%s: %w", name, ErrNoRecords)
 	}
-	return pairs, st, nil
+	return out, st, nil
 }
 
 // parsePair parses one JSONL preference record; hasID reports that the
@@ -289,45 +297,12 @@ func parsePair(line string) (p Pair, hasID bool, err error) {
 // appended, a conversational completion must start with an assistant turn).
 // An optional integer "id" replaces the record number as Example.ID.
 func ReadExamples(r io.Reader, name string, opt LoadOptions) ([]Example, LoadStats, error) {
-	var (
-		out []Example
-		st  LoadStats
-	)
-	lr := newLineReader(r)
-	rec := 0
-	for {
-		line, ln, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, st, fmt.Errorf("%s:%d: %w", name, ln+1, err)
-		}
-		if strings.TrimSpace(line) == "" {
-			st.Blank++
-			continue
-		}
-		src := fmt.Sprintf("%s:%d", name, ln)
-		ex, hasID, err := parseExample(line)
-		if err != nil {
-			if err := st.skip(opt, fmt.Errorf("%s: %w", src, err)); err != nil {
-				return nil, st, err
-			}
-			rec++
-			continue
-		}
+	return readJSONL(r, name, opt, parseExample, func(ex *Example, rec int, hasID bool, src string) {
 		if !hasID {
 			ex.ID = rec
 		}
 		ex.Source = src
-		out = append(out, ex)
-		rec++
-	}
-	st.Records = len(out)
-	if len(out) == 0 {
-		return nil, st, fmt.Errorf("%s: %w", name, ErrNoRecords)
-	}
-	return out, st, nil
+	})
 }
 
 func parseExample(line string) (ex Example, hasID bool, err error) {
