@@ -141,6 +141,9 @@ type Curve struct {
 	WA   []float64 `json:"wa"`
 	ENS  []float64 `json:"ens"`
 	Diag []float64 `json:"diag"`
+	// WADiagSE is the standard error of WA − Diag at each λ (paired over
+	// pairs); absent in results written before it was measured.
+	WADiagSE []float64 `json:"wa_diag_se,omitempty"`
 }
 
 // MemberInfo describes a member of the sweep.

@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,6 +77,31 @@ func subsetIdx(n, k int, seed uint64) []int {
 	return out
 }
 
+// waDiagSE is the standard error of the mean per-pair difference between
+// the interpolated model's correctness and the line between the endpoints'
+// correctness, (1-λ)·[A correct] + λ·[B correct]: the noise of WA − Diag.
+func waDiagSE(a, b, w pairScores, lam float64) float64 {
+	n := len(w.chosen)
+	if n < 2 {
+		return 0
+	}
+	ok := func(s pairScores, i int) float64 {
+		if s.chosen[i] > s.rejected[i] {
+			return 1
+		}
+		return 0
+	}
+	var sum, sq float64
+	for i := 0; i < n; i++ {
+		d := ok(w, i) - ((1-lam)*ok(a, i) + lam*ok(b, i))
+		sum += d
+		sq += d * d
+	}
+	mean := sum / float64(n)
+	v := (sq - float64(n)*mean*mean) / float64(n-1)
+	return math.Sqrt(math.Max(v, 0) / float64(n))
+}
+
 // lmc computes the LMC curves.
 func lmc(ctx context.Context, ev *evaluator, man *sweep.Manifest, members []*checkpoint.Checkpoint, _ []scored, sets []*Set, o Options) ([]Curve, error) {
 	pairs, err := lmcPairs(man, members)
@@ -140,6 +166,7 @@ func lmc(ctx context.Context, ev *evaluator, man *sweep.Manifest, members []*che
 				cs[k].WA = append(cs[k].WA, eval.Summarize(w.chosen, w.rejected).Accuracy)
 				cs[k].ENS = append(cs[k].ENS, eval.Summarize(ec, er).Accuracy)
 				cs[k].Diag = append(cs[k].Diag, (1-lam)*accA+lam*accB)
+				cs[k].WADiagSE = append(cs[k].WADiagSE, waDiagSE(a, b, w, lam))
 			}
 		}
 		o.logf("LMC %s: %s vs %s", p.kind, p.a, p.b)
