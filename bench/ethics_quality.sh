@@ -8,8 +8,11 @@
 #
 # Usage: bench/ethics_quality.sh [OUT_DIR]   (default runs/ethics-quality)
 # Environment: SHARED (default ../shared/data), STEPS (pre-training steps,
-# default 6000), D, LAYERS, HEADS (default 128, 4, 4), RM_STEPS (default 1000),
-# RM_LR (default 3e-4), SEED (default 1). Prints the results at the end.
+# default 6000), D, LAYERS, HEADS (default 128, 4, 4), RM_STEPS (default 2000),
+# RM_LR (default 3e-4), DROPOUT (reward-model dropout, default 0.1), SEED
+# (default 1). Prints the results at the end. Stages whose output exists are
+# reused (copy base/, random/ and sft/ into a new OUT_DIR to try other
+# reward-model settings on the same base).
 #
 # The reward-model settings (lr 3e-4, 2000 steps, dropout 0.1) were chosen on
 # a 90/10 split of train.csv (the last 1,374 rows as dev) among lr 3e-5,
@@ -23,6 +26,7 @@ STEPS=${STEPS:-6000}
 D=${D:-128}; LAYERS=${LAYERS:-4}; HEADS=${HEADS:-4}
 RM_STEPS=${RM_STEPS:-2000}
 RM_LR=${RM_LR:-3e-4}
+DROPOUT=${DROPOUT:-0.1}
 SEED=${SEED:-1}
 U=$SHARED/ethics-util
 if [ ! -f "$U/train.csv" ]; then
@@ -44,7 +48,7 @@ t_pre=$((SECONDS - ts))
 ts=$SECONDS
 [ -d "$OUT/sft" ] || $W sft -o "$OUT/sft" --init "$OUT/base" --steps 300 --batch 32 --lr 3e-4 --min-lr 3e-5 --warmup 20 --seed "$SEED" "$U/train.csv"
 t_sft=$((SECONDS - ts))
-rm_args=(--steps "$RM_STEPS" --batch 32 --lr "$RM_LR" --min-lr 0 --warmup 100 --dropout 0.1 --max-len 64 --seed "$SEED" --data-seed "$SEED"
+rm_args=(--steps "$RM_STEPS" --batch 32 --lr "$RM_LR" --min-lr 0 --warmup 100 --dropout "$DROPOUT" --max-len 64 --seed "$SEED" --data-seed "$SEED"
 	--eval "$U/test.csv" --eval "$U/test_hard_dev.csv")
 declare -A secs
 for init in sft random; do

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# ethics_policy.sh: the best-of-N track of issue 5 on ETHICS, after
+# `warm experiment --task ethics -o E` (bench/reproduce_results.sh runs it).
+#
+# ETHICS utilitarianism pairs have no prompt, so the prompts are the natural
+# branching points of the test pairs: the longest common word prefix of the
+# two scenarios of a pair ("My elder brother and I played cribbage and I"),
+# kept when it is at least 4 words and shorter than both scenarios. The SFT
+# policy (E/sft, fine-tuned on the train scenarios) completes it.
+#
+# The control reward is an RM the proxies never see: trained on ALL train
+# labels clean (the members saw 25% of them flipped), with another seed and
+# data order and twice the steps of a member. It has the members' size (the
+# paper's control RM is larger; pre-training a larger base here costs over
+# 30 minutes, so that part is not reproduced).
+#
+# Usage: bench/ethics_policy.sh [E]   (default runs/ethics)
+# Environment: N (largest N, default 64), PROMPTS (default 128).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+E=${1:-runs/ethics}
+N=${N:-64}
+PROMPTS=${PROMPTS:-128}
+for f in "$E/sft/config.json" "$E/sweep/manifest.json" "$E/data/train.jsonl" "$E/data/test.jsonl"; do
+	[ -e "$f" ] || { echo "ethics_policy.sh: $f not found: run warm experiment --task ethics -o $E first" >&2; exit 1; }
+done
+mkdir -p "$E/policy"
+go build -o "$E/policy/warm" ./cmd/warm
+W="$E/policy/warm"
+P=$E/policy
+
+if [ ! -f "$P/prompts.jsonl" ]; then
+	/usr/bin/env python3 - "$E/data/test.jsonl" "$P/prompts.jsonl.tmp" <<'EOF'
+import json, sys
+src, dst = sys.argv[1], sys.argv[2]
+seen, out = set(), []
+with open(src) as f:
+    for line in f:
+        r = json.loads(line)
+        a, b = r["chosen"].split(), r["rejected"].split()
+        k = 0
+        while k < min(len(a), len(b)) and a[k] == b[k]:
+            k += 1
+        if k >= 4 and k < len(a) and k < len(b):
+            p = " ".join(a[:k])
+            if p not in seen:
+                seen.add(p)
+                out.append(p)
+with open(dst, "w") as f:
+    for p in out:
+        f.write(json.dumps({"prompt": p}) + "\n")
+print(f"prompts: {len(out)} common prefixes of >= 4 words from {src}")
+EOF
+	mv "$P/prompts.jsonl.tmp" "$P/prompts.jsonl"
+fi
+
+[ -d "$P/control" ] || $W train -o "$P/control" --init "$E/sft" --head "$E/sweep/head" --steps 3000 --batch 32 \
+	--lr 3e-4 --min-lr 0 --warmup 100 --dropout 0.1 --max-len 64 --seed 7 --data-seed 7 \
+	--eval "$E/data/test.jsonl" --eval "$E/data/ood_test.jsonl" --eval "$E/data/test_hard.jsonl" \
+	"$E/data/train.jsonl" | tee "$P/control.txt"
+
+[ -d "$P/samples" ] || { mkdir -p "$P/samples.tmp" && head -8 "$P/prompts.jsonl" > "$P/samples.tmp/prompts.jsonl" &&
+	$W generate --model "$E/sft" --prompts "$P/samples.tmp/prompts.jsonl" --n 2 --max-tokens 40 --seed 1 > "$P/samples.tmp/samples.txt" &&
+	mv "$P/samples.tmp" "$P/samples"; }
+
+[ -d "$P/bon" ] || $W bon --policy "$E/sft" --sweep "$E/sweep/manifest.json" --prompts "$P/prompts.jsonl" \
+	--max-prompts "$PROMPTS" --max-n "$N" --max-tokens 40 --rewards best,member:1,ens:6,warm:6,ens:2,warm:2 \
+	--control "rm:$P/control" -o "$P/bon"
+echo "ethics_policy.sh: done; see $P/bon/bon.md and $P/samples/samples.txt"
