@@ -15,12 +15,16 @@
 # 30 minutes, so that part is not reproduced).
 #
 # Usage: bench/ethics_policy.sh [E]   (default runs/ethics)
-# Environment: N (largest N, default 64), PROMPTS (default 128).
+# Then RL (RLOO, α = 0.1, lr 3e-5) against the best member, ENS(6) and
+# WARM(6), and the win rate of WARM(6)'s policy against the best member's.
+# Environment: N (largest N, default 64), PROMPTS (default 128), RL_STEPS
+# (default 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E=${1:-runs/ethics}
 N=${N:-64}
 PROMPTS=${PROMPTS:-128}
+RL_STEPS=${RL_STEPS:-200}
 for f in "$E/sft/config.json" "$E/sweep/manifest.json" "$E/data/train.jsonl" "$E/data/test.jsonl"; do
 	[ -e "$f" ] || { echo "ethics_policy.sh: $f not found: run warm experiment --task ethics -o $E first" >&2; exit 1; }
 done
@@ -66,4 +70,15 @@ fi
 [ -d "$P/bon" ] || $W bon --policy "$E/sft" --sweep "$E/sweep/manifest.json" --prompts "$P/prompts.jsonl" \
 	--max-prompts "$PROMPTS" --max-n "$N" --max-tokens 40 --rewards best,member:1,ens:6,warm:6,ens:2,warm:2 \
 	--control "rm:$P/control" -o "$P/bon"
-echo "ethics_policy.sh: done; see $P/bon/bon.md and $P/samples/samples.txt"
+
+# RL against the best member, ENS(6) and WARM(6), judged by the control RM;
+# the first 128 prompts are held out for evaluation.
+for r in best ens:6 warm:6; do
+	o=$P/rl-$(echo $r | tr -d :)
+	[ -f "$o/rl.json" ] || $W rl --policy "$E/sft" --sweep "$E/sweep/manifest.json" --reward "$r" --control "rm:$P/control" \
+		--prompts "$P/prompts.jsonl" --eval-prompts 128 --steps "$RL_STEPS" --save-every 20 --lr 3e-5 --kl 0.1 --resume -o "$o"
+done
+[ -d "$P/rl" ] || $W rl compare -o "$P/rl" "$P/rl-best" "$P/rl-ens6" "$P/rl-warm6"
+[ -d "$P/winrate-warm6-best" ] || $W winrate "$P/rl-warm6" "$P/rl-best" --sft "$E/sft" --control "rm:$P/control" \
+	--prompts "$P/prompts.jsonl" --max-prompts 128 --n 4 -o "$P/winrate-warm6-best"
+echo "ethics_policy.sh: done; see $P/bon/bon.md, $P/rl/rl.md, $P/winrate-warm6-best/winrate.md and $P/samples/samples.txt"
