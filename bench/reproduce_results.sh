@@ -4,14 +4,15 @@
 #
 # Usage: bench/reproduce_results.sh [RUNS_DIR]   (default runs)
 # Environment: SHARED (default ../shared/data), STAGES (default: all of
-# "demo synth policy seeds federated ethics").
+# "demo synth policy seeds federated ethics ethics-seeds").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-runs}
 SHARED=${SHARED:-../shared/data}
-STAGES=${STAGES:-demo synth policy seeds federated ethics}
+STAGES=${STAGES:-demo synth policy seeds federated ethics ethics-seeds}
 mkdir -p "$R"
-go build -o "$R/warm" ./cmd/warm
+# Build beside and rename: replacing a binary that another stage is running.
+go build -o "$R/warm.new" ./cmd/warm && mv "$R/warm.new" "$R/warm"
 W="$R/warm"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 stamp() { echo "== $(date -u +%FT%TZ) $*"; }
@@ -61,5 +62,13 @@ if has ethics; then
 	stamp ETHICS experiment
 	E=$R/ethics
 	$W experiment --task ethics --data "$SHARED" -o "$E" --cross-data "hh=$SHARED/hh-rlhf/harmless-base-test.jsonl.gz"
+fi
+if has ethics-seeds; then
+	stamp ETHICS sweep seeds 2 and 3
+	E=$R/ethics
+	for s in 2 3; do
+		$W experiment --task ethics --data "$SHARED" -o "$E" --sweep-seed $s --greedy-soup=false
+	done
+	$W report --aggregate --force -o "$E/aggregate" "$E/report" "$E/report-s2" "$E/report-s3"
 fi
 stamp done
