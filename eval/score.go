@@ -126,15 +126,27 @@ func Correct(chosen, rejected []float32) []bool {
 // (a correct) − (b correct) over pairs, and the standard error of that
 // mean, so a difference can be judged against per-example noise.
 func PairedDiff(a, b []bool) (mean, stderr float64) {
-	n := len(a)
-	if n == 0 || len(b) != n {
+	if len(a) == 0 || len(b) != len(a) {
+		return math.NaN(), math.NaN()
+	}
+	d := make([]float64, len(a))
+	for i := range a {
+		d[i] = b2f(a[i]) - b2f(b[i])
+	}
+	return MeanStdErr(d)
+}
+
+// MeanStdErr returns the mean of d and its standard error (the sample
+// standard deviation over sqrt(n); 0 for one value, NaN for none).
+func MeanStdErr(d []float64) (mean, stderr float64) {
+	n := len(d)
+	if n == 0 {
 		return math.NaN(), math.NaN()
 	}
 	var sum, sq float64
-	for i := range a {
-		d := b2f(a[i]) - b2f(b[i])
-		sum += d
-		sq += d * d
+	for _, x := range d {
+		sum += x
+		sq += x * x
 	}
 	mean = sum / float64(n)
 	if n > 1 {

@@ -3,7 +3,6 @@ package experiment
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,25 +80,21 @@ func subsetIdx(n, k int, seed uint64) []int {
 // the interpolated model's correctness and the line between the endpoints'
 // correctness, (1-λ)·[A correct] + λ·[B correct]: the noise of WA − Diag.
 func waDiagSE(a, b, w pairScores, lam float64) float64 {
-	n := len(w.chosen)
-	if n < 2 {
-		return 0
-	}
 	ok := func(s pairScores, i int) float64 {
 		if s.chosen[i] > s.rejected[i] {
 			return 1
 		}
 		return 0
 	}
-	var sum, sq float64
-	for i := 0; i < n; i++ {
-		d := ok(w, i) - ((1-lam)*ok(a, i) + lam*ok(b, i))
-		sum += d
-		sq += d * d
+	d := make([]float64, len(w.chosen))
+	for i := range d {
+		d[i] = ok(w, i) - ((1-lam)*ok(a, i) + lam*ok(b, i))
 	}
-	mean := sum / float64(n)
-	v := (sq - float64(n)*mean*mean) / float64(n-1)
-	return math.Sqrt(math.Max(v, 0) / float64(n))
+	if len(d) < 2 {
+		return 0
+	}
+	_, se := eval.MeanStdErr(d)
+	return se
 }
 
 // lmc computes the LMC curves.
