@@ -137,23 +137,24 @@ func PairedDiff(a, b []bool) (mean, stderr float64) {
 }
 
 // MeanStdErr returns the mean of d and its standard error (the sample
-// standard deviation over sqrt(n); 0 for one value, NaN for none).
+// standard deviation over sqrt(n), two-pass; 0 for one value, NaN for none).
 func MeanStdErr(d []float64) (mean, stderr float64) {
-	n := len(d)
+	n := float64(len(d))
 	if n == 0 {
 		return math.NaN(), math.NaN()
 	}
-	var sum, sq float64
 	for _, x := range d {
-		sum += x
-		sq += x * x
+		mean += x
 	}
-	mean = sum / float64(n)
-	if n > 1 {
-		v := (sq - float64(n)*mean*mean) / float64(n-1)
-		stderr = math.Sqrt(math.Max(v, 0) / float64(n))
+	mean /= n
+	if n < 2 {
+		return mean, 0
 	}
-	return mean, stderr
+	var ss float64
+	for _, x := range d {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss/(n-1)) / math.Sqrt(n)
 }
 
 func b2f(b bool) float64 {

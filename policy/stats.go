@@ -3,6 +3,8 @@ package policy
 import (
 	"math"
 	"sort"
+
+	"github.com/warm-rm/warm/eval"
 )
 
 // z95 is the two-sided 95% normal quantile.
@@ -10,24 +12,7 @@ const z95 = 1.959963984540054
 
 // meanSE returns the mean of xs and the standard error of that mean
 // (sample standard deviation / √n; 0 for fewer than two values).
-func meanSE(xs []float64) (mean, se float64) {
-	n := float64(len(xs))
-	if n == 0 {
-		return math.NaN(), math.NaN()
-	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= n
-	if n < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss/(n-1)) / math.Sqrt(n)
-}
+func meanSE(xs []float64) (mean, se float64) { return eval.MeanStdErr(xs) }
 
 // meanStd returns the mean and the population standard deviation of xs.
 func meanStd(xs []float64) (mean, std float64) {
