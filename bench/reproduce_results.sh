@@ -4,12 +4,12 @@
 #
 # Usage: bench/reproduce_results.sh [RUNS_DIR]   (default runs)
 # Environment: SHARED (default ../shared/data), STAGES (default: all of
-# "demo synth policy seeds federated ethics ethics-seeds").
+# "demo synth policy seeds federated ethics ethics-seeds ethics-m10").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-runs}
 SHARED=${SHARED:-../shared/data}
-STAGES=${STAGES:-demo synth policy seeds federated ethics ethics-seeds}
+STAGES=${STAGES:-demo synth policy seeds federated ethics ethics-seeds ethics-m10}
 mkdir -p "$R"
 # Build beside and rename: replacing a binary that another stage is running.
 go build -o "$R/warm.new" ./cmd/warm && mv "$R/warm.new" "$R/warm"
@@ -70,5 +70,15 @@ if has ethics-seeds; then
 		$W experiment --task ethics --data "$SHARED" -o "$E" --sweep-seed $s --greedy-soup=false
 	done
 	$W report --aggregate --force -o "$E/aggregate" "$E/report" "$E/report-s2" "$E/report-s3"
+fi
+if has ethics-m10; then
+	stamp ETHICS with M=10 members
+	E=$R/ethics
+	M10=$R/ethics-m10
+	mkdir -p "$M10"
+	for d in base sft sft.steps data; do # the same as the M=6 run's (same seed)
+		[ -e "$M10/$d" ] || cp -r "$E/$d" "$M10/"
+	done
+	$W experiment --task ethics --data "$SHARED" -o "$M10" --members 10
 fi
 stamp done
