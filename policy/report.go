@@ -11,58 +11,16 @@ func BoNMarkdown(r *BoNResult) string {
 	fmt.Fprintf(&b, "Best-of-N from %s: %d prompts, %d samples each (+%d reference samples), control reward %s; ", r.Policy, r.Prompts, r.MaxN, r.RefSamples, r.Control)
 	fmt.Fprintf(&b, "sampling T=%g top-k %d top-p %g, max %d tokens, seed %d. A single SFT sample scores %.4f; %.1f%% of samples stopped with EOS. ", r.Sample.Temperature, r.Sample.TopK, r.Sample.TopP, r.Sample.MaxTokens, r.Sample.Seed, r.SFTControl, 100*r.StoppedFrac)
 	fmt.Fprintf(&b, "Generation: %d samples in %.1fs (%.1f samples/s).\n\n", r.Samples, r.GenerateSeconds, r.SamplesPerSec)
-	b.WriteString("Control reward of the pick (mean over prompts ± 95% CI):\n\n| N | KL_BoN |")
-	for _, c := range r.Curves {
-		fmt.Fprintf(&b, " %s |", c.Reward)
-	}
-	b.WriteString("\n|---|---|")
-	for range r.Curves {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
-	for j, N := range r.Ns {
-		fmt.Fprintf(&b, "| %d | %.3f |", N, r.KL[j])
-		for _, c := range r.Curves {
-			fmt.Fprintf(&b, " %.4f ± %.4f |", c.Control[j], c.ControlCI[j])
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\nProxy reward of the pick (SFT standard deviations above the SFT mean) / mean length in tokens:\n\n| N |")
-	for _, c := range r.Curves {
-		fmt.Fprintf(&b, " %s |", c.Reward)
-	}
-	b.WriteString("\n|---|")
-	for range r.Curves {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
-	for j, N := range r.Ns {
-		fmt.Fprintf(&b, "| %d |", N)
-		for _, c := range r.Curves {
-			fmt.Fprintf(&b, " %+.2f / %.1f |", c.ProxyZ[j], c.Tokens[j])
-		}
-		b.WriteString("\n")
-	}
+	b.WriteString("Control reward of the pick (mean over prompts ± 95% CI):\n\n")
+	nTable(&b, r, true, func(c BoNCurve, j int) string { return fmt.Sprintf("%.4f ± %.4f", c.Control[j], c.ControlCI[j]) })
+	b.WriteString("\nProxy reward of the pick (SFT standard deviations above the SFT mean) / mean length in tokens:\n\n")
+	nTable(&b, r, false, func(c BoNCurve, j int) string { return fmt.Sprintf("%+.2f / %.1f", c.ProxyZ[j], c.Tokens[j]) })
 	b.WriteString("\nWithin-prompt correlation of each proxy with the control reward and with length, over the SFT samples:\n\n| reward | corr(proxy, control) | corr(proxy, length) |\n|---|---|---|\n")
 	for _, c := range r.Curves {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Reward, fmtOpt(c.CorrControl), fmtOpt(c.CorrLength))
 	}
-	b.WriteString("\nWin rate of the pick against a random SFT sample (control reward, ties split):\n\n| N |")
-	for _, c := range r.Curves {
-		fmt.Fprintf(&b, " %s |", c.Reward)
-	}
-	b.WriteString("\n|---|")
-	for range r.Curves {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
-	for j, N := range r.Ns {
-		fmt.Fprintf(&b, "| %d |", N)
-		for _, c := range r.Curves {
-			fmt.Fprintf(&b, " %.3f ± %.3f |", c.VsRandom[j], c.VsRandomSE[j])
-		}
-		b.WriteString("\n")
-	}
+	b.WriteString("\nWin rate of the pick against a random SFT sample (control reward, ties split):\n\n")
+	nTable(&b, r, false, func(c BoNCurve, j int) string { return fmt.Sprintf("%.3f ± %.3f", c.VsRandom[j], c.VsRandomSE[j]) })
 	for _, c := range r.Comparisons {
 		fmt.Fprintf(&b, "\n%s against %s on the same samples: control difference (± 2 SE, paired over prompts), win rate of %s's pick (± SE), share of identical picks:\n\n| N | diff | win rate | same pick |\n|---|---|---|---|\n", c.A, c.B, c.A)
 		for j, N := range r.Ns {
@@ -130,4 +88,34 @@ func fmtOpt(v *float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%+.3f", *v)
+}
+
+// nTable writes a Markdown table with a row per N (and its KL_BoN when kl)
+// and a column per reward, each cell from cell(curve, row).
+func nTable(b *strings.Builder, r *BoNResult, kl bool, cell func(c BoNCurve, j int) string) {
+	b.WriteString("| N |")
+	if kl {
+		b.WriteString(" KL_BoN |")
+	}
+	for _, c := range r.Curves {
+		fmt.Fprintf(b, " %s |", c.Reward)
+	}
+	b.WriteString("\n|---|")
+	if kl {
+		b.WriteString("---|")
+	}
+	for range r.Curves {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for j, N := range r.Ns {
+		fmt.Fprintf(b, "| %d |", N)
+		if kl {
+			fmt.Fprintf(b, " %.3f |", r.KL[j])
+		}
+		for _, c := range r.Curves {
+			fmt.Fprintf(b, " %s |", cell(c, j))
+		}
+		b.WriteString("\n")
+	}
 }
