@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/warm-rm/warm/internal/atomicdir"
+	"github.com/warm-rm/warm/sweep"
 )
 
 // AggregateRow is one metric across several reports (sweep seeds).
@@ -26,7 +27,7 @@ type Aggregate struct {
 	Reports []string       `json:"reports"`
 	Rows    []AggregateRow `json:"rows"`
 	// Verdicts counts, per observation, how many reports gave each verdict.
-	Verdicts map[string]map[string]int `json:"verdicts"`
+	Verdicts map[string]map[Verdict]int `json:"verdicts"`
 }
 
 // AggregateReports computes the mean and standard deviation over reports of
@@ -36,7 +37,7 @@ func AggregateReports(paths []string, reps []*Report) (*Aggregate, error) {
 	if len(reps) < 2 {
 		return nil, fmt.Errorf("aggregate: need at least 2 reports, have %d", len(reps))
 	}
-	ag := &Aggregate{Reports: paths, Verdicts: map[string]map[string]int{}}
+	ag := &Aggregate{Reports: paths, Verdicts: map[string]map[Verdict]int{}}
 	type key struct{ metric, set string }
 	vals := map[key][]float64{}
 	var order []key
@@ -76,7 +77,7 @@ func AggregateReports(paths []string, reps []*Report) (*Aggregate, error) {
 				}
 			}
 			for _, e := range r.Entries {
-				if e.Kind == "wa" || e.Kind == "ens" {
+				if e.Kind == sweep.KindWA || e.Kind == sweep.KindENS {
 					if res, ok := e.Result(s.Name); ok {
 						add(e.Name, s.Name, res.Accuracy)
 					}
@@ -94,7 +95,7 @@ func AggregateReports(paths []string, reps []*Report) (*Aggregate, error) {
 		}
 		for _, o := range rep.Observations {
 			if ag.Verdicts[o.ID] == nil {
-				ag.Verdicts[o.ID] = map[string]int{}
+				ag.Verdicts[o.ID] = map[Verdict]int{}
 			}
 			ag.Verdicts[o.ID][o.Verdict]++
 		}

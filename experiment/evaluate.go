@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/eval"
-	"github.com/warm-rm/warm/merge"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/sweep"
 	"github.com/warm-rm/warm/tokenizer"
@@ -30,7 +29,7 @@ type Options struct {
 	// Lambdas are the interpolation coefficients of the LMC curves
 	// (default 0, 0.1, ..., 1).
 	Lambdas []float64
-	// RankSet ranks members (default "ood_dev").
+	// RankSet ranks members (default sweep.DefaultRankSet).
 	RankSet string
 	// LMCSets are the sets of the LMC curves (default the OOD test set and
 	// the flipped training pairs).
@@ -61,7 +60,7 @@ func (o *Options) defaults(n int) {
 		}
 	}
 	if o.RankSet == "" {
-		o.RankSet = "ood_dev"
+		o.RankSet = sweep.DefaultRankSet
 	}
 	if o.LMCSets == nil {
 		o.LMCSets = []string{"ood_test", SetTrainFlipped}
@@ -93,7 +92,7 @@ type SetResult struct {
 // Entry is one evaluated model: a member, WA(M), ENS(M) or the soup.
 type Entry struct {
 	Name    string      `json:"name"`
-	Kind    string      `json:"kind"` // "member", "wa", "ens", "soup"
+	Kind    sweep.Kind  `json:"kind"`
 	M       int         `json:"m,omitempty"`
 	Members []string    `json:"members,omitempty"`
 	Results []SetResult `json:"results"`
@@ -146,11 +145,8 @@ type Curve struct {
 	WADiagSE []float64 `json:"wa_diag_se,omitempty"`
 }
 
-// MemberInfo describes a member of the sweep.
-type MemberInfo struct {
-	sweep.Member
-	Rank int `json:"rank"` // 0 is the best on the rank set
-}
+// MemberInfo describes a member of the sweep and its rank.
+type MemberInfo = sweep.MemberRank
 
 // Results is everything the evaluation measured.
 type Results struct {
@@ -222,21 +218,24 @@ func results(sc scored, sets []*Set) []SetResult {
 	return out
 }
 
-// ensemble averages the rewards of several scored models.
+// ensemble averages the rewards of several scored models (ENS, with
+// sweep.Mean's arithmetic).
 func ensemble(parts []scored) scored {
 	out := scored{}
 	for name := range parts[0] {
-		n := len(parts[0][name].chosen)
-		c, r := make([]float32, n), make([]float32, n)
-		for i := 0; i < n; i++ {
-			var sc, sr float64
-			for _, p := range parts {
-				sc += float64(p[name].chosen[i])
-				sr += float64(p[name].rejected[i])
-			}
-			c[i], r[i] = float32(sc/float64(len(parts))), float32(sr/float64(len(parts)))
+		cs, rs := make([][]float32, len(parts)), make([][]float32, len(parts))
+		for k, p := range parts {
+			cs[k], rs[k] = p[name].chosen, p[name].rejected
 		}
-		out[name] = pairScores{c, r}
+		out[name] = pairScores{toFloat32(sweep.Mean(cs)), toFloat32(sweep.Mean(rs))}
+	}
+	return out
+}
+
+func toFloat32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
 	}
 	return out
 }
@@ -245,19 +244,14 @@ func ensemble(parts []scored) scored {
 // plus the manifest's Eval sets, loaded by the caller).
 func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) (*Results, error) {
 	start := time.Now()
-	pool := 0
-	for _, mb := range man.Members {
-		if mb.Role != sweep.RoleBaseline {
-			pool++
-		}
-	}
+	pool := len(man.Averageable())
 	if pool == 0 {
 		return nil, errors.New("every member is a baseline: nothing to average")
 	}
 	o.defaults(pool)
 	for _, M := range o.Ms {
-		if M < 1 || M > pool {
-			return nil, fmt.Errorf("ensemble size %d: the sweep has %d members to average", M, pool)
+		if _, err := sweep.Top(make([]int, pool), M); err != nil {
+			return nil, fmt.Errorf("ensemble size %d: %w", M, err)
 		}
 	}
 	members := make([]*checkpoint.Checkpoint, len(man.Members))
@@ -273,7 +267,7 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) 
 		} else if ck.Tokenizer == nil || ck.Tokenizer.Fingerprint() != tok.Fingerprint() {
 			return nil, fmt.Errorf("member %s has another tokenizer than member %s", man.Members[i].Name, man.Members[0].Name)
 		}
-		if !sameArch(ck.Model.Config, members[0].Model.Config) {
+		if !sweep.SameArch(ck.Model.Config, members[0].Model.Config) {
 			return nil, fmt.Errorf("member %s has another architecture than member %s", man.Members[i].Name, man.Members[0].Name)
 		}
 	}
@@ -287,139 +281,149 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) 
 	if err := tokenize(ctx, tok, sets, maxLen); err != nil {
 		return nil, err
 	}
-	ev := &evaluator{sets: sets, pad: tok.Pad(), batch: o.Batch}
-	res := &Results{Date: time.Now().UTC().Format(time.RFC3339), RankSet: o.RankSet}
+	ev := &evaluation{
+		evaluator: evaluator{sets: sets, pad: tok.Pad(), batch: o.Batch},
+		man:       man, members: members, o: o,
+		res: &Results{Date: time.Now().UTC().Format(time.RFC3339), RankSet: o.RankSet},
+	}
+	res := ev.res
 	for _, s := range sets {
 		res.Sets = append(res.Sets, SetInfo{s.Name, len(s.Pairs)})
 	}
-
-	// Members.
-	mscores := make([]scored, len(members))
-	for i, ck := range members {
-		sc, err := ev.score(ctx, ck.Model, nil)
-		if err != nil {
-			return nil, fmt.Errorf("member %s: %w", man.Members[i].Name, err)
-		}
-		mscores[i] = sc
-		res.Entries = append(res.Entries, Entry{Name: man.Members[i].Name, Kind: "member", Results: results(sc, sets)})
-		o.logf("scored %s", man.Members[i].Name)
+	if err := ev.scoreMembers(ctx); err != nil {
+		return nil, err
 	}
-	// Rank the averageable members by the rank set's accuracy (stable on
-	// ties: manifest order); baselines are scored but not ranked.
-	var rank []int
-	for i, mb := range man.Members {
-		if mb.Role != sweep.RoleBaseline {
-			rank = append(rank, i)
-		}
+	if err := ev.rankMembers(); err != nil {
+		return nil, err
 	}
-	rankAcc := func(i int) float64 {
-		r, ok := res.Entries[i].Result(o.RankSet)
-		if !ok {
-			return 0
-		}
-		return r.Accuracy
-	}
-	if _, ok := res.Entries[0].Result(o.RankSet); !ok {
-		return nil, fmt.Errorf("rank set %q is not among the evaluation sets", o.RankSet)
-	}
-	sort.SliceStable(rank, func(a, b int) bool { return rankAcc(rank[a]) > rankAcc(rank[b]) })
-	for pos, i := range rank {
-		res.Members = append(res.Members, MemberInfo{Member: man.Members[i], Rank: pos})
-	}
-	for _, mb := range man.Members {
-		if mb.Role == sweep.RoleBaseline {
-			res.Members = append(res.Members, MemberInfo{Member: mb, Rank: -1})
-		}
-	}
-	slices.SortFunc(res.Members, func(a, b MemberInfo) int { return cmpName(a.Name, b.Name) })
-
-	// WA(M) and ENS(M) over the top M.
-	cfg := members[0].Model.Config
-	wa, err := model.New(cfg)
+	wa, err := model.New(sweep.Inference(members[0].Model.Config))
 	if err != nil {
 		return nil, err
 	}
-	flats := func(idx []int) [][]float32 {
-		out := make([][]float32, len(idx))
-		for k, i := range idx {
-			out[k] = members[i].Model.Flat
-		}
-		return out
-	}
-	names := func(idx []int) []string {
-		out := make([]string, len(idx))
-		for k, i := range idx {
-			out[k] = man.Members[i].Name
-		}
-		return out
-	}
-	best := res.Entries[rank[0]].Name
 	for _, M := range o.Ms {
-		top := rank[:M]
-		if err := merge.AverageFloat32(wa.Flat, flats(top), nil); err != nil {
-			return nil, fmt.Errorf("WA(%d): %w", M, err)
-		}
-		wsc, err := ev.score(ctx, wa, nil)
-		if err != nil {
-			return nil, fmt.Errorf("WA(%d): %w", M, err)
-		}
-		parts := make([]scored, M)
-		for k, i := range top {
-			parts[k] = mscores[i]
-		}
-		esc := ensemble(parts)
-		waName, ensName := fmt.Sprintf("WA(%d)", M), fmt.Sprintf("ENS(%d)", M)
-		res.Entries = append(res.Entries,
-			Entry{Name: waName, Kind: "wa", M: M, Members: names(top), Results: results(wsc, sets)},
-			Entry{Name: ensName, Kind: "ens", M: M, Members: names(top), Results: results(esc, sets)})
-		o.logf("scored %s and %s", waName, ensName)
-		for _, s := range sets {
-			res.Comparisons = append(res.Comparisons, compare(res, waName, ensName, s.Name), compare(res, waName, best, s.Name))
-			for _, mb := range man.Members {
-				if mb.Role == sweep.RoleBaseline {
-					res.Comparisons = append(res.Comparisons, compare(res, waName, mb.Name, s.Name))
-				}
-			}
+		if err := ev.averages(ctx, wa, M); err != nil {
+			return nil, err
 		}
 	}
 	if o.GreedySoup {
-		if err := greedySoup(ctx, res, ev, wa, members, man, rank, o, sets); err != nil {
+		if err := ev.greedySoup(ctx, wa); err != nil {
 			return nil, err
 		}
 	}
 	// Inference cost: scoring 1,000 pairs of the first set with WA (one
 	// model) and with ENS(M) (M models).
-	if cost, err := measureCost(ctx, ev, wa, members, rank, o.Ms); err == nil {
-		res.Costs = cost
-	} else {
+	if res.Costs, err = ev.measureCost(ctx, wa); err != nil {
 		return nil, err
 	}
-	// LMC.
-	curves, err := lmc(ctx, ev, man, members, mscores, sets, o)
-	if err != nil {
+	if res.LMC, err = lmc(ctx, &ev.evaluator, man, members, ev.mscores, sets, o); err != nil {
 		return nil, err
 	}
-	res.LMC = curves
 	res.Wall = time.Since(start).Round(time.Second).String()
 	return res, nil
 }
 
-// sameArch compares two configurations ignoring dropout, which members
-// may differ in.
-func sameArch(a, b model.Config) bool {
-	a.EmbdPdrop, a.AttnPdrop, a.ResidPdrop = 0, 0, 0
-	b.EmbdPdrop, b.AttnPdrop, b.ResidPdrop = 0, 0, 0
-	return a == b
+// evaluation is the state of one Evaluate call: the loaded members, their
+// scores and ranking, and the results being filled in.
+type evaluation struct {
+	evaluator
+	man     *sweep.Manifest
+	members []*checkpoint.Checkpoint
+	o       Options
+	res     *Results
+	mscores []scored // per manifest member
+	rank    []int    // averageable members, best first
 }
 
-func cmpName(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// scoreMembers scores every member (baselines too) on every set.
+func (ev *evaluation) scoreMembers(ctx context.Context) error {
+	ev.mscores = make([]scored, len(ev.members))
+	for i, ck := range ev.members {
+		sc, err := ev.score(ctx, ck.Model, nil)
+		if err != nil {
+			return fmt.Errorf("member %s: %w", ev.man.Members[i].Name, err)
+		}
+		ev.mscores[i] = sc
+		ev.res.Entries = append(ev.res.Entries, Entry{Name: ev.man.Members[i].Name, Kind: sweep.KindMember, Results: results(sc, ev.sets)})
+		ev.o.logf("scored %s", ev.man.Members[i].Name)
 	}
-	return 0
+	return nil
+}
+
+// rankMembers ranks the averageable members by the rank set's accuracy;
+// baselines are scored but not ranked (rank -1).
+func (ev *evaluation) rankMembers() error {
+	res := ev.res
+	if _, ok := res.Entries[0].Result(ev.o.RankSet); !ok {
+		return fmt.Errorf("rank set %q is not among the evaluation sets", ev.o.RankSet)
+	}
+	acc := make([]float64, len(ev.man.Members))
+	for i := range acc {
+		r, _ := res.Entries[i].Result(ev.o.RankSet)
+		acc[i] = r.Accuracy
+	}
+	rank, err := ev.man.Rank(acc)
+	if err != nil {
+		return err
+	}
+	ev.rank = rank
+	for pos, i := range rank {
+		res.Members = append(res.Members, MemberInfo{Member: ev.man.Members[i], Rank: pos})
+	}
+	for _, mb := range ev.man.Members {
+		if mb.Role == sweep.RoleBaseline {
+			res.Members = append(res.Members, MemberInfo{Member: mb, Rank: -1})
+		}
+	}
+	slices.SortFunc(res.Members, func(a, b MemberInfo) int { return strings.Compare(a.Name, b.Name) })
+	return nil
+}
+
+// models returns the models and names of manifest members idx.
+func (ev *evaluation) models(idx []int) ([]*model.Model, []string) {
+	ms, names := make([]*model.Model, len(idx)), make([]string, len(idx))
+	for k, i := range idx {
+		ms[k], names[k] = ev.members[i].Model, ev.man.Members[i].Name
+	}
+	return ms, names
+}
+
+// averages scores WA(M) (weights averaged into wa) and ENS(M) over the top
+// M members, and compares WA(M) with ENS(M), the best member and each
+// baseline.
+func (ev *evaluation) averages(ctx context.Context, wa *model.Model, M int) error {
+	top, err := sweep.Top(ev.rank, M)
+	if err != nil {
+		return err
+	}
+	ms, names := ev.models(top)
+	waName, ensName := sweep.WAName(M), sweep.ENSName(M)
+	if err := sweep.Average(wa, ms, names); err != nil {
+		return fmt.Errorf("%s: %w", waName, err)
+	}
+	wsc, err := ev.score(ctx, wa, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", waName, err)
+	}
+	parts := make([]scored, M)
+	for k, i := range top {
+		parts[k] = ev.mscores[i]
+	}
+	esc := ensemble(parts)
+	res := ev.res
+	res.Entries = append(res.Entries,
+		Entry{Name: waName, Kind: sweep.KindWA, M: M, Members: names, Results: results(wsc, ev.sets)},
+		Entry{Name: ensName, Kind: sweep.KindENS, M: M, Members: names, Results: results(esc, ev.sets)})
+	ev.o.logf("scored %s and %s", waName, ensName)
+	best := res.Entries[ev.rank[0]].Name
+	for _, s := range ev.sets {
+		res.Comparisons = append(res.Comparisons, compare(res, waName, ensName, s.Name), compare(res, waName, best, s.Name))
+		for _, mb := range ev.man.Members {
+			if mb.Role == sweep.RoleBaseline {
+				res.Comparisons = append(res.Comparisons, compare(res, waName, mb.Name, s.Name))
+			}
+		}
+	}
+	return nil
 }
 
 func compare(res *Results, a, b, set string) Comparison {
@@ -429,48 +433,45 @@ func compare(res *Results, a, b, set string) Comparison {
 	return Comparison{A: a, B: b, Set: set, Diff: d, StdErr: se}
 }
 
-func greedySoup(ctx context.Context, res *Results, ev *evaluator, wa *model.Model, members []*checkpoint.Checkpoint, man *sweep.Manifest, rank []int, o Options, sets []*Set) error {
-	soup := []int{rank[0]}
+// greedySoup adds the greedy soup: members in rank order, each kept only if
+// the rank-set accuracy of the average does not drop. wa is scratch space.
+func (ev *evaluation) greedySoup(ctx context.Context, wa *model.Model) error {
+	rankSet := ev.o.RankSet
+	soup := []int{ev.rank[0]}
 	bestAcc := math.Inf(-1)
-	if r, ok := res.Entries[rank[0]].Result(o.RankSet); ok {
+	if r, ok := ev.res.Entries[ev.rank[0]].Result(rankSet); ok {
 		bestAcc = r.Accuracy
 	}
-	for _, i := range rank[1:] {
+	for _, i := range ev.rank[1:] {
 		cand := append(slices.Clone(soup), i)
-		srcs := make([][]float32, len(cand))
-		for k, j := range cand {
-			srcs[k] = members[j].Model.Flat
+		ms, names := ev.models(cand)
+		if err := sweep.Average(wa, ms, names); err != nil {
+			return fmt.Errorf("greedy soup: %w", err)
 		}
-		if err := merge.AverageFloat32(wa.Flat, srcs, nil); err != nil {
-			return err
-		}
-		sc, err := ev.score(ctx, wa, []string{o.RankSet})
+		sc, err := ev.score(ctx, wa, []string{rankSet})
 		if err != nil {
-			return err
+			return fmt.Errorf("greedy soup: %w", err)
 		}
-		acc := eval.Summarize(sc[o.RankSet].chosen, sc[o.RankSet].rejected).Accuracy
+		acc := eval.Summarize(sc[rankSet].chosen, sc[rankSet].rejected).Accuracy
 		if acc >= bestAcc {
 			soup, bestAcc = cand, acc
 		}
 	}
-	srcs := make([][]float32, len(soup))
-	names := make([]string, len(soup))
-	for k, j := range soup {
-		srcs[k] = members[j].Model.Flat
-		names[k] = man.Members[j].Name
-	}
-	if err := merge.AverageFloat32(wa.Flat, srcs, nil); err != nil {
-		return err
+	ms, names := ev.models(soup)
+	if err := sweep.Average(wa, ms, names); err != nil {
+		return fmt.Errorf("greedy soup: %w", err)
 	}
 	sc, err := ev.score(ctx, wa, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("greedy soup: %w", err)
 	}
-	res.Entries = append(res.Entries, Entry{Name: "soup", Kind: "soup", M: len(soup), Members: names, Results: results(sc, sets)})
+	ev.res.Entries = append(ev.res.Entries, Entry{Name: "soup", Kind: sweep.KindSoup, M: len(soup), Members: names, Results: results(sc, ev.sets)})
 	return nil
 }
 
-func measureCost(ctx context.Context, ev *evaluator, wa *model.Model, members []*checkpoint.Checkpoint, rank []int, Ms []int) ([]Cost, error) {
+// measureCost times scoring (up to) 1,000 pairs of the first set with wa
+// and with each ENS(M).
+func (ev *evaluation) measureCost(ctx context.Context, wa *model.Model) ([]Cost, error) {
 	s := ev.sets[0]
 	n := min(len(s.tok), 1000)
 	sub := &evaluator{sets: []*Set{{Name: s.Name, tok: s.tok[:n]}}, pad: ev.pad, batch: ev.batch}
@@ -489,16 +490,13 @@ func measureCost(ctx context.Context, ev *evaluator, wa *model.Model, members []
 		return nil, err
 	}
 	out = append(out, Cost{Name: "WA", M: 1, MsPer1000Pairs: waMs})
-	for _, M := range Ms {
-		ms := make([]*model.Model, M)
-		for k, i := range rank[:M] {
-			ms[k] = members[i].Model
-		}
+	for _, M := range ev.o.Ms {
+		ms, _ := ev.models(ev.rank[:M])
 		t, err := timeIt(ms...)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Cost{Name: fmt.Sprintf("ENS(%d)", M), M: M, MsPer1000Pairs: t})
+		out = append(out, Cost{Name: sweep.ENSName(M), M: M, MsPer1000Pairs: t})
 	}
 	return out, nil
 }

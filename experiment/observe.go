@@ -4,21 +4,30 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/warm-rm/warm/sweep"
 )
 
 // Observation is one of the paper's claims checked against the results.
 type Observation struct {
-	ID       string `json:"id"`
-	Claim    string `json:"claim"`
-	Verdict  string `json:"verdict"` // "holds", "holds within noise", "does not hold", "not measured"
-	Evidence string `json:"evidence"`
+	ID       string  `json:"id"`
+	Claim    string  `json:"claim"`
+	Verdict  Verdict `json:"verdict"`
+	Evidence string  `json:"evidence"`
 }
 
+// Verdict is how an observation fared; its values are the strings stored in
+// results.json.
+type Verdict string
+
+// The verdicts. A strict claim (A better or worse than B) whose difference
+// is within two standard errors of zero gets NoSignificantDifference.
 const (
-	holds      = "holds"
-	withinNois = "holds within noise"
-	notHold    = "does not hold"
-	notMeas    = "not measured"
+	Holds                   Verdict = "holds"
+	HoldsWithinNoise        Verdict = "holds within noise"
+	DoesNotHold             Verdict = "does not hold"
+	NoSignificantDifference Verdict = "does not hold (no significant difference)"
+	NotMeasured             Verdict = "not measured"
 )
 
 // Observe checks the paper's observations on r. Differences are judged
@@ -47,13 +56,13 @@ func Observe(r *Results) []Observation {
 	}
 	switch {
 	case judged == 0:
-		o1.Verdict, o1.Evidence = notMeas, "no LMC curves (the sweep was planned without the LMC members)"
+		o1.Verdict, o1.Evidence = NotMeasured, "no LMC curves (the sweep was planned without the LMC members)"
 	case below:
-		o1.Verdict = notHold
+		o1.Verdict = DoesNotHold
 	case negMean:
-		o1.Verdict = withinNois
+		o1.Verdict = HoldsWithinNoise
 	default:
-		o1.Verdict = holds
+		o1.Verdict = Holds
 	}
 	if judged > 0 {
 		o1.Evidence = strings.Join(ev1, "; ") + " (a curve fails where WA is below Diag by more than 2 standard errors and 1 point)"
@@ -77,10 +86,10 @@ func Observe(r *Results) []Observation {
 	// Obs.3a/b's, out of distribution Obs.3c's); the other sets are listed.
 	o2 := Observation{ID: "Obs.2", Claim: fmt.Sprintf("WA ≈ ENS in distribution (%s against %s on the ID test set)", wa, ens)}
 	if c, ok := cmp(wa, ens, SetIDTest); M == 0 || !ok {
-		o2.Verdict, o2.Evidence = notMeas, "fewer than two members, or no ID test set"
+		o2.Verdict, o2.Evidence = NotMeasured, "fewer than two members, or no ID test set"
 	} else {
 		close := math.Abs(c.Diff) <= 2*c.StdErr || math.Abs(c.Diff) <= 0.01
-		o2.Verdict = map[bool]string{true: holds, false: notHold}[close]
+		o2.Verdict = map[bool]Verdict{true: Holds, false: DoesNotHold}[close]
 		ev := []string{fmtC(c) + " (≈: within 2 standard errors or 1 point)"}
 		for _, s := range r.Sets {
 			if s.Name == SetIDTest {
@@ -108,7 +117,7 @@ func Observe(r *Results) []Observation {
 		o := Observation{ID: c.id, Claim: c.text}
 		cc, ok := cmp(wa, ens, c.set)
 		if !ok {
-			o.Verdict, o.Evidence = notMeas, "set "+c.set+" not evaluated"
+			o.Verdict, o.Evidence = NotMeasured, "set "+c.set+" not evaluated"
 		} else {
 			o.Verdict = verdict(cc, c.sign, c.strict)
 			o.Evidence = fmtC(cc)
@@ -130,7 +139,7 @@ func Observe(r *Results) []Observation {
 	if cc, ok := cmp(fmt.Sprintf("WA(%d)", m6), best, "ood_test"); ok {
 		o4.Verdict, o4.Evidence = verdict(cc, +1, true), fmtC(cc)
 	} else {
-		o4.Verdict, o4.Evidence = notMeas, "no WA(6) or no ood_test set"
+		o4.Verdict, o4.Evidence = NotMeasured, "no WA(6) or no ood_test set"
 	}
 	out = append(out, o4)
 	// More members help or plateau.
@@ -138,7 +147,7 @@ func Observe(r *Results) []Observation {
 	var xs []string
 	var accs, ses []float64
 	for _, e := range r.Entries {
-		if e.Kind == "wa" {
+		if e.Kind == sweep.KindWA {
 			if res, ok := e.Result("ood_test"); ok {
 				xs = append(xs, fmt.Sprintf("M=%d %.4f±%.4f", e.M, res.Accuracy, res.StdErr))
 				accs = append(accs, res.Accuracy)
@@ -147,15 +156,15 @@ func Observe(r *Results) []Observation {
 		}
 	}
 	if len(accs) < 2 {
-		o5.Verdict, o5.Evidence = notMeas, "fewer than two ensemble sizes"
+		o5.Verdict, o5.Evidence = NotMeasured, "fewer than two ensemble sizes"
 	} else {
-		o5.Verdict = holds
+		o5.Verdict = Holds
 		for i := 1; i < len(accs); i++ {
 			switch {
 			case accs[i] < accs[i-1]-2*math.Max(ses[i], ses[i-1]):
-				o5.Verdict = notHold
-			case accs[i] < accs[i-1] && o5.Verdict == holds:
-				o5.Verdict = withinNois
+				o5.Verdict = DoesNotHold
+			case accs[i] < accs[i-1] && o5.Verdict == Holds:
+				o5.Verdict = HoldsWithinNoise
 			}
 		}
 		o5.Evidence = strings.Join(xs, ", ")
@@ -201,27 +210,27 @@ func (g gap) String(c Curve) string {
 
 // verdict judges a paired difference whose expected sign is sign: strict
 // claims (A better/worse) need the difference beyond 2 standard errors.
-func verdict(c Comparison, sign float64, strict bool) string {
+func verdict(c Comparison, sign float64, strict bool) Verdict {
 	d := c.Diff * sign
 	switch {
 	case d > 2*c.StdErr:
-		return holds
+		return Holds
 	case d >= 0 && !strict:
-		return holds
+		return Holds
 	case d > -2*c.StdErr:
 		if strict && d <= 0 {
-			return notHold + " (no significant difference)"
+			return NoSignificantDifference
 		}
-		return withinNois
+		return HoldsWithinNoise
 	default:
-		return notHold
+		return DoesNotHold
 	}
 }
 
 func largestM(r *Results) int {
 	M := 0
 	for _, e := range r.Entries {
-		if e.Kind == "wa" && e.M > M {
+		if e.Kind == sweep.KindWA && e.M > M {
 			M = e.M
 		}
 	}

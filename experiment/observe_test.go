@@ -27,16 +27,16 @@ func TestObservationOne(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		curves []Curve
-		want   string
+		want   Verdict
 	}{
-		{"above", []Curve{curve("ood_test", +0.02, 0.005)}, holds},
-		{"a barrier beyond noise", []Curve{curve("ood_test", -0.03, 0.005)}, notHold},
-		{"a dip within 2 SE", []Curve{curve("ood_test", -0.03, 0.02)}, withinNois},
-		{"a dip under 1 point", []Curve{curve("ood_test", -0.008, 0.001)}, withinNois},
+		{"above", []Curve{curve("ood_test", +0.02, 0.005)}, Holds},
+		{"a barrier beyond noise", []Curve{curve("ood_test", -0.03, 0.005)}, DoesNotHold},
+		{"a dip within 2 SE", []Curve{curve("ood_test", -0.03, 0.02)}, HoldsWithinNoise},
+		{"a dip under 1 point", []Curve{curve("ood_test", -0.008, 0.001)}, HoldsWithinNoise},
 		// Below Diag on the flipped pairs is less memorisation (Obs.3a),
 		// not a failure of Obs.1.
-		{"flipped pairs ignored", []Curve{curve("ood_test", +0.01, 0.005), curve(SetTrainFlipped, -0.1, 0.005)}, holds},
-		{"no curves", nil, notMeas},
+		{"flipped pairs ignored", []Curve{curve("ood_test", +0.01, 0.005), curve(SetTrainFlipped, -0.1, 0.005)}, Holds},
+		{"no curves", nil, NotMeasured},
 	} {
 		obs := Observe(&Results{LMC: tc.curves, Comparisons: []Comparison{{A: "WA(2)", B: "ENS(2)", Set: SetTrainFlipped, Diff: -0.1, StdErr: 0.01}},
 			Entries: []Entry{{Name: "WA(2)", Kind: "wa", M: 2}}})
@@ -62,11 +62,11 @@ func TestObservationTwoIsJudgedInDistribution(t *testing.T) {
 		},
 	}
 	o2 := observation(Observe(r), "Obs.2")
-	if o2.Verdict != holds || !strings.Contains(o2.Evidence, "train_clean") {
+	if o2.Verdict != Holds || !strings.Contains(o2.Evidence, "train_clean") {
 		t.Fatalf("Obs.2 %q (%s), want holds with the other sets listed", o2.Verdict, o2.Evidence)
 	}
 	r.Comparisons[1].Diff = -0.03
-	if o2 := observation(Observe(r), "Obs.2"); o2.Verdict != notHold {
+	if o2 := observation(Observe(r), "Obs.2"); o2.Verdict != DoesNotHold {
 		t.Fatalf("Obs.2 with WA 3 points under ENS in distribution: %q", o2.Verdict)
 	}
 }

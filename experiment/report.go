@@ -103,7 +103,7 @@ func tables(rep Report) (obs, acc, cmp, cost, lmcT table) {
 	r := rep.Results
 	obs.Head = []string{"", "claim", "verdict", "evidence"}
 	for _, o := range rep.Observations {
-		obs.Rows = append(obs.Rows, []string{o.ID, o.Claim, o.Verdict, o.Evidence})
+		obs.Rows = append(obs.Rows, []string{o.ID, o.Claim, string(o.Verdict), o.Evidence})
 	}
 	acc.Head = []string{"model", "kind", "LR", "dropout", "init", "rank"}
 	for _, s := range r.Sets {
@@ -114,7 +114,7 @@ func tables(rep Report) (obs, acc, cmp, cost, lmcT table) {
 		info[m.Name] = m
 	}
 	for _, e := range r.Entries {
-		row := []string{e.Name, e.Kind, "", "", "", ""}
+		row := []string{e.Name, string(e.Kind), "", "", "", ""}
 		if m, ok := info[e.Name]; ok {
 			row[2], row[3], row[4], row[5] = fmt.Sprintf("%.0e", m.LR), fmt.Sprintf("%.2f", m.Dropout), filepath.Base(m.Init), fmt.Sprint(m.Rank+1)
 			if m.Rank < 0 {

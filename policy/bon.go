@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/sample"
+	"github.com/warm-rm/warm/sweep"
 )
 
 // BoNOptions sets up a best-of-N evaluation.
@@ -368,7 +369,7 @@ func (c *scoreCache) score(ctx context.Context, r Reward, b *Batch) ([]float64, 
 			}
 			parts[k] = p
 		}
-		s = meanOf(parts)
+		s = sweep.Mean(parts)
 	} else {
 		var err error
 		if s, err = u.Score(ctx, b); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/warm-rm/warm/data/synth"
 	"github.com/warm-rm/warm/eval"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/sweep"
 	"github.com/warm-rm/warm/tokenizer"
 )
 
@@ -158,21 +159,7 @@ func (e *Ensemble) Score(ctx context.Context, b *Batch) ([]float64, error) {
 		}
 		parts[k] = s
 	}
-	return meanOf(parts), nil
-}
-
-// meanOf averages equal-length score vectors in a fixed order.
-func meanOf(parts [][]float64) []float64 {
-	out := make([]float64, len(parts[0]))
-	for _, p := range parts {
-		for i, v := range p {
-			out[i] += v
-		}
-	}
-	for i := range out {
-		out[i] /= float64(len(parts))
-	}
-	return out
+	return sweep.Mean(parts), nil
 }
 
 // Gold is the synthetic task's closed-form gold reward (synth.Gold) on the

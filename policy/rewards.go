@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/eval"
-	"github.com/warm-rm/warm/experiment"
-	"github.com/warm-rm/warm/merge"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/sweep"
 )
@@ -81,38 +78,12 @@ func NewRewards() *Rewards {
 }
 
 func (rs *Rewards) rankFromResults(path string) error {
-	rep, err := experiment.ReadResults(path)
+	rank, set, err := rs.Manifest.ReadRanking(path)
 	if err != nil {
 		return err
 	}
-	if rep.Results == nil {
-		return fmt.Errorf("%s: no results", path)
-	}
-	byName := map[string]int{}
-	for i, m := range rs.Manifest.Members {
-		byName[m.Name] = i
-	}
-	rank := make([]int, len(rs.Manifest.Members))
-	for i := range rank {
-		rank[i] = -1
-	}
-	for _, m := range rep.Results.Members {
-		i, ok := byName[m.Name]
-		if !ok {
-			return fmt.Errorf("%s: member %q is not in the sweep manifest", path, m.Name)
-		}
-		if m.Rank < 0 || m.Rank >= len(rank) || rank[m.Rank] != -1 {
-			return fmt.Errorf("%s: member %q has a bad or repeated rank %d", path, m.Name, m.Rank)
-		}
-		rank[m.Rank] = i
-	}
-	for r, i := range rank {
-		if i < 0 {
-			return fmt.Errorf("%s: no member has rank %d (the results are for another sweep?)", path, r)
-		}
-	}
 	rs.Ranking = rank
-	rs.RankedBy = fmt.Sprintf("%s (%s accuracy)", path, rep.Results.RankSet)
+	rs.RankedBy = fmt.Sprintf("%s (%s accuracy)", path, set)
 	return nil
 }
 
@@ -120,7 +91,7 @@ func (rs *Rewards) rankFromResults(path string) error {
 func (rs *Rewards) rankHere(ctx context.Context, o RankOptions) error {
 	set := o.RankSet
 	if set == "" {
-		set = "ood_dev"
+		set = sweep.DefaultRankSet
 	}
 	n := o.MaxPairs
 	if n <= 0 {
@@ -143,7 +114,7 @@ func (rs *Rewards) rankHere(ctx context.Context, o RankOptions) error {
 		pairs = pairs[:n]
 	}
 	acc := make([]float64, len(rs.Manifest.Members))
-	for i := range rs.Manifest.Members {
+	for _, i := range rs.Manifest.Averageable() {
 		rm, err := rs.member(i)
 		if err != nil {
 			return err
@@ -165,11 +136,10 @@ func (rs *Rewards) rankHere(ctx context.Context, o RankOptions) error {
 			o.Log("rank: %s %s accuracy %.4f", rs.Manifest.Members[i].Name, set, acc[i])
 		}
 	}
-	rank := make([]int, len(acc))
-	for i := range rank {
-		rank[i] = i
+	rank, err := rs.Manifest.Rank(acc)
+	if err != nil {
+		return fmt.Errorf("sweep %s: %w", rs.Manifest.Out, err)
 	}
-	sort.SliceStable(rank, func(a, b int) bool { return acc[rank[a]] > acc[rank[b]] })
 	rs.Ranking = rank
 	rs.RankedBy = fmt.Sprintf("%s accuracy on %d pairs of %s", set, len(pairs), path)
 	return nil
@@ -205,12 +175,13 @@ func (rs *Rewards) top(M int) ([]*RM, error) {
 	if rs.Manifest == nil {
 		return nil, errors.New("no sweep: give a sweep manifest")
 	}
-	if M < 1 || M > len(rs.Ranking) {
-		return nil, fmt.Errorf("M = %d: the sweep has %d members", M, len(rs.Ranking))
+	idx, err := sweep.Top(rs.Ranking, M)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*RM, M)
-	for k := range out {
-		rm, err := rs.Ranked(k)
+	for k, i := range idx {
+		rm, err := rs.member(i)
 		if err != nil {
 			return nil, err
 		}
@@ -227,30 +198,19 @@ func (rs *Rewards) WARM(M int) (*RM, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := top[0].Model.Config
-	cfg.EmbdPdrop, cfg.AttnPdrop, cfg.ResidPdrop = 0, 0, 0
-	srcs := make([][]float32, M)
+	models := make([]*model.Model, M)
 	names := make([]string, M)
 	for k, rm := range top {
-		c := rm.Model.Config
-		c.EmbdPdrop, c.AttnPdrop, c.ResidPdrop = 0, 0, 0
-		if c != cfg {
-			return nil, fmt.Errorf("WARM(%d): member %s has another architecture than %s", M, rm.Name(), top[0].Name())
-		}
 		if rm.Tok.Fingerprint() != top[0].Tok.Fingerprint() {
 			return nil, fmt.Errorf("WARM(%d): member %s has another tokenizer than %s", M, rm.Name(), top[0].Name())
 		}
-		srcs[k] = rm.Model.Flat
-		names[k] = rm.Name()
+		models[k], names[k] = rm.Model, rm.Name()
 	}
-	m, err := model.New(cfg)
+	m, err := sweep.NewAverage(models, names)
 	if err != nil {
-		return nil, err
-	}
-	if err := merge.AverageFloat32(m.Flat, srcs, nil); err != nil {
 		return nil, fmt.Errorf("WARM(%d): %w", M, err)
 	}
-	rm, err := NewRM(fmt.Sprintf("warm%d", M), m, top[0].Tok)
+	rm, err := NewRM(sweep.WARMRewardName(M), m, top[0].Tok)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +228,7 @@ func (rs *Rewards) ENS(M int) (*Ensemble, error) {
 	for k, rm := range top {
 		parts[k] = rm
 	}
-	return NewEnsemble(fmt.Sprintf("ens%d", M), parts)
+	return NewEnsemble(sweep.ENSRewardName(M), parts)
 }
 
 // Parse returns the reward a spec names:
