@@ -11,7 +11,6 @@ import (
 	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sweep"
-	"github.com/warm-rm/warm/train"
 )
 
 // foodWords mark an ETHICS scenario as being about food and eating: the
@@ -108,13 +107,6 @@ func ETHICS(ctx context.Context, dir, shared string) (*Task, error) {
 		}
 	}
 	corpus := []string{filepath.Join(shared, "corpus", "brown.txt"), filepath.Join(shared, "corpus", "ethics-text.txt")}
-	cfgOf := func(steps, batch int, lr, minLR float64, warm int) train.Config {
-		c := train.DefaultConfig()
-		c.Steps, c.BatchSize, c.LR, c.MinLR, c.Warmup = steps, batch, lr, minLR, warm
-		return c
-	}
-	member := sweep.DefaultConfig()
-	member.Steps = 1500 // ~4 epochs of the 11.4k pairs at 32 pairs a step: long enough to fit (and memorise) flipped labels
 	at := func(name string) string { return filepath.Join(dataDir, name) }
 	return &Task{
 		Title:       "ETHICS utilitarianism",
@@ -130,9 +122,9 @@ func ETHICS(ctx context.Context, dir, shared string) (*Task, error) {
 		},
 		Vocab:    4096,
 		Shape:    ETHICSShape,
-		Pretrain: cfgOf(6000, 32, 1e-3, 1e-4, 200),
-		SFTCfg:   cfgOf(300, 32, 3e-4, 3e-5, 20),
-		Member:   member,
+		Pretrain: pipeline.EthicsPretrainConfig(),
+		SFTCfg:   pipeline.EthicsSFTConfig(),
+		Member:   pipeline.EthicsMemberConfig(),
 		// Centred on 3e-4, the best of {3e-5, 3e-4, 1e-3} for one RM on a
 		// 90/10 split of train (bench/ethics_quality.sh, docs/CORE.md),
 		// spanning 10x as the paper's 1e-5..1e-4 does for its larger models.

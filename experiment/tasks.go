@@ -9,7 +9,6 @@ import (
 	"github.com/warm-rm/warm/data/synth"
 	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sweep"
-	"github.com/warm-rm/warm/train"
 )
 
 // Synthetic prepares the embedded synthetic task in dir/data (reusing the
@@ -31,12 +30,6 @@ func Synthetic(ctx context.Context, dir string, seed uint64, cfg *synth.Config) 
 			return nil, err
 		}
 	}
-	cfgOf := func(steps, batch int, lr, minLR float64, warm int) train.Config {
-		c := train.DefaultConfig()
-		c.Steps, c.BatchSize, c.LR, c.MinLR, c.Warmup = steps, batch, lr, minLR, warm
-		return c
-	}
-	member := sweep.DefaultConfig()
 	return &Task{
 		Title:      "the synthetic task",
 		CorpusDocs: st.Corpus,
@@ -49,13 +42,9 @@ func Synthetic(ctx context.Context, dir string, seed uint64, cfg *synth.Config) 
 		},
 		Vocab:    1024,
 		Shape:    pipeline.DemoShape,
-		Pretrain: cfgOf(1200, 32, 2e-3, 2e-4, 60),
-		// 3000 SFT steps: at 300 the policy writes fluent but invented
-		// clauses (mean gold -2.9); at 3000 it copies facts from the post
-		// (docs/POLICY.md), which best-of-N and RL need, and its three
-		// snapshots (1000, 2000, 3000) are the Baklava inits.
-		SFTCfg:   cfgOf(3000, 32, 1e-3, 1e-4, 100),
-		Member:   member,
+		Pretrain: pipeline.DemoPretrainConfig(),
+		SFTCfg:   pipeline.SyntheticSFTConfig(),
+		Member:   pipeline.MemberConfig(),
 		LRs:      []float64{3e-5, 1e-4, 3e-4},
 		Dropouts: []float32{0, 0.1},
 		Notes: []string{fmt.Sprintf("Synthetic task (seed %d): %d train pairs, %d ID test, %d OOD dev, %d OOD test. Out of distribution the length shortcut that holds in training is reversed (see data/synth).",

@@ -96,8 +96,8 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 
 	t0 = time.Now()
 	res.Base = filepath.Join(o.Dir, "base")
-	pc := train.DefaultConfig()
-	pc.Steps, pc.BatchSize, pc.LR, pc.MinLR, pc.Warmup, pc.Seed, pc.DataSeed = steps(1200), 32, 2e-3, 2e-4, 60, o.Seed, o.Seed
+	pc := DemoPretrainConfig()
+	pc.Steps, pc.Seed, pc.DataSeed = steps(pc.Steps), o.Seed, o.Seed
 	pre, err := Pretrain(ctx, PretrainOptions{
 		Out: res.Base, Docs: task.Corpus, VocabSize: 1024, Shape: DemoShape, InitSeed: o.Seed,
 		ValFrac: 0.02, Train: pc, Progress: o.Progress, Log: o.Log,
@@ -110,8 +110,8 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 
 	t0 = time.Now()
 	res.SFT = filepath.Join(o.Dir, "sft")
-	sc := train.DefaultConfig()
-	sc.Steps, sc.BatchSize, sc.LR, sc.MinLR, sc.Warmup, sc.Seed, sc.DataSeed = steps(300), 32, 5e-4, 5e-5, 20, o.Seed, o.Seed
+	sc := DemoSFTConfig()
+	sc.Steps, sc.Seed, sc.DataSeed = steps(sc.Steps), o.Seed, o.Seed
 	s3 := sc.Steps
 	sft, err := SFT(ctx, SFTOptions{
 		Out: res.SFT, Init: res.Base, Examples: task.SFT, SaveAt: uniqueSorted(s3/3, 2*s3/3, s3),
@@ -125,8 +125,8 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 
 	t0 = time.Now()
 	res.RM = filepath.Join(o.Dir, "rm")
-	rc := train.DefaultConfig()
-	rc.Steps, rc.BatchSize, rc.LR, rc.MinLR, rc.Warmup, rc.Seed, rc.DataSeed = steps(600), 32, 1e-4, 1e-5, 30, o.Seed, o.Seed
+	rc := DemoRMConfig()
+	rc.Steps, rc.Seed, rc.DataSeed = steps(rc.Steps), o.Seed, o.Seed
 	rm, err := TrainRM(ctx, RMOptions{
 		Out: res.RM, Init: res.SFT, Pairs: task.Train.Pairs, Probe: train.DefaultProbe(), Train: rc,
 		Eval: []PairSet{

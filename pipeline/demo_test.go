@@ -9,6 +9,7 @@ import (
 
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/data/synth"
+	"github.com/warm-rm/warm/train"
 )
 
 // TestDemoTiny runs the whole demo on a tiny task with a few steps per
@@ -63,5 +64,18 @@ func TestDemoTiny(t *testing.T) {
 	// A second run refuses to overwrite.
 	if _, err := Demo(context.Background(), DemoOptions{Dir: dir, Seed: 3, Scale: 0.01, Task: &cfg}); err == nil {
 		t.Error("demo overwrote its output")
+	}
+}
+
+func TestPresetsAreValid(t *testing.T) {
+	for name, c := range map[string]train.Config{
+		"pretrain": PretrainConfig(), "sft": SFTConfig(), "rm": RMConfig(), "member": MemberConfig(),
+		"demo pretrain": DemoPretrainConfig(), "demo sft": DemoSFTConfig(), "demo rm": DemoRMConfig(),
+		"synthetic sft": SyntheticSFTConfig(), "ethics pretrain": EthicsPretrainConfig(),
+		"ethics sft": EthicsSFTConfig(), "ethics member": EthicsMemberConfig(),
+	} {
+		if err := c.Validate(); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
 	}
 }

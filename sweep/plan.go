@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/train"
 )
 
@@ -72,12 +73,6 @@ func Plan(m *Manifest, o PlanOptions) error {
 	return nil
 }
 
-// DefaultConfig is the optimisation setting of sweep members: 2000 steps of
-// 32 pairs, about 3 epochs of the default synthetic task, long enough for
-// members to start fitting corrupted labels (with one epoch no member
-// memorises anything, and WARM's memorisation claim cannot be tested).
-func DefaultConfig() train.Config {
-	c := train.DefaultConfig()
-	c.Steps, c.BatchSize, c.LR, c.MinLR, c.Warmup = 2000, 32, 1e-4, 0, 100
-	return c
-}
+// DefaultConfig is the optimisation setting of sweep members,
+// pipeline.MemberConfig.
+func DefaultConfig() train.Config { return pipeline.MemberConfig() }

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/warm-rm/warm/pipeline"
-	"github.com/warm-rm/warm/train"
 )
 
 func init() { rootCmd.AddCommand(newPretrainCmd()) }
@@ -15,8 +14,7 @@ func init() { rootCmd.AddCommand(newPretrainCmd()) }
 func newPretrainCmd() *cobra.Command {
 	var o pipeline.PretrainOptions
 	var dropout float32
-	def := train.DefaultConfig()
-	def.Steps, def.LR, def.MinLR, def.Warmup = 2000, 2e-3, 2e-4, 100
+	def := pipeline.PretrainConfig()
 	cmd := &cobra.Command{
 		Use:   "pretrain -o OUT CORPUS...",
 		Short: "Pre-train a base GPT-2 language model on text files",

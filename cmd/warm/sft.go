@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/warm-rm/warm/pipeline"
-	"github.com/warm-rm/warm/train"
 )
 
 func init() { rootCmd.AddCommand(newSFTCmd()) }
@@ -15,8 +14,7 @@ func init() { rootCmd.AddCommand(newSFTCmd()) }
 func newSFTCmd() *cobra.Command {
 	var o pipeline.SFTOptions
 	var dropout float32
-	def := train.DefaultConfig()
-	def.Steps, def.LR, def.MinLR, def.Warmup = 500, 5e-4, 5e-5, 20
+	def := pipeline.SFTConfig()
 	cmd := &cobra.Command{
 		Use:   "sft -o OUT --init BASE DATA",
 		Short: "Supervised fine-tuning with snapshots (WARM's Baklava initialisations)",

@@ -18,8 +18,7 @@ func newTrainCmd() *cobra.Command {
 	var o pipeline.RMOptions
 	var dropout float32
 	var evalFiles []string
-	def := train.DefaultConfig()
-	def.Steps, def.LR, def.MinLR, def.Warmup = 600, 1e-4, 1e-5, 30
+	def := pipeline.RMConfig()
 	cmd := &cobra.Command{
 		Use:   "train -o OUT --init CKPT DATA",
 		Short: "Train a reward model with the Bradley-Terry loss",
