@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/eval"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sweep"
 	"github.com/warm-rm/warm/tokenizer"
 )
@@ -40,7 +42,7 @@ type Options struct {
 	// Seed draws the subsamples.
 	Seed  uint64
 	Batch int
-	Log   func(format string, args ...any)
+	Log   *slog.Logger
 }
 
 func (o *Options) defaults(n int) {
@@ -70,12 +72,6 @@ func (o *Options) defaults(n int) {
 	}
 	if o.Batch <= 0 {
 		o.Batch = 64
-	}
-}
-
-func (o *Options) logf(format string, args ...any) {
-	if o.Log != nil {
-		o.Log(format, args...)
 	}
 }
 
@@ -344,7 +340,7 @@ func (ev *evaluation) scoreMembers(ctx context.Context) error {
 		}
 		ev.mscores[i] = sc
 		ev.res.Entries = append(ev.res.Entries, Entry{Name: ev.man.Members[i].Name, Kind: sweep.KindMember, Results: results(sc, ev.sets)})
-		ev.o.logf("scored %s", ev.man.Members[i].Name)
+		pipeline.Logger(ev.o.Log).Info("scored", "model", ev.man.Members[i].Name)
 	}
 	return nil
 }
@@ -413,7 +409,8 @@ func (ev *evaluation) averages(ctx context.Context, wa *model.Model, M int) erro
 	res.Entries = append(res.Entries,
 		Entry{Name: waName, Kind: sweep.KindWA, M: M, Members: names, Results: results(wsc, ev.sets)},
 		Entry{Name: ensName, Kind: sweep.KindENS, M: M, Members: names, Results: results(esc, ev.sets)})
-	ev.o.logf("scored %s and %s", waName, ensName)
+	pipeline.Logger(ev.o.Log).Info("scored", "model", waName)
+	pipeline.Logger(ev.o.Log).Info("scored", "model", ensName)
 	best := res.Entries[ev.rank[0]].Name
 	for _, s := range ev.sets {
 		res.Comparisons = append(res.Comparisons, compare(res, waName, ensName, s.Name), compare(res, waName, best, s.Name))

@@ -2,13 +2,13 @@ package experiment
 
 import (
 	"context"
-	"github.com/warm-rm/warm/data"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/data/synth"
 )
 

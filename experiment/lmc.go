@@ -12,6 +12,7 @@ import (
 	"github.com/warm-rm/warm/eval"
 	"github.com/warm-rm/warm/merge"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sweep"
 )
 
@@ -164,7 +165,7 @@ func lmc(ctx context.Context, ev *evaluator, man *sweep.Manifest, members []*che
 				cs[k].WADiagSE = append(cs[k].WADiagSE, waDiagSE(a, b, w, lam))
 			}
 		}
-		o.logf("LMC %s: %s vs %s", p.kind, p.a, p.b)
+		pipeline.Logger(o.Log).Info("LMC", "kind", p.kind, "a", p.a, "b", p.b)
 		curves = append(curves, cs...)
 	}
 	return curves, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -69,13 +70,7 @@ type RunOptions struct {
 	Workers    int
 	Command    string
 	Progress   pipeline.Progress
-	Log        pipeline.Logf
-}
-
-func (o *RunOptions) logf(format string, args ...any) {
-	if o.Log != nil {
-		o.Log(format, args...)
-	}
+	Log        *slog.Logger
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sweep"
 	"github.com/warm-rm/warm/train"
 )
@@ -87,7 +88,7 @@ func (o *RunOptions) run(ctx context.Context, task *Task, inits []string, st stu
 	}
 	if !o.Reevaluate {
 		if rep, err := ReadResults(reportDir); err == nil {
-			o.logf("%s: reusing the evaluation in %s (--reevaluate to redo it)", st.dir, reportDir)
+			pipeline.Logger(o.Log).Info("reusing the evaluation (--reevaluate to redo it)", "sweep", st.dir, "report", reportDir)
 			return rep.Results, nil
 		}
 	}
@@ -99,7 +100,7 @@ func (o *RunOptions) run(ctx context.Context, task *Task, inits []string, st stu
 	eo := o.Eval
 	eo.Seed = o.Seed // the same evaluation subsamples for every sweep
 	if eo.Log == nil {
-		eo.Log = o.logf
+		eo.Log = o.Log
 	}
 	if st.evalOpts != nil {
 		st.evalOpts(&eo)

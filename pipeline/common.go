@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -22,15 +23,17 @@ import (
 // number of steps the stage will run.
 type Progress func(stage string, st train.Stats, total int)
 
-// Logf receives human-readable notes about a job (data sizes, truncation,
-// where files went).
-type Logf func(format string, args ...any)
-
-func (l Logf) printf(format string, args ...any) {
-	if l != nil {
-		l(format, args...)
+// Logger returns l, or a logger that discards every record when l is nil,
+// so that jobs log their notes (data sizes, truncation, where files went)
+// without checking for a logger.
+func Logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return discard
 	}
+	return l
 }
+
+var discard = slog.New(slog.DiscardHandler)
 
 // Shape is the architecture of a new model.
 type Shape struct {
@@ -163,7 +166,7 @@ func (s *snapshots) path(step int) string {
 // afterStep returns the Runner hook that saves ck after each chosen step.
 // A resumed run may find its earlier snapshots already there: they are
 // replaced by identical ones.
-func (s *snapshots) afterStep(ck func() *checkpoint.Checkpoint, log Logf) func(int) error {
+func (s *snapshots) afterStep(ck func() *checkpoint.Checkpoint, log *slog.Logger) func(int) error {
 	return func(done int) error {
 		if !s.steps[done] {
 			return nil
@@ -173,7 +176,7 @@ func (s *snapshots) afterStep(ck func() *checkpoint.Checkpoint, log Logf) func(i
 		if err := checkpoint.Save(s.path(done), c, true); err != nil {
 			return err
 		}
-		log.printf("snapshot at step %d: %s", done, s.path(done))
+		Logger(log).Info("snapshot", "step", done, "dir", s.path(done))
 		return nil
 	}
 }

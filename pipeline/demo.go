@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,7 +27,7 @@ type DemoOptions struct {
 	// (its Seed is still taken from Seed).
 	Task     *synth.Config
 	Progress Progress
-	Log      Logf
+	Log      *slog.Logger
 }
 
 // DemoResult gathers what the demo produced.
@@ -73,7 +74,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	res := &DemoResult{Dir: o.Dir}
 	stage := func(name string, t0 time.Time) {
 		res.Stages = append(res.Stages, StageTime{name, time.Since(t0)})
-		o.Log.printf("%s done in %s", name, time.Since(t0).Round(100*time.Millisecond))
+		Logger(o.Log).Info(name+" done", "wall", time.Since(t0).Round(100*time.Millisecond))
 	}
 
 	t0 := time.Now()
@@ -90,8 +91,8 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	if err := task.WriteDir(dataDir); err != nil {
 		return nil, err
 	}
-	o.Log.printf("data: synthetic task in %s (%d train pairs, %d ID test, %d OOD dev, %d OOD test)",
-		dataDir, len(task.Train.Pairs), len(task.Test.Pairs), len(task.OODDev.Pairs), len(task.OODTest.Pairs))
+	Logger(o.Log).Info("data: synthetic task", "dir", dataDir, "train", len(task.Train.Pairs), "test", len(task.Test.Pairs),
+		"ood_dev", len(task.OODDev.Pairs), "ood_test", len(task.OODTest.Pairs))
 	stage("data", t0)
 
 	t0 = time.Now()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"time"
@@ -39,7 +40,7 @@ type PretrainOptions struct {
 	Resume  Resume
 	// Progress and Log, when set, receive progress and notes.
 	Progress Progress
-	Log      Logf
+	Log      *slog.Logger
 }
 
 // PretrainResult is what pre-training produced.
@@ -70,7 +71,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) (*PretrainResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.Log.printf("corpus %s: %d documents", path, st.Records)
+		Logger(o.Log).Info("corpus", "file", path, "documents", st.Records)
 		docs = append(docs, d...)
 	}
 	if len(docs) == 0 {
@@ -92,7 +93,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) (*PretrainResult, error) {
 	}
 	trainStream := stream[:(windows-nVal)*T+1]
 	valStream := stream[(windows-nVal)*T:]
-	o.Log.printf("pretrain: %d tokens (%d windows of %d; %d held out)", len(stream), windows, T, nVal)
+	Logger(o.Log).Info("pretrain: data", "tokens", len(stream), "windows", windows, "window", T, "held_out", nVal)
 
 	cfg := model.Config{
 		VocabSize: tok.VocabSize(), NPositions: T, NEmbd: o.Shape.D, NLayer: o.Shape.Layers, NHead: o.Shape.Heads,
@@ -103,7 +104,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) (*PretrainResult, error) {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	m.InitWeights(o.InitSeed)
-	o.Log.printf("pretrain: model d=%d layers=%d heads=%d context=%d vocab=%d: %.2fM parameters", cfg.NEmbd, cfg.NLayer, cfg.NHead, T, cfg.VocabSize, float64(cfg.NumParams())/1e6)
+	Logger(o.Log).Info("pretrain: model", "d", cfg.NEmbd, "layers", cfg.NLayer, "heads", cfg.NHead, "context", T, "vocab", cfg.VocabSize, "params", fmt.Sprintf("%.2fM", float64(cfg.NumParams())/1e6))
 	step, err := train.PretrainStep(m, trainStream, T, o.Train.BatchSize, o.Train.DataSeed)
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
@@ -126,7 +127,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) (*PretrainResult, error) {
 		if res.ValLoss, err = train.LMLoss(ctx, m, valStream, T, o.Train.BatchSize, 0); err != nil {
 			return nil, fmt.Errorf("pretrain: validation: %w", err)
 		}
-		o.Log.printf("pretrain: validation loss %.4f (perplexity %.2f)", res.ValLoss, math.Exp(res.ValLoss))
+		Logger(o.Log).Info("pretrain: validation", "loss", fmt.Sprintf("%.4f", res.ValLoss), "perplexity", fmt.Sprintf("%.2f", math.Exp(res.ValLoss)))
 	}
 	meta.Step = o.Train.Steps
 	ck := &checkpoint.Checkpoint{Model: m, Tokenizer: tok, Meta: meta}
@@ -145,7 +146,7 @@ func stageProgress(p Progress, stage string, total int) func(train.Stats) {
 	return func(st train.Stats) { p(stage, st, total) }
 }
 
-func loadOrTrainTokenizer(ctx context.Context, path string, docs []string, vocab int, log Logf) (*tokenizer.Tokenizer, error) {
+func loadOrTrainTokenizer(ctx context.Context, path string, docs []string, vocab int, log *slog.Logger) (*tokenizer.Tokenizer, error) {
 	if path != "" {
 		return tokenizer.Load(path)
 	}
@@ -154,6 +155,6 @@ func loadOrTrainTokenizer(ctx context.Context, path string, docs []string, vocab
 	if err != nil {
 		return nil, fmt.Errorf("training the tokenizer: %w", err)
 	}
-	log.printf("tokenizer: trained %d tokens in %s", tok.VocabSize(), time.Since(t0).Round(time.Millisecond))
+	Logger(log).Info("tokenizer: trained", "vocab", tok.VocabSize(), "wall", time.Since(t0).Round(time.Millisecond))
 	return tok, nil
 }

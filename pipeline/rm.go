@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
@@ -59,7 +60,7 @@ type RMOptions struct {
 	Eval     []PairSet
 	Resume   Resume
 	Progress Progress
-	Log      Logf
+	Log      *slog.Logger
 }
 
 // RMResult is what reward-model training produced.
@@ -132,7 +133,7 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.Log.printf("train data %s: %s", o.Data, st.Summary())
+		Logger(o.Log).Info("train data", "file", o.Data, "stats", st.Summary())
 		pairs = append(pairs, more...)
 	}
 	if len(pairs) == 0 {
@@ -144,7 +145,7 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 			return nil, err
 		}
 		res.Flipped = data.CountFlipped(pairs)
-		o.Log.printf("train: flipped %d of %d labels (rate %g, seed %d)", res.Flipped, len(pairs), o.CorruptRate, o.CorruptSeed)
+		Logger(o.Log).Info("train: labels flipped", "flipped", res.Flipped, "pairs", len(pairs), "rate", o.CorruptRate, "seed", o.CorruptSeed)
 	}
 	maxLen := o.MaxLen
 	if maxLen <= 0 || maxLen > m.Config.NPositions {
@@ -155,7 +156,7 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 		return nil, err
 	}
 	if trunc.Truncated() > 0 {
-		o.Log.printf("train: %d of %d sequences truncated to %d tokens", trunc.Truncated(), trunc.Sequences, maxLen)
+		Logger(o.Log).Info("train: sequences truncated", "truncated", trunc.Truncated(), "sequences", trunc.Sequences, "max_tokens", maxLen)
 	}
 	resuming := false
 	if o.Resume.Resume {
@@ -177,7 +178,7 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 		copy(p.Data, w)
 		res.ProbeAcc = acc
 		headFrom = "probe"
-		o.Log.printf("train: linear probe on frozen features: train accuracy %.4f (%d steps, %s)", acc, o.Probe.Steps, time.Since(t0).Round(time.Millisecond))
+		Logger(o.Log).Info("train: linear probe on frozen features", "train_accuracy", fmt.Sprintf("%.4f", acc), "steps", o.Probe.Steps, "wall", time.Since(t0).Round(time.Millisecond))
 	}
 	meta := checkpoint.Meta{Role: checkpoint.RoleRM, BaseFingerprint: init.Meta.BaseFingerprint, HParams: hparams(map[string]any{
 		"job": "rm", "init": o.Init, "init_fingerprint": init.Meta.Fingerprint, "head": headFrom, "train": o.Train,

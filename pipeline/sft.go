@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -34,7 +35,7 @@ type SFTOptions struct {
 	Train       train.Config
 	Resume      Resume
 	Progress    Progress
-	Log         Logf
+	Log         *slog.Logger
 }
 
 // SFTResult is what fine-tuning produced.
@@ -89,7 +90,7 @@ func SFT(ctx context.Context, o SFTOptions) (*SFTResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.Log.printf("sft: %d demonstrations, %d truncated to %d tokens", len(seqs), trunc.Truncated(), maxLen)
+	Logger(o.Log).Info("sft: data", "demonstrations", len(seqs), "truncated", trunc.Truncated(), "max_tokens", maxLen)
 	step, err := train.SFTStep(m, seqs, base.Tokenizer.Pad(), o.Train.BatchSize, o.Train.DataSeed)
 	if err != nil {
 		return nil, fmt.Errorf("sft: %w", err)
@@ -125,7 +126,7 @@ func SFT(ctx context.Context, o SFTOptions) (*SFTResult, error) {
 
 // loadDemonstrations reads SFT data: prompt/completion JSONL, or a
 // preference file (its original chosen responses).
-func loadDemonstrations(path string, log Logf) ([]data.Example, error) {
+func loadDemonstrations(path string, log *slog.Logger) ([]data.Example, error) {
 	f, err := data.DetectFormat(path)
 	if err != nil {
 		return nil, err
@@ -135,13 +136,13 @@ func loadDemonstrations(path string, log Logf) ([]data.Example, error) {
 		if err != nil {
 			return nil, err
 		}
-		log.printf("sft data %s: %s", path, st.Summary())
+		Logger(log).Info("sft data", "file", path, "stats", st.Summary())
 		return ex, nil
 	}
 	pairs, st, err := data.LoadPairs(path, data.LoadOptions{})
 	if err != nil {
 		return nil, err
 	}
-	log.printf("sft data %s: %s (chosen responses of preference pairs)", path, st.Summary())
+	Logger(log).Info("sft data: the chosen responses of preference pairs", "file", path, "stats", st.Summary())
 	return data.SFTFromPairs(pairs), nil
 }

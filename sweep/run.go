@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"reflect"
 	"sync"
@@ -27,7 +28,7 @@ type RunOptions struct {
 	// StateEvery is the number of steps between training-state checkpoints.
 	StateEvery int
 	Progress   pipeline.Progress
-	Log        pipeline.Logf
+	Log        *slog.Logger
 }
 
 // MemberStatus is what happened to one member.
@@ -37,12 +38,6 @@ type MemberStatus struct {
 	Dir     string `json:"dir"`
 	Skipped bool   `json:"skipped"` // it was already trained
 	Wall    string `json:"wall,omitempty"`
-}
-
-func (o RunOptions) logf(format string, args ...any) {
-	if o.Log != nil {
-		o.Log(format, args...)
-	}
 }
 
 // EnsureHead fits the shared head (a linear probe of HeadInit on the
@@ -60,7 +55,7 @@ func EnsureHead(ctx context.Context, m *Manifest, o RunOptions) error {
 	if probe.Steps <= 0 {
 		probe = train.DefaultProbe()
 	}
-	o.logf("sweep: fitting the shared head on %s -> %s", m.Path(init), head)
+	pipeline.Logger(o.Log).Info("sweep: fitting the shared head", "init", m.Path(init), "head", head)
 	_, err := pipeline.TrainRM(ctx, pipeline.RMOptions{
 		Out: head, Init: m.Path(init), Data: m.Path(m.Train), CorruptRate: m.CorruptRate, CorruptSeed: m.CorruptSeed,
 		MaxLen: m.MaxLen, Probe: probe, ProbeOnly: true, Train: m.Config, Log: o.Log,
@@ -131,7 +126,7 @@ func runMember(ctx context.Context, m *Manifest, i int, o RunOptions) (MemberSta
 		return st, fmt.Errorf("sweep: member %s: %w", mb.Name, err)
 	} else if done {
 		st.Skipped = true
-		o.logf("sweep: %s already trained, skipped", mb.Name)
+		pipeline.Logger(o.Log).Info("sweep: already trained, skipped", "member", mb.Name)
 		return st, nil
 	}
 	drop := mb.Dropout
@@ -149,7 +144,7 @@ func runMember(ctx context.Context, m *Manifest, i int, o RunOptions) (MemberSta
 		return st, fmt.Errorf("sweep: member %s: %w", mb.Name, err)
 	}
 	st.Wall = res.Wall.Round(1e8).String()
-	o.logf("sweep: %s trained in %s", mb.Name, st.Wall)
+	pipeline.Logger(o.Log).Info("sweep: trained", "member", mb.Name, "wall", st.Wall)
 	return st, nil
 }
 

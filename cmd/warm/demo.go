@@ -26,7 +26,7 @@ but this repository; a few minutes on 2 cores.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p := newProgress()
-			o.Progress, o.Log = p.update, p.logf
+			o.Progress, o.Log = p.update, p.logger()
 			res, err := pipeline.Demo(cmd.Context(), o)
 			p.finish()
 			if err != nil {

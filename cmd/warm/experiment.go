@@ -50,7 +50,7 @@ an interrupted experiment continues where it stopped.`,
 			if o.Workers <= 1 {
 				o.Progress = p.update
 			}
-			o.Log = p.logf
+			o.Log = p.logger()
 			res, err := experiment.Run(cmd.Context(), t, o)
 			if err == nil && crossData != "" {
 				name, file, ok := strings.Cut(crossData, "=")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"time"
@@ -106,10 +107,11 @@ func (p *progress) finish() {
 	}
 }
 
-// logf prints a note on stderr, above the progress bar.
-func (p *progress) logf(format string, args ...any) {
-	if p.bar != nil {
-		p.bar.Clear()
-	}
-	fmt.Fprintf(os.Stderr, format+"\n", args...)
+// logger returns the job's logger: notes on stderr, above the progress bar.
+func (p *progress) logger() *slog.Logger {
+	return newLineLogger(os.Stderr, func() {
+		if p.bar != nil {
+			p.bar.Clear()
+		}
+	})
 }

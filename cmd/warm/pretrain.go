@@ -35,7 +35,7 @@ OUT.state; --resume continues from it to the same final weights.`,
 			o.Corpus = args
 			o.Dropout = dropout
 			p := newProgress()
-			o.Progress, o.Log = p.update, p.logf
+			o.Progress, o.Log = p.update, p.logger()
 			res, err := pipeline.Pretrain(cmd.Context(), o)
 			p.finish()
 			if err != nil {

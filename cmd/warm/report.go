@@ -67,7 +67,7 @@ key comparisons across them (aggregate.md, aggregate.json).`,
 				return err
 			}
 			p := newProgress()
-			o.Log = p.logf
+			o.Log = p.logger()
 			res, err := experiment.Evaluate(cmd.Context(), man, sets, o)
 			if err != nil {
 				return err

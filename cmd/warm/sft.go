@@ -34,7 +34,7 @@ initialisations.`,
 				o.Dropout = &dropout
 			}
 			p := newProgress()
-			o.Progress, o.Log = p.update, p.logf
+			o.Progress, o.Log = p.update, p.logger()
 			res, err := pipeline.SFT(cmd.Context(), o)
 			p.finish()
 			if err != nil {

@@ -135,7 +135,7 @@ func newSweepRunCmd() *cobra.Command {
 			if o.Workers <= 1 {
 				o.Progress = p.update
 			}
-			o.Log = p.logf
+			o.Log = p.logger()
 			st, err := sweep.Run(cmd.Context(), man, o)
 			p.finish()
 			for _, s := range st {

@@ -50,7 +50,7 @@ labels (the same pairs for every --corrupt-seed).`,
 				o.Eval = append(o.Eval, pipeline.PairSet{Name: f, Pairs: pairs})
 			}
 			p := newProgress()
-			o.Progress, o.Log = p.update, p.logf
+			o.Progress, o.Log = p.update, p.logger()
 			res, err := pipeline.TrainRM(cmd.Context(), o)
 			p.finish()
 			if err != nil {
