@@ -59,7 +59,7 @@ func CrossData(ctx context.Context, task *Task, o RunOptions, name, otherFile st
 			}
 			return nil
 		},
-		evalOpts: func(eo *Options) {
+		evalOpts: func(eo *EvalOptions) {
 			eo.Ms, eo.GreedySoup, eo.RankSet = []int{2}, false, "test"
 			eo.LMCSets = []string{"test", name + "_test"}
 		},

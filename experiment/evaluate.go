@@ -18,8 +18,8 @@ import (
 	"github.com/warm-rm/warm/tokenizer"
 )
 
-// Options sets up the evaluation of a sweep.
-type Options struct {
+// EvalOptions sets up the evaluation of a sweep.
+type EvalOptions struct {
 	// Ms are the ensemble sizes compared (default 2, 4, 6, 10 where
 	// available, and all members).
 	Ms []int
@@ -45,7 +45,7 @@ type Options struct {
 	Log   *slog.Logger
 }
 
-func (o *Options) defaults(n int) {
+func (o *EvalOptions) defaults(n int) {
 	if o.Ms == nil {
 		for _, m := range []int{2, 4, 6, 10} {
 			if m <= n {
@@ -238,7 +238,7 @@ func toFloat32(x []float64) []float32 {
 
 // Evaluate scores a trained sweep. sets are the evaluation sets (TrainSets
 // plus the manifest's Eval sets, loaded by the caller).
-func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) (*Results, error) {
+func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptions) (*Results, error) {
 	start := time.Now()
 	pool := len(man.Averageable())
 	if pool == 0 {
@@ -311,7 +311,7 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o Options) 
 	if res.Costs, err = ev.measureCost(ctx, wa); err != nil {
 		return nil, err
 	}
-	if res.LMC, err = lmc(ctx, &ev.evaluator, man, members, ev.mscores, sets, o); err != nil {
+	if res.LMC, err = ev.lmc(ctx); err != nil {
 		return nil, err
 	}
 	res.Wall = time.Since(start).Round(time.Second).String()
@@ -324,7 +324,7 @@ type evaluation struct {
 	evaluator
 	man     *sweep.Manifest
 	members []*checkpoint.Checkpoint
-	o       Options
+	o       EvalOptions
 	res     *Results
 	mscores []scored // per manifest member
 	rank    []int    // averageable members, best first

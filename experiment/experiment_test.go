@@ -20,7 +20,7 @@ func TestSyntheticTiny(t *testing.T) {
 	cfg.Prompts, cfg.SFTExamples, cfg.CorpusBytes = 10, 100, 60_000
 	dir := t.TempDir()
 	o := RunOptions{Dir: dir, Seed: 2, M: 4, CorruptRate: 0.25, Scale: 0.01,
-		Eval: Options{MaxPairs: 60, LMCPairs: 40, Lambdas: []float64{0, 0.5, 1}, GreedySoup: true}, Command: "go test"}
+		Eval: EvalOptions{MaxPairs: 60, LMCPairs: 40, Lambdas: []float64{0, 0.5, 1}, GreedySoup: true}, Command: "go test"}
 	task, err := Synthetic(context.Background(), dir, o.Seed, &cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -98,7 +98,7 @@ func Federated(ctx context.Context, task *Task, o RunOptions, fo FederatedOption
 				DataSeed: o.Seed, Seed: o.Seed, Role: sweep.RoleBaseline})
 			return nil
 		},
-		evalOpts: func(eo *Options) { eo.Ms, eo.GreedySoup = []int{fo.K}, false },
+		evalOpts: func(eo *EvalOptions) { eo.Ms, eo.GreedySoup = []int{fo.K}, false },
 		title:    fmt.Sprintf("Federated WARM on %s: %d shards %s", task.Title, fo.K, shardKind),
 		notes: []string{fmt.Sprintf("The training pairs are split %s into %d disjoint shards; member shard-k is fine-tuned on shard k only, all from the same SFT init and shared head with the same hyper-parameters, for the same number of steps as all-data, a baseline trained on every pair. WA(%d) averages the shard members' weights (no data or gradient ever crosses shards); ENS(%d) averages their rewards.",
 			shardKind, fo.K, fo.K, fo.K)},

@@ -98,9 +98,11 @@ func waDiagSE(a, b, w pairScores, lam float64) float64 {
 	return se
 }
 
-// lmc computes the LMC curves.
-func lmc(ctx context.Context, ev *evaluator, man *sweep.Manifest, members []*checkpoint.Checkpoint, _ []scored, sets []*Set, o Options) ([]Curve, error) {
-	pairs, err := lmcPairs(man, members)
+// lmc computes the LMC curves between the member pairs the sweep planned
+// for them, on subsamples of o.LMCSets.
+func (ev *evaluation) lmc(ctx context.Context) ([]Curve, error) {
+	o, sets, members := ev.o, ev.sets, ev.members
+	pairs, err := lmcPairs(ev.man, members)
 	if err != nil || len(pairs) == 0 {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ type Task struct {
 	Notes []string
 }
 
-// Options sets up `warm experiment`.
+// RunOptions sets up `warm experiment`.
 type RunOptions struct {
 	Dir string
 	// Seed seeds the base, the SFT model and the evaluation subsamples.
@@ -63,7 +63,7 @@ type RunOptions struct {
 	// Scale multiplies every step count (1: the documented protocol).
 	Scale float64
 	// Eval sets up the evaluation.
-	Eval Options
+	Eval EvalOptions
 	// Reevaluate redoes an evaluation whose report exists (otherwise the
 	// report's results are reused).
 	Reevaluate bool

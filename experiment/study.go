@@ -24,7 +24,7 @@ type study struct {
 	// manifest whose common fields are set; it may write files into dir.
 	plan func(man *sweep.Manifest) error
 	// evalOpts adjusts the evaluation options.
-	evalOpts func(eo *Options)
+	evalOpts func(eo *EvalOptions)
 	title    string
 	notes    []string
 }

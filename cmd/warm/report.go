@@ -19,7 +19,7 @@ func newReportCmd() *cobra.Command {
 	var (
 		out       string
 		title     string
-		o         experiment.Options
+		o         experiment.EvalOptions
 		force     bool
 		aggregate bool
 	)
