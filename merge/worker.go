@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/warm-rm/warm/safetensors"
@@ -74,7 +75,7 @@ func (w *worker) process(c chunk, out []byte) error {
 		}
 		w.data[m] = buf
 	}
-	if w.p.opts.Accumulate == AccumulateF64 && (t.OutDType == safetensors.F64 || hasF64(t.InDTypes)) {
+	if w.p.opts.Accumulate == AccumulateF64 && (t.OutDType == safetensors.F64 || slices.Contains(t.InDTypes, safetensors.F64)) {
 		return w.average64(c, out)
 	}
 	osz := t.OutDType.Size()
@@ -305,15 +306,6 @@ func overflowed(dt safetensors.DType, o []byte) int {
 		}
 	}
 	return -1
-}
-
-func hasF64(ds []safetensors.DType) bool {
-	for _, d := range ds {
-		if d == safetensors.F64 {
-			return true
-		}
-	}
-	return false
 }
 
 // f32s views little-endian bytes as float32s (no copy).
