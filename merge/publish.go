@@ -20,7 +20,7 @@ type Result struct {
 	// Output is the path written.
 	Output string `json:"output"`
 	// Method and Weights are as recorded in the output's "warm.merge".
-	Method  string    `json:"method"`
+	Method  Method    `json:"method"`
 	Weights []float64 `json:"weights"`
 	// Members identify the inputs.
 	Members []MemberRecord `json:"members"`
