@@ -12,8 +12,8 @@ import (
 // Info is the "warm.merge" metadata of a merge output: how it was made, from
 // what.
 type Info struct {
-	// Method is one of the Method* constants.
-	Method string `json:"method"`
+	// Method is how the members were weighed.
+	Method Method `json:"method"`
 	// Weights are the normalised weights, one per entry of Members.
 	Weights []float64 `json:"weights"`
 	// Lambda is set for MethodInterpolate.
@@ -54,6 +54,9 @@ func ReadInfo(metadata map[string]string) (*Info, int, error) {
 	}
 	var info Info
 	if err := json.Unmarshal([]byte(raw), &info); err != nil {
+		return nil, 0, fmt.Errorf("%s metadata: %w", safetensors.MetaMerge, err)
+	}
+	if _, err := ParseMethod(string(info.Method)); err != nil {
 		return nil, 0, fmt.Errorf("%s metadata: %w", safetensors.MetaMerge, err)
 	}
 	n, err := strconv.Atoi(metadata[safetensors.MetaMemberCount])

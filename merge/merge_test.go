@@ -588,3 +588,25 @@ func TestFingerprintModes(t *testing.T) {
 		t.Error("bad fingerprint mode accepted")
 	}
 }
+
+// TestMethodSpelling checks that the typed Method keeps the spellings
+// stored in "warm.merge" metadata, and that ReadInfo refuses others.
+func TestMethodSpelling(t *testing.T) {
+	for _, m := range []Method{MethodUniform, MethodWeighted, MethodInterpolate, MethodRunning} {
+		got, err := ParseMethod(string(m))
+		if err != nil || got != m {
+			t.Errorf("ParseMethod(%q) = %q, %v", m, got, err)
+		}
+	}
+	b, err := json.Marshal(Info{Method: MethodInterpolate})
+	if err != nil || !bytes.HasPrefix(b, []byte(`{"method":"interpolate",`)) {
+		t.Errorf("Info JSON %s, %v", b, err)
+	}
+	if _, err := ParseMethod("ties"); err == nil {
+		t.Error("ParseMethod accepted an unknown method")
+	}
+	md := map[string]string{safetensors.MetaMerge: `{"method":"ties"}`, safetensors.MetaMemberCount: "2"}
+	if _, _, err := ReadInfo(md); err == nil || !strings.Contains(err.Error(), `unknown merge method "ties"`) {
+		t.Errorf("ReadInfo of an unknown method: %v", err)
+	}
+}

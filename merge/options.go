@@ -26,19 +26,33 @@ const (
 	AccumulateF32 Accumulation = "F32"
 )
 
-// Method names recorded in the "warm.merge" metadata.
+// Method is how a merge weighs its members, spelled as recorded in the
+// "warm.merge" metadata and in Result's JSON.
+type Method string
+
+// The merge methods.
 const (
 	// MethodUniform is the WARM average: every member weighs 1/M.
-	MethodUniform = "uniform"
+	MethodUniform Method = "uniform"
 	// MethodWeighted uses the given weights, normalised to sum to 1.
-	MethodWeighted = "weighted"
+	MethodWeighted Method = "weighted"
 	// MethodInterpolate is (1-λ)·first + λ·second, for linear mode
 	// connectivity sweeps.
-	MethodInterpolate = "interpolate"
+	MethodInterpolate Method = "interpolate"
 	// MethodRunning adds members to an existing uniform merge of n members:
 	// (n·existing + Σ new) / (n + k). The result is again a uniform average.
-	MethodRunning = "running"
+	MethodRunning Method = "running"
 )
+
+// ParseMethod returns the Method spelled s: "uniform", "weighted",
+// "interpolate" or "running".
+func ParseMethod(s string) (Method, error) {
+	switch m := Method(s); m {
+	case MethodUniform, MethodWeighted, MethodInterpolate, MethodRunning:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown merge method %q (want uniform, weighted, interpolate or running)", s)
+}
 
 // FingerprintMode says when a merge hashes its output.
 type FingerprintMode string

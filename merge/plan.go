@@ -92,8 +92,8 @@ func (t *TensorPlan) OutBytes() int64 { return t.Elements() * int64(t.OutDType.S
 type Plan struct {
 	// Members are the inputs: the Into merge first when there is one.
 	Members []*Member
-	// Method is one of the Method* constants.
-	Method string
+	// Method is how the members are weighed.
+	Method Method
 	// MemberCount is the output's "warm.member_count".
 	MemberCount int
 	// Tensors are the output tensors sorted by name.

@@ -25,15 +25,6 @@
 // index, max-heap with lazy updates); ties break on the pair's bytes, so
 // training is deterministic.
 //
-// Why not a library: the Go tokenizer libraries on the module proxy either
-// only encode with fixed vocabularies (tiktoken-go: no trainer, no
-// tokenizer.json) or get byte-level BPE wrong. github.com/sugarme/tokenizer
-// v0.3.0, the one Go port of Hugging Face tokenizers with a trainer, uses a
-// ByteLevel regex without the whitespace alternatives (its source says "TODO:
-// this RE does not cover the case with trailing whitespace"), so encoding is
-// lossy; its trainer writes progress to stdout with fmt.Printf, breaks count
-// ties on a time field it never sets (so ties fall to Go's random map order),
-// and on a stale heap entry stores the stale count back into the pair table;
-// it also pulls in six dependencies. This package is about 1,600 lines with
-// comments and no dependency outside the standard library.
+// docs/TOKENIZER-NOTES.md says why warm has its own tokenizer rather than a
+// library's.
 package tokenizer

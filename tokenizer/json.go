@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/warm-rm/warm/internal/atomicdir"
 )
 
 // CanonicalJSON returns the tokenizer as a Hugging Face tokenizer.json, in a
@@ -124,36 +125,10 @@ func jsonString(s string) string {
 // CanonicalJSON), atomically: a temporary file in the same directory is
 // written, synced and renamed over path, so path never holds half a file.
 func (t *Tokenizer) Save(path string) error {
-	if err := writeFileAtomic(path, t.CanonicalJSON()); err != nil {
-		return fmt.Errorf("tokenizer: save %s: %w", path, err)
+	if err := atomicdir.WriteFile(path, t.CanonicalJSON()); err != nil {
+		return fmt.Errorf("tokenizer: save: %w", err) // err names path
 	}
 	return nil
-}
-
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Load reads a Hugging Face tokenizer.json holding a byte-level BPE (the

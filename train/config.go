@@ -21,7 +21,7 @@ type Config struct {
 	Warmup int `json:"warmup"`
 	// Decay is the schedule after warm-up: "cosine", "linear" or
 	// "constant".
-	Decay string `json:"decay"`
+	Decay Decay `json:"decay"`
 	// WeightDecay is AdamW's decoupled weight decay (matrices and
 	// embeddings only).
 	WeightDecay float32 `json:"weight_decay"`
@@ -41,7 +41,7 @@ type Config struct {
 // on a CPU.
 func DefaultConfig() Config {
 	return Config{
-		Steps: 1000, BatchSize: 32, LR: 1e-3, MinLR: 1e-4, Warmup: 50, Decay: "cosine",
+		Steps: 1000, BatchSize: 32, LR: 1e-3, MinLR: 1e-4, Warmup: 50, Decay: DecayCosine,
 		WeightDecay: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, ClipNorm: 1.0,
 		Seed: 1, DataSeed: 1,
 	}
@@ -63,7 +63,7 @@ func (c Config) Validate() error {
 	case c.ClipNorm < 0:
 		return fmt.Errorf("clip norm %g < 0", c.ClipNorm)
 	}
-	if _, err := optim.ParseDecay(c.Decay); err != nil {
+	if _, err := c.Decay.optim(); err != nil {
 		return err
 	}
 	return c.adamW().Validate()
@@ -73,10 +73,43 @@ func (c Config) adamW() optim.AdamWConfig {
 	return optim.AdamWConfig{Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, WeightDecay: c.WeightDecay}
 }
 
-func (c Config) schedule() optim.Schedule {
-	d, _ := optim.ParseDecay(c.Decay)
+func (c Config) schedule() (optim.Schedule, error) {
+	d, err := c.Decay.optim()
+	if err != nil {
+		return optim.Schedule{}, err
+	}
 	warm := min(c.Warmup, c.Steps)
-	return optim.Schedule{Peak: c.LR, Floor: c.MinLR, Warmup: warm, Total: max(c.Steps, 1), Decay: d}
+	return optim.Schedule{Peak: c.LR, Floor: c.MinLR, Warmup: warm, Total: max(c.Steps, 1), Decay: d}, nil
+}
+
+// Decay is the learning-rate schedule after warm-up, spelled as in flags,
+// configs, training states and manifests.
+type Decay string
+
+// The decays (optim.Cosine, optim.Linear and optim.Constant).
+const (
+	// DecayCosine is a half cosine from the peak to the floor.
+	DecayCosine Decay = "cosine"
+	// DecayLinear is a straight line from the peak to the floor.
+	DecayLinear Decay = "linear"
+	// DecayConstant stays at the peak until the end.
+	DecayConstant Decay = "constant"
+)
+
+// ParseDecay returns the Decay spelled s: "cosine", "linear" or
+// "constant".
+func ParseDecay(s string) (Decay, error) {
+	d := Decay(s)
+	if _, err := d.optim(); err != nil {
+		return "", err
+	}
+	return d, nil
+}
+
+// optim returns the optimiser's decay shape: the one place a Decay's
+// spelling is checked (optim.ParseDecay holds the names).
+func (d Decay) optim() (optim.Decay, error) {
+	return optim.ParseDecay(string(d))
 }
 
 // Stats describes one optimiser step.

@@ -91,7 +91,10 @@ func (r *Runner) Run(ctx context.Context, step StepFunc) ([]Stats, error) {
 			return nil, err
 		}
 	}
-	sched := cfg.schedule()
+	sched, err := cfg.schedule()
+	if err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	for s := start; s < cfg.Steps; s++ {
 		if err := ctx.Err(); err != nil {

@@ -40,7 +40,7 @@ func addTrainFlags(fs *pflag.FlagSet, c *train.Config, def train.Config, seeds b
 	fs.Float64Var(&c.LR, "lr", def.LR, "peak learning rate")
 	fs.Float64Var(&c.MinLR, "min-lr", def.MinLR, "learning rate at the end of the decay")
 	fs.IntVar(&c.Warmup, "warmup", def.Warmup, "linear warm-up steps")
-	fs.StringVar(&c.Decay, "decay", def.Decay, "schedule after warm-up: cosine, linear or constant")
+	fs.Var(decayFlag{&c.Decay}, "decay", "schedule after warm-up: cosine, linear or constant")
 	fs.Float32Var(&c.WeightDecay, "weight-decay", def.WeightDecay, "AdamW decoupled weight decay (matrices and embeddings)")
 	fs.Float32Var(&c.ClipNorm, "clip", def.ClipNorm, "global gradient-norm clipping (0: off)")
 	if seeds {
@@ -48,6 +48,29 @@ func addTrainFlags(fs *pflag.FlagSet, c *train.Config, def train.Config, seeds b
 		fs.Uint64Var(&c.DataSeed, "data-seed", def.DataSeed, "seed of the data order")
 	}
 }
+
+// decayFlag is a --decay flag: its value goes through train.ParseDecay,
+// so a misspelt decay is refused where it is given.
+type decayFlag struct{ d *train.Decay }
+
+func (f decayFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return string(*f.d)
+}
+
+func (f decayFlag) Set(s string) error {
+	d, err := train.ParseDecay(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+// Type is "string", so that --help reads as it did for a string flag.
+func (f decayFlag) Type() string { return "string" }
 
 // addResumeFlags registers the training-state flags.
 func addResumeFlags(fs *pflag.FlagSet, r *pipeline.Resume) {

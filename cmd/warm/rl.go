@@ -106,7 +106,7 @@ Rewards: best, member:K, ens:M, warm:M (of a --sweep), rm:PATH, gold.`,
 	fs.Float64Var(&cfg.EntropyCoef, "entropy", cfg.EntropyCoef, "entropy bonus weight beta")
 	fs.Float64Var(&cfg.Train.LR, "lr", cfg.Train.LR, "AdamW learning rate")
 	fs.Float64Var(&cfg.Train.MinLR, "min-lr", cfg.Train.MinLR, "learning rate at the end of the decay")
-	fs.StringVar(&cfg.Train.Decay, "decay", cfg.Train.Decay, "schedule after warm-up: constant, cosine or linear")
+	fs.Var(decayFlag{&cfg.Train.Decay}, "decay", "schedule after warm-up: constant, cosine or linear")
 	fs.IntVar(&cfg.Train.Warmup, "warmup", cfg.Train.Warmup, "linear warm-up steps")
 	fs.Float32Var(&cfg.Train.ClipNorm, "clip", cfg.Train.ClipNorm, "global gradient-norm clipping (0: off)")
 	fs.Float32Var(&cfg.Train.WeightDecay, "weight-decay", cfg.Train.WeightDecay, "AdamW decoupled weight decay")
