@@ -190,7 +190,7 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 		}
 	}
 	if !p.opts.NoSync {
-		if err := safetensors.SyncDir(tmp); err != nil {
+		if err := atomicdir.SyncDir(tmp); err != nil {
 			return res, err
 		}
 	}
@@ -211,7 +211,7 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 	}
 	os.RemoveAll(tmp)
 	if !p.opts.NoSync {
-		safetensors.SyncDir(parent)
+		atomicdir.SyncDir(parent)
 	}
 	return Result{
 		Output: out, Method: p.Method, Weights: info.Weights, Members: info.Members,

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/warm-rm/warm/internal/atomicdir"
 )
 
 // Spec describes a tensor to be written: its name, dtype and shape. Offsets
@@ -252,22 +254,9 @@ func (w *Writer) Commit() error {
 	}
 	w.err = fmt.Errorf("%s: already committed", w.path)
 	if !w.noSync {
-		if err := SyncDir(filepath.Dir(w.path)); err != nil {
+		if err := atomicdir.SyncDir(filepath.Dir(w.path)); err != nil {
 			return fmt.Errorf("%s: committed, but syncing its directory failed: %w", w.path, err)
 		}
-	}
-	return nil
-}
-
-// SyncDir fsyncs a directory, making renames and creations in it durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
 }

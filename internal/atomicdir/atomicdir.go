@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/warm-rm/warm/safetensors"
 )
 
 // Write makes the directory dst by calling fill with a fresh temporary
@@ -53,7 +51,7 @@ func Write(dst string, replace bool, fill func(tmp string) error) (err error) {
 	if old != "" {
 		os.RemoveAll(old)
 	}
-	return safetensors.SyncDir(parent)
+	return SyncDir(parent)
 }
 
 // syncTree fsyncs every regular file and directory under dir.
@@ -170,6 +168,19 @@ func WriteFile(path string, b []byte) error {
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// SyncDir fsyncs a directory, making renames and creations in it durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
 }
