@@ -155,7 +155,7 @@ func checkOrder(t *testing.T, what, s string, parts []string) {
 
 func TestInline(t *testing.T) {
 	for in, want := range map[string]string{
-		"a `b` <c>": "a <code>b</code> &lt;c&gt;",
+		"a `b` <c>":  "a <code>b</code> &lt;c&gt;",
 		"odd ` tick": "odd ` tick",
 		"":           "",
 	} {
