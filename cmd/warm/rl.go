@@ -36,8 +36,9 @@ evaluation; the others feed the steps.
 
 Every --save-every steps the policy is saved in DIR/checkpoints/step-NNNNNN and
 evaluated: proxy and control reward, KL, entropy and length, in DIR/rl.json
-with a report (rl.md, rl.html: the verdict first) and plots; every step is logged in DIR/train_log.jsonl. Ctrl-C saves the
-training state; --resume continues bit-identically.
+with a report (rl.md and rl.html, the verdict first) and plots; every step
+is logged in DIR/train_log.jsonl. Ctrl-C saves the training state; --resume
+continues bit-identically.
 
 Rewards: best, member:K, ens:M, warm:M (of a --sweep), rm:PATH, gold.`,
 		Example: `  warm rl --policy x/sft --sweep x/sweep/manifest.json --reward warm:6 \
