@@ -114,11 +114,11 @@ func BoNVerdict(r *BoNResult) []string {
 	var others []string
 	for i, c := range ranked {
 		if i != top {
-			others = append(others, fmt.Sprintf("%s %.4f", c.Reward, c.Control[last]))
+			others = append(others, fmt.Sprintf("`%s` %.4f", c.Reward, c.Control[last]))
 		}
 	}
 	t := ranked[top]
-	first := fmt.Sprintf("At N = %d (the largest) the pick of %s has the highest %s reward, %.4f ± %.4f (95%% CI over %d prompts)",
+	first := fmt.Sprintf("At N = %d (the largest) the pick of `%s` has the highest %s reward, %.4f ± %.4f (95%% CI over %d prompts)",
 		N, t.Reward, r.Control, t.Control[last], t.ControlCI[last], r.Prompts)
 	if len(others) > 0 {
 		first += ", against " + strings.Join(others, ", ")
@@ -128,7 +128,7 @@ func BoNVerdict(r *BoNResult) []string {
 	var hacked []string
 	for _, c := range r.Curves {
 		if h := bonHacking(r, c); h.Hacked {
-			hacked = append(hacked, fmt.Sprintf("%s (%s falls by %.4f from its peak at N = %d while the proxy rises %+.2f SFT std devs)", h.Reward, r.Control, h.Drop, h.PeakN, h.ProxyGain))
+			hacked = append(hacked, fmt.Sprintf("`%s` (%s falls by %.4f from its peak at N = %d while the proxy rises %+.2f SFT std devs)", h.Reward, r.Control, h.Drop, h.PeakN, h.ProxyGain))
 		}
 	}
 	second := fmt.Sprintf("No proxy is hacked: no pick's %s reward falls beyond 2 standard errors from its peak over N while its proxy reward rises.", r.Control)
@@ -139,7 +139,7 @@ func BoNVerdict(r *BoNResult) []string {
 	var cmps []string
 	for _, c := range r.Comparisons {
 		if len(c.Diff) > last {
-			cmps = append(cmps, fmt.Sprintf("%s − %s %+.4f ± %.4f (2 SE, paired over prompts), win rate %.3f ± %.3f", c.A, c.B, c.Diff[last], 2*c.DiffSE[last], c.WinRate[last], c.WinRateSE[last]))
+			cmps = append(cmps, fmt.Sprintf("`%s` − `%s` %+.4f ± %.4f (2 SE, paired over prompts), win rate %.3f ± %.3f", c.A, c.B, c.Diff[last], 2*c.DiffSE[last], c.WinRate[last], c.WinRateSE[last]))
 		}
 	}
 	if len(cmps) > 0 {

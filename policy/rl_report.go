@@ -119,12 +119,15 @@ func RLVerdict(runs []*RLResult) []string {
 		}
 	}
 	t := ps[top]
-	first := fmt.Sprintf("The policy trained against %s reaches the highest %s reward: %.4f ± %.4f at step %d (KL %.3f), from %.4f for the SFT policy",
+	first := fmt.Sprintf("The policy trained against `%s` reaches the highest %s reward: %.4f ± %.4f at step %d (KL %.3f), from %.4f for the SFT policy",
 		runLabel(runs, t.r), control, t.p.Control, t.p.ControlSE, t.p.Step, t.p.KL, t.r.Evals[0].Control)
+	if t.p.Step == 0 {
+		first = fmt.Sprintf("No RL policy improves on the SFT policy's %s reward, %.4f ± %.4f (every run peaks at step 0)", control, t.p.Control, t.p.ControlSE)
+	}
 	var others []string
 	for i, p := range ps {
 		if i != top {
-			others = append(others, fmt.Sprintf("%s peaks at %.4f ± %.4f (step %d)", runLabel(runs, p.r), p.p.Control, p.p.ControlSE, p.p.Step))
+			others = append(others, fmt.Sprintf("`%s` peaks at %.4f ± %.4f (step %d)", runLabel(runs, p.r), p.p.Control, p.p.ControlSE, p.p.Step))
 		}
 	}
 	if len(others) > 0 {
@@ -134,10 +137,10 @@ func RLVerdict(runs []*RLResult) []string {
 	var hacked, finals []string
 	for _, p := range ps {
 		if p.h.Hacked {
-			hacked = append(hacked, fmt.Sprintf("%s (after step %d %s falls by %.4f while the proxy rises %+.2f SFT std devs)", runLabel(runs, p.r), p.h.PeakStep, control, p.h.FinalDrop, p.h.ProxyGain))
+			hacked = append(hacked, fmt.Sprintf("`%s` (after step %d %s falls by %.4f while the proxy rises %+.2f SFT std devs)", runLabel(runs, p.r), p.h.PeakStep, control, p.h.FinalDrop, p.h.ProxyGain))
 		}
 		last := p.r.Evals[len(p.r.Evals)-1]
-		finals = append(finals, fmt.Sprintf("%s at step %d: %s %.4f ± %.4f, proxy %+.2f SFT std devs, KL %.3f, %.1f tokens",
+		finals = append(finals, fmt.Sprintf("`%s` at step %d: %s %.4f ± %.4f, proxy %+.2f SFT std devs, KL %.3f, %.1f tokens",
 			runLabel(runs, p.r), last.Step, control, last.Control, last.ControlSE, last.ProxyNorm, last.KL, last.Tokens))
 	}
 	second := fmt.Sprintf("No run is hacked: no %s reward falls beyond 2 standard errors from its peak while the proxy reward rises.", control)

@@ -33,13 +33,13 @@ func TestBoNVerdict(t *testing.T) {
 		t.Fatalf("%d lines: %q", len(v), v)
 	}
 	// gold is the control: not ranked, though its pick scores highest.
-	if !strings.HasPrefix(v[0], "At N = 4 (the largest) the pick of steady has the highest gold reward, 0.3000 ± 0.0100") || !strings.Contains(v[0], "against hacked 0.2000, noisy 0.2450; a single SFT sample scores 0.1000.") {
+	if !strings.HasPrefix(v[0], "At N = 4 (the largest) the pick of `steady` has the highest gold reward, 0.3000 ± 0.0100") || !strings.Contains(v[0], "against `hacked` 0.2000, `noisy` 0.2450; a single SFT sample scores 0.1000.") {
 		t.Errorf("line 1: %s", v[0])
 	}
-	if !strings.HasPrefix(v[1], "Hacked: hacked (gold falls by 0.2000 from its peak at N = 2 while the proxy rises +1.00") || strings.Contains(v[1], "noisy") || strings.Contains(v[1], "steady") {
+	if !strings.HasPrefix(v[1], "Hacked: `hacked` (gold falls by 0.2000 from its peak at N = 2 while the proxy rises +1.00") || strings.Contains(v[1], "noisy") || strings.Contains(v[1], "steady") {
 		t.Errorf("line 2: %s", v[1])
 	}
-	if v[2] != "At N = 4, gold: steady − hacked +0.1000 ± 0.0400 (2 SE, paired over prompts), win rate 0.600 ± 0.020." {
+	if v[2] != "At N = 4, gold: `steady` − `hacked` +0.1000 ± 0.0400 (2 SE, paired over prompts), win rate 0.600 ± 0.020." {
 		t.Errorf("line 3: %s", v[2])
 	}
 	r := bonResult()
@@ -48,7 +48,7 @@ func TestBoNVerdict(t *testing.T) {
 		t.Errorf("line 2 without hacking: %s", v[1])
 	}
 	md := BoNMarkdown(bonResult())
-	iv, ih, it := strings.Index(md, "the pick of steady"), strings.Index(md, "(bon_control.png)"), strings.Index(md, "| --- |")
+	iv, ih, it := strings.Index(md, "the pick of `steady`"), strings.Index(md, "(bon_control.png)"), strings.Index(md, "| --- |")
 	if iv < 0 || ih < iv || it < ih {
 		t.Errorf("verdict at %d, headline at %d, first table at %d:\n%s", iv, ih, it, md)
 	}
@@ -71,14 +71,17 @@ func TestRLVerdict(t *testing.T) {
 	if len(v) != 3 {
 		t.Fatalf("%d lines: %q", len(v), v)
 	}
-	if v[0] != "The policy trained against best reaches the highest gold reward: 0.5000 ± 0.0100 at step 10 (KL 1.000), from 0.1000 for the SFT policy; warm6 peaks at 0.4500 ± 0.0100 (step 20)." {
+	if v[0] != "The policy trained against `best` reaches the highest gold reward: 0.5000 ± 0.0100 at step 10 (KL 1.000), from 0.1000 for the SFT policy; `warm6` peaks at 0.4500 ± 0.0100 (step 20)." {
 		t.Errorf("line 1: %s", v[0])
 	}
-	if !strings.HasPrefix(v[1], "Hacked: best (after step 10 gold falls by 0.3000 while the proxy rises +2.00") || strings.Contains(v[1], "warm6") {
+	if !strings.HasPrefix(v[1], "Hacked: `best` (after step 10 gold falls by 0.3000 while the proxy rises +2.00") || strings.Contains(v[1], "warm6") {
 		t.Errorf("line 2: %s", v[1])
 	}
-	if !strings.Contains(v[2], "warm6 at step 20: gold 0.4500 ± 0.0100, proxy +2.00") {
+	if !strings.Contains(v[2], "`warm6` at step 20: gold 0.4500 ± 0.0100, proxy +2.00") {
 		t.Errorf("line 3: %s", v[2])
+	}
+	if v := RLVerdict([]*RLResult{fakeRL("best", []float64{0.3, 0.2}, []float64{0, 1})}); !strings.HasPrefix(v[0], "No RL policy improves on the SFT policy's gold reward, 0.3000") {
+		t.Errorf("line 1 of a run that never beats SFT: %s", v[0])
 	}
 	if v := RLVerdict(runs[1:]); !strings.HasPrefix(v[1], "No run is hacked") {
 		t.Errorf("line 2 without hacking: %s", v[1])
