@@ -1,138 +1,107 @@
 package experiment
 
 import (
-	"bytes"
 	"fmt"
-	"image/color"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
+	"github.com/warm-rm/warm/internal/report"
 )
 
-// figure is a rendered plot: SVG for the HTML page, PNG for Markdown.
-type figure struct {
-	Name     string // file stem
-	Title    string
-	SVG, PNG []byte
-}
+// Colours of the report's recurring lines (1-based indices into
+// report.Palette): WA, ENS, the best member, Diag.
+const (
+	colorWA   = 1
+	colorENS  = 2
+	colorBest = 3
+	colorDiag = 6
+)
 
-var palette = []color.Color{
-	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
-	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
-}
-
-type series struct {
-	label  string
-	xs, ys []float64
-	dashed bool
-}
-
-func linePlot(name, title, xlabel, ylabel string, ss []series) (figure, error) {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xlabel
-	p.Y.Label.Text = ylabel
-	p.Legend.Top = false
-	p.Legend.Left = true
-	p.Add(plotter.NewGrid())
-	for i, s := range ss {
-		pts := make(plotter.XYs, len(s.xs))
-		for j := range s.xs {
-			pts[j].X, pts[j].Y = s.xs[j], s.ys[j]
-		}
-		l, sc, err := plotter.NewLinePoints(pts)
-		if err != nil {
-			return figure{}, err
-		}
-		c := palette[i%len(palette)]
-		l.Color, sc.Color = c, c
-		l.Width = vg.Points(1.5)
-		sc.Shape = draw.CircleGlyph{}
-		sc.Radius = vg.Points(2)
-		if s.dashed {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
-		p.Add(l, sc)
-		p.Legend.Add(s.label, l, sc)
+// lmcFigures draws the LMC curves.
+func lmcFigures(r *Results) []report.Figure {
+	var out []report.Figure
+	for _, c := range r.LMC {
+		out = append(out, report.Figure{Name: fmt.Sprintf("lmc_%s_%s", c.Kind, c.Set),
+			Title: fmt.Sprintf("LMC (%s): %s → %s on %s", c.Kind, c.A, c.B, c.Set), XLabel: "λ", YLabel: "accuracy",
+			Series: []report.Series{
+				{Label: "WA (weights)", X: c.Lambdas, Y: c.WA, Color: colorWA},
+				{Label: "ENS (predictions)", X: c.Lambdas, Y: c.ENS, Color: colorENS},
+				{Label: "Diag", X: c.Lambdas, Y: c.Diag, Dashed: true, Color: colorDiag}}})
 	}
-	return render(p, name, title)
+	return out
 }
 
-func render(p *plot.Plot, name, title string) (figure, error) {
-	f := figure{Name: name, Title: title}
-	for _, format := range []string{"svg", "png"} {
-		w, err := p.WriterTo(5.5*vg.Inch, 3.6*vg.Inch, format)
-		if err != nil {
-			return f, fmt.Errorf("plot %s: %w", name, err)
+// accuracyByM returns, on set, the M of every WA(M) and the accuracies of
+// WA(M) and ENS(M).
+func accuracyByM(r *Results, set string) (xs, wa, ens []float64) {
+	for _, e := range r.Entries {
+		res, ok := e.Result(set)
+		if !ok {
+			continue
 		}
-		var b bytes.Buffer
-		if _, err := w.WriteTo(&b); err != nil {
-			return f, fmt.Errorf("plot %s: %w", name, err)
-		}
-		if format == "svg" {
-			f.SVG = b.Bytes()
-		} else {
-			f.PNG = b.Bytes()
+		switch e.Kind {
+		case "wa":
+			xs = append(xs, float64(e.M))
+			wa = append(wa, res.Accuracy)
+		case "ens":
+			ens = append(ens, res.Accuracy)
 		}
 	}
-	return f, nil
+	return xs, wa, ens
+}
+
+// mSeries returns the series of WA(M), ENS(M) and the best member against M
+// on set, labelled with suffix ("" for none), dashed when dashed; false when
+// the set has no WA(M).
+func mSeries(r *Results, set, suffix string, dashed bool) ([]report.Series, bool) {
+	xs, wa, ens := accuracyByM(r, set)
+	if len(xs) == 0 || len(ens) != len(xs) {
+		return nil, false
+	}
+	best := report.Constant("best member (rank set)"+suffix, xs, bestMember(r, set), colorBest)
+	best.Dashed = true
+	return []report.Series{
+		{Label: "WA(M)" + suffix, X: xs, Y: wa, Dashed: dashed, Color: colorWA},
+		{Label: "ENS(M)" + suffix, X: xs, Y: ens, Dashed: dashed, Color: colorENS},
+		best,
+	}, true
+}
+
+// headline is the report's first figure: accuracy against M of WA, ENS and
+// the best member, in distribution (dashed) and out of it (solid); nil
+// without WA(M) on either set.
+func headline(r *Results) *report.Figure {
+	f := report.Figure{Name: "headline", Title: fmt.Sprintf("accuracy against M: %s (solid) and %s (dashed)", SetOODTest, SetIDTest),
+		XLabel: "M (members)", YLabel: "accuracy"}
+	ood, okO := mSeries(r, SetOODTest, " "+SetOODTest, false)
+	id, okI := mSeries(r, SetIDTest, " "+SetIDTest, true)
+	if !okO && !okI {
+		return nil
+	}
+	if okO {
+		ood[2].Dashed = false
+	}
+	f.Series = append(ood, id...)
+	return &f
 }
 
 // figures draws the LMC curves and the accuracy of WA and ENS against M.
-func figures(r *Results) ([]figure, error) {
-	var out []figure
-	for _, c := range r.LMC {
-		f, err := linePlot(fmt.Sprintf("lmc_%s_%s", c.Kind, c.Set),
-			fmt.Sprintf("LMC (%s): %s → %s on %s", c.Kind, c.A, c.B, c.Set), "λ", "accuracy",
-			[]series{{"WA (weights)", c.Lambdas, c.WA, false}, {"ENS (predictions)", c.Lambdas, c.ENS, false}, {"Diag", c.Lambdas, c.Diag, true}})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
+func figures(r *Results) []report.Figure {
+	out := lmcFigures(r)
 	for _, s := range r.Sets {
-		var xs, wa, ens []float64
-		for _, e := range r.Entries {
-			res, ok := e.Result(s.Name)
-			if !ok {
-				continue
-			}
-			switch e.Kind {
-			case "wa":
-				xs = append(xs, float64(e.M))
-				wa = append(wa, res.Accuracy)
-			case "ens":
-				ens = append(ens, res.Accuracy)
-			}
-		}
-		if len(xs) == 0 {
+		ss, ok := mSeries(r, s.Name, "", false)
+		if !ok {
 			continue
 		}
-		best := bestMember(r, s.Name)
-		bs := make([]float64, len(xs))
-		for i := range bs {
-			bs[i] = best
-		}
-		f, err := linePlot("m_"+s.Name, "accuracy against M on "+s.Name, "M (members)", "accuracy",
-			[]series{{"WA(M)", xs, wa, false}, {"ENS(M)", xs, ens, false}, {"best member (rank set)", xs, bs, true}})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
+		out = append(out, report.Figure{Name: "m_" + s.Name, Title: "accuracy against M on " + s.Name,
+			XLabel: "M (members)", YLabel: "accuracy", Series: ss})
 	}
-	return out, nil
+	return out
 }
 
 // bestMember returns the accuracy on set of the member ranked first.
 func bestMember(r *Results, set string) float64 {
 	for _, m := range r.Members {
 		if m.Rank == 0 {
-			if res, ok := r.Entry(m.Name).Result(set); ok {
+			if res, ok := entryResult(r, m.Name, set); ok {
 				return res.Accuracy
 			}
 		}

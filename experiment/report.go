@@ -3,12 +3,11 @@ package experiment
 import (
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/warm-rm/warm/internal/atomicdir"
+	"github.com/warm-rm/warm/internal/report"
 )
 
 // ReportInfo is what the report says about how the results were made.
@@ -30,35 +29,21 @@ type Report struct {
 }
 
 // WriteReport writes dir (atomically) with report.md, report.html (self
-// contained: figures inline as SVG), results.json and one PNG per figure.
+// contained: figures inline as SVG), results.json and one PNG and SVG per
+// figure. Both reports open on the verdict (Verdict) and the headline
+// figure (accuracy against M, ID and OOD), then the tables.
 func WriteReport(dir string, info ReportInfo, r *Results, replace bool) error {
 	rep := Report{Info: info, Observations: Observe(r), Results: r}
-	figs, err := figures(r)
-	if err != nil {
-		return err
-	}
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("report: %w", err)
 	}
-	md := markdown(rep, figs)
-	page, err := htmlPage(rep, figs)
+	files, err := reportDoc(rep).Files("report")
 	if err != nil {
-		return err
+		return fmt.Errorf("report: %w", err)
 	}
-	return atomicdir.Write(dir, replace, func(tmp string) error {
-		files := map[string][]byte{"results.json": append(js, '\n'), "report.md": []byte(md), "report.html": page}
-		for _, f := range figs {
-			files[f.Name+".png"] = f.PNG
-			files[f.Name+".svg"] = f.SVG
-		}
-		for name, b := range files {
-			if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	files["results.json"] = append(js, '\n')
+	return atomicdir.Write(dir, replace, func(tmp string) error { return report.WriteFiles(tmp, files) })
 }
 
 // ReadResults reads the results.json of a report directory (or a results
@@ -80,26 +65,12 @@ func ReadResults(path string) (*Report, error) {
 
 func pct(x float64) string { return fmt.Sprintf("%.4f", x) }
 
-// table is a rendered table: a header and rows of cells.
-type table struct {
-	Head []string
-	Rows [][]string
-}
+// table is a report table; aggregate.go renders its own with markdown.
+type table report.Table
 
-func (t table) markdown() string {
-	var b strings.Builder
-	b.WriteString("| " + strings.Join(t.Head, " | ") + " |\n|")
-	for range t.Head {
-		b.WriteString(" --- |")
-	}
-	b.WriteString("\n")
-	for _, r := range t.Rows {
-		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
-	}
-	return b.String()
-}
+func (t table) markdown() string { return report.Table(t).Markdown() }
 
-func tables(rep Report) (obs, acc, cmp, cost, lmcT table) {
+func tables(rep Report) (obs, acc, cmp, cost, lmcT report.Table) {
 	r := rep.Results
 	obs.Head = []string{"", "claim", "verdict", "evidence"}
 	for _, o := range rep.Observations {
@@ -167,84 +138,23 @@ func abs(x float64) float64 {
 	return x
 }
 
-func markdown(rep Report, figs []figure) string {
+// reportDoc lays the report out: verdict, headline figure, provenance and
+// notes, then the observations, the tables and the other figures.
+func reportDoc(rep Report) *report.Doc {
+	r := rep.Results
 	obs, acc, cmp, cost, lmcT := tables(rep)
-	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n", rep.Info.Title)
-	fmt.Fprintf(&b, "Produced by `%s` on %s (%s); evaluation took %s.\n\n", rep.Info.Command, rep.Results.Date, rep.Info.Machine, rep.Results.Wall)
-	for _, n := range rep.Info.Notes {
-		b.WriteString(n + "\n\n")
-	}
-	b.WriteString("## The paper's observations\n\nDifferences are paired per-example differences of correctness with their standard errors.\n\n")
-	b.WriteString(obs.markdown())
-	fmt.Fprintf(&b, "\n## Accuracy (± binomial standard error)\n\nMembers are ranked on `%s`; WA(M) and ENS(M) use the top M.\n\n", rep.Results.RankSet)
-	b.WriteString(acc.markdown())
-	b.WriteString("\n## Paired comparisons\n\n")
-	b.WriteString(cmp.markdown())
-	b.WriteString("\n## Inference cost\n\n")
-	b.WriteString(cost.markdown())
-	if len(lmcT.Rows) > 0 {
-		b.WriteString("\n## Linear mode connectivity\n\n")
-		b.WriteString(lmcT.markdown())
-	}
-	b.WriteString("\n## Figures\n\n")
-	for _, f := range figs {
-		fmt.Fprintf(&b, "![%s](%s.png)\n\n", f.Title, f.Name)
-	}
-	b.WriteString("All numbers are in `results.json`.\n")
-	return b.String()
-}
-
-var page = template.Must(template.New("report").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Rep.Info.Title}}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
-th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3} code{background:#f3f3f3;padding:0 .2rem}
-.figs{display:flex;flex-wrap:wrap;gap:1rem} .figs figure{margin:0}
-</style></head><body>
-<h1>{{.Rep.Info.Title}}</h1>
-<p>Produced by <code>{{.Rep.Info.Command}}</code> on {{.Rep.Results.Date}} ({{.Rep.Info.Machine}}); evaluation took {{.Rep.Results.Wall}}.</p>
-{{range .Rep.Info.Notes}}<p>{{.}}</p>{{end}}
-{{range .Tables}}<h2>{{.Title}}</h2>{{if .Text}}<p>{{.Text}}</p>{{end}}
-<table><tr>{{range .T.Head}}<th>{{.}}</th>{{end}}</tr>
-{{range .T.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>{{end}}
-<h2>Figures</h2><div class="figs">{{range .Figs}}<figure>{{.SVG}}<figcaption>{{.Title}}</figcaption></figure>{{end}}</div>
-<p>All numbers are in <code>results.json</code>.</p>
-</body></html>
-`))
-
-func htmlPage(rep Report, figs []figure) ([]byte, error) {
-	obs, acc, cmp, cost, lmcT := tables(rep)
-	type tbl struct {
-		Title, Text string
-		T           table
-	}
-	type fig struct {
-		Title string
-		SVG   template.HTML
-	}
-	ts := []tbl{
-		{"The paper's observations", "Differences are paired per-example differences of correctness with their standard errors.", obs},
-		{"Accuracy (± binomial standard error)", "Members are ranked on " + rep.Results.RankSet + "; WA(M) and ENS(M) use the top M.", acc},
-		{"Paired comparisons", "", cmp},
-		{"Inference cost", "", cost},
+	d := &report.Doc{Title: rep.Info.Title, Verdict: Verdict(r), Headline: headline(r),
+		Intro:  append([]string{fmt.Sprintf("Produced by `%s` on %s (%s); evaluation took %s.", rep.Info.Command, r.Date, rep.Info.Machine, r.Wall)}, rep.Info.Notes...),
+		Footer: "All numbers are in `results.json`."}
+	d.Sections = []report.Section{
+		{Title: "The paper's observations", Text: []string{"Differences are paired per-example differences of correctness with their standard errors."}, Tables: []report.Table{obs}},
+		{Title: "Accuracy (± binomial standard error)", Text: []string{fmt.Sprintf("Members are ranked on `%s`; WA(M) and ENS(M) use the top M.", r.RankSet)}, Tables: []report.Table{acc}},
+		{Title: "Paired comparisons", Tables: []report.Table{cmp}},
+		{Title: "Inference cost", Tables: []report.Table{cost}},
 	}
 	if len(lmcT.Rows) > 0 {
-		ts = append(ts, tbl{"Linear mode connectivity", "", lmcT})
+		d.Sections = append(d.Sections, report.Section{Title: "Linear mode connectivity", Tables: []report.Table{lmcT}})
 	}
-	var fs []fig
-	for _, f := range figs {
-		svg := string(f.SVG)
-		if i := strings.Index(svg, "<svg"); i > 0 {
-			svg = svg[i:] // drop the XML prolog inside HTML
-		}
-		fs = append(fs, fig{f.Title, template.HTML(svg)}) // generated by gonum/plot, not user input
-	}
-	var b strings.Builder
-	if err := page.Execute(&b, map[string]any{"Rep": rep, "Tables": ts, "Figs": fs}); err != nil {
-		return nil, err
-	}
-	return []byte(b.String()), nil
+	d.Sections = append(d.Sections, report.Section{Title: "Figures", Figures: figures(r)})
+	return d
 }

@@ -15,12 +15,13 @@ type Set struct {
 	tok   []data.TokPair
 }
 
-// Names of the sets derived from the training pairs, and of the ID test
-// set the observations compare on.
+// Names of the sets derived from the training pairs, and of the ID and OOD
+// test sets the observations and the verdict compare on.
 const (
 	SetTrainClean   = "train_clean"   // uncorrupted training pairs
 	SetTrainFlipped = "train_flipped" // corrupted pairs, scored against the flipped label: memorisation
 	SetIDTest       = "test"          // the in-distribution test set every task names so
+	SetOODTest      = "ood_test"      // the out-of-distribution test set every task names so
 )
 
 // subsample returns at most n pairs, a seeded random subset in the original

@@ -188,7 +188,21 @@ func TestBestOfN(t *testing.T) {
 	}
 	if figs := BoNFigures(r1); len(figs) != 4 {
 		t.Errorf("%d figures", len(figs))
-	} else if err := WriteFigures(t.TempDir(), figs); err != nil {
-		t.Error(err)
+	}
+	out := filepath.Join(t.TempDir(), "bon")
+	if err := WriteBoN(out, r1, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"bon.json", "bon.md", "bon.html", "bon_control.png", "bon_control.svg", "bon_winrate.svg"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	var back BoNResult
+	if raw, err := os.ReadFile(filepath.Join(out, "bon.json")); err != nil || json.Unmarshal(raw, &back) != nil || len(back.Curves) != len(r1.Curves) {
+		t.Errorf("bon.json: %v", err)
+	}
+	if err := WriteBoN(out, r1, false); err == nil {
+		t.Error("WriteBoN replaced a directory without replace")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/warm-rm/warm/internal/report"
 	"github.com/warm-rm/warm/sample"
 )
 
@@ -213,24 +214,23 @@ func CompareRuns(ctx context.Context, runA, runB string, sft *Policy, steps []in
 }
 
 // WinRateFigure draws a RunsTable against steps.
-func WinRateFigure(t *RunsTable, nameA, nameB string) Figure {
-	f := Figure{Name: "winrate_steps", Title: fmt.Sprintf("win rate of %s against %s at matched steps (%s, ±2 SE)", nameA, nameB, t.Control),
+func WinRateFigure(t *RunsTable, nameA, nameB string) report.Figure {
+	f := report.Figure{Name: "winrate_steps", Title: fmt.Sprintf("win rate of %s against %s at matched steps (%s, ±2 SE)", nameA, nameB, t.Control),
 		XLabel: "RL step", YLabel: "win rate (ties split)"}
-	var xs, ab, abe, as, bs, half []float64
+	var xs, ab, abe, as, bs []float64
 	for _, r := range t.Rows {
 		xs = append(xs, float64(r.Step))
 		ab = append(ab, r.AvsB.Rate)
 		abe = append(abe, 2*r.AvsB.SE)
-		half = append(half, 0.5)
 		if r.AvsSFT != nil {
 			as = append(as, r.AvsSFT.Rate)
 			bs = append(bs, r.BvsSFT.Rate)
 		}
 	}
-	f.Series = append(f.Series, Series{Label: nameA + " vs " + nameB, X: xs, Y: ab, Err: abe})
+	f.Series = append(f.Series, report.Series{Label: nameA + " vs " + nameB, X: xs, Y: ab, Err: abe})
 	if len(as) == len(xs) {
-		f.Series = append(f.Series, Series{Label: nameA + " vs SFT", X: xs, Y: as}, Series{Label: nameB + " vs SFT", X: xs, Y: bs})
+		f.Series = append(f.Series, report.Series{Label: nameA + " vs SFT", X: xs, Y: as}, report.Series{Label: nameB + " vs SFT", X: xs, Y: bs})
 	}
-	f.Series = append(f.Series, Series{Label: "even", X: xs, Y: half, Dashed: true})
+	f.Series = append(f.Series, report.Constant("even", xs, 0.5, len(f.Series)+1))
 	return f
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/internal/report"
 )
 
 func TestCompareSelfIsEven(t *testing.T) {
@@ -61,7 +62,7 @@ func TestCompareRuns(t *testing.T) {
 	if _, err := CompareRuns(context.Background(), filepath.Join(dir, "a"), filepath.Join(dir, "b"), nil, []int{15}, f.prompts[:2], 1, tinySampling(), Gold{}, nil); err == nil {
 		t.Error("runs without a common step compared")
 	}
-	if err := WriteFigures(dir, []Figure{WinRateFigure(tab, "a", "b")}); err != nil {
+	if err := report.WriteFigures(dir, []report.Figure{WinRateFigure(tab, "a", "b")}); err != nil {
 		t.Error(err)
 	}
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -12,8 +14,11 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/kernels"
 	"github.com/warm-rm/warm/pipeline"
+	"github.com/warm-rm/warm/policy"
+	"github.com/warm-rm/warm/sample"
 	"github.com/warm-rm/warm/train"
 )
 
@@ -137,4 +142,75 @@ func (p *progress) logger() *slog.Logger {
 			p.bar.Clear()
 		}
 	})
+}
+
+// policyFlags are the inputs shared by bon, rl and winrate.
+type policyFlags struct {
+	manifest, results, prompts, control string
+	maxPrompts                          int
+}
+
+func (pf *policyFlags) add(fs *pflag.FlagSet, sweepFlags bool) {
+	if sweepFlags {
+		fs.StringVar(&pf.manifest, "sweep", "", "sweep manifest whose members the rewards use (e.g. DIR/sweep/manifest.json)")
+		fs.StringVar(&pf.results, "results", "", "experiment results.json ranking the members (default: DIR/report/results.json beside the sweep, else rank by ood_dev accuracy)")
+	}
+	fs.StringVar(&pf.prompts, "prompts", "", "prompt JSONL file ({\"prompt\": ...} a line; e.g. DIR/data/prompts.jsonl)")
+	fs.IntVar(&pf.maxPrompts, "max-prompts", 0, "use the first N prompts (0: all)")
+	fs.StringVar(&pf.control, "control", "gold", "control reward: gold (synthetic task) or rm:PATH (a control RM)")
+}
+
+// loadPrompts reads the prompt texts.
+func (pf *policyFlags) loadPrompts() ([]string, error) {
+	if pf.prompts == "" {
+		return nil, errors.New("--prompts FILE is required")
+	}
+	ex, _, err := data.LoadExamples(pf.prompts, data.LoadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ex {
+		out = append(out, e.Prompt)
+	}
+	if pf.maxPrompts > 0 && len(out) > pf.maxPrompts {
+		out = out[:pf.maxPrompts]
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no prompts", pf.prompts)
+	}
+	return out, nil
+}
+
+// rewards opens the sweep (if any).
+func (pf *policyFlags) rewards(cmd *cobra.Command, log func(string, ...any)) (*policy.Rewards, error) {
+	if pf.manifest == "" {
+		return policy.NewRewards(), nil
+	}
+	rs, err := policy.OpenRewards(cmd.Context(), pf.manifest, policy.RankOptions{Results: pf.results, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(rs.Ranking))
+	for r, i := range rs.Ranking {
+		names[r] = rs.Manifest.Members[i].Name
+	}
+	log("members ranked by %s: %s", rs.RankedBy, strings.Join(names, " > "))
+	return rs, nil
+}
+
+// addSampleFlags registers the sampling flags, --seed the sampling seed.
+func addSampleFlags(fs *pflag.FlagSet, c *sample.Config) {
+	addSampleFlagsNoSeed(fs, c)
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "sampling seed")
+}
+
+// addSampleFlagsNoSeed registers the sampling flags but the seed (rl seeds
+// its per-step sampling with its own --seed).
+func addSampleFlagsNoSeed(fs *pflag.FlagSet, c *sample.Config) {
+	fs.Float64Var(&c.Temperature, "temperature", c.Temperature, "sampling temperature (0: greedy)")
+	fs.IntVar(&c.TopK, "top-k", c.TopK, "keep the K most likely tokens (0: all)")
+	fs.Float64Var(&c.TopP, "top-p", c.TopP, "nucleus sampling mass (0: off)")
+	fs.IntVar(&c.MaxTokens, "max-tokens", c.MaxTokens, "maximum response tokens (EOS included)")
+	fs.IntVar(&c.BatchSize, "gen-batch", c.BatchSize, "sequences decoded together")
 }

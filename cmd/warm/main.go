@@ -5,13 +5,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/warm-rm/warm/internal/atomicdir"
 )
 
 // rootCmd is the `warm` command; subcommands add themselves to it in init
@@ -42,4 +46,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "warm:", err)
 		os.Exit(1)
 	}
+}
+
+// stderrf logs a timestamped line on stderr.
+func stderrf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// writeJSONFile writes v as indented JSON to path, atomically.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicdir.WriteFile(path, append(b, '\n'))
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/warm-rm/warm/internal/atomicdir"
 	"github.com/warm-rm/warm/policy"
 )
 
@@ -37,8 +36,9 @@ evaluation; the others feed the steps.
 
 Every --save-every steps the policy is saved in DIR/checkpoints/step-NNNNNN and
 evaluated: proxy and control reward, KL, entropy and length, in DIR/rl.json
-with plots; every step is logged in DIR/train_log.jsonl. Ctrl-C saves the
-training state; --resume continues bit-identically.
+with a report (rl.md and rl.html, the verdict first) and plots; every step
+is logged in DIR/train_log.jsonl. Ctrl-C saves the training state; --resume
+continues bit-identically.
 
 Rewards: best, member:K, ens:M, warm:M (of a --sweep), rm:PATH, gold.`,
 		Example: `  warm rl --policy x/sft --sweep x/sweep/manifest.json --reward warm:6 \
@@ -117,11 +117,7 @@ Rewards: best, member:K, ens:M, warm:M (of a --sweep), rm:PATH, gold.`,
 	fs.Uint64Var(&cfg.EvalSeed, "eval-seed", cfg.EvalSeed, "sampling seed of the evaluations")
 	fs.IntVar(&stateEvery, "state-every", 0, "steps between training-state checkpoints (0: --save-every)")
 	fs.BoolVar(&resume, "resume", false, "continue the run in DIR")
-	fs.Float64Var(&cfg.Sample.Temperature, "temperature", cfg.Sample.Temperature, "sampling temperature")
-	fs.IntVar(&cfg.Sample.TopK, "top-k", cfg.Sample.TopK, "keep the K most likely tokens (0: all)")
-	fs.Float64Var(&cfg.Sample.TopP, "top-p", cfg.Sample.TopP, "nucleus sampling mass (0: off)")
-	fs.IntVar(&cfg.Sample.MaxTokens, "max-tokens", cfg.Sample.MaxTokens, "maximum response tokens (EOS included)")
-	fs.IntVar(&cfg.Sample.BatchSize, "gen-batch", cfg.Sample.BatchSize, "sequences decoded together")
+	addSampleFlagsNoSeed(fs, &cfg.Sample)
 	cmd.AddCommand(newRLCompareCmd())
 	return cmd
 }
@@ -136,7 +132,8 @@ func newRLCompareCmd() *cobra.Command {
 and draw them together: control reward against KL(policy || SFT), control and
 proxy reward and length against steps; rl.md tabulates each run's peak control
 reward, its last evaluation and whether the control reward fell from the peak
-while the proxy reward rose (reward hacking).`,
+while the proxy reward rose (reward hacking); rl.html is the same page with
+the figures.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -153,16 +150,10 @@ while the proxy reward rose (reward hacking).`,
 				}
 				runs = append(runs, r)
 			}
-			md := policy.RLMarkdown(runs)
-			err := atomicdir.Write(out, force, func(tmp string) error {
-				if err := os.WriteFile(filepath.Join(tmp, "rl.md"), []byte(md), 0o644); err != nil {
-					return err
-				}
-				return policy.WriteFigures(tmp, policy.RLFigures(runs))
-			})
-			if err != nil {
-				return fmt.Errorf("rl compare: writing %s: %w", out, err)
+			if err := policy.WriteRLReport(out, runs, force); err != nil {
+				return fmt.Errorf("rl compare: %w", err)
 			}
+			md := policy.RLMarkdown(runs)
 			fmt.Fprint(cmd.OutOrStdout(), md)
 			return nil
 		},

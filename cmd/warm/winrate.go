@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/warm-rm/warm/internal/atomicdir"
+	"github.com/warm-rm/warm/internal/report"
 	"github.com/warm-rm/warm/policy"
 	"github.com/warm-rm/warm/sample"
 )
@@ -72,7 +73,7 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 			var (
 				result any
 				md     string
-				figs   []policy.Figure
+				figs   []report.Figure
 			)
 			switch ra, rb := isRLRun(a), isRLRun(b); {
 			case ra && rb:
@@ -86,7 +87,7 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 				if err != nil {
 					return fmt.Errorf("winrate: %w", err)
 				}
-				result, md, figs = t, policy.RunsMarkdown(t, nameA, nameB), []policy.Figure{policy.WinRateFigure(t, nameA, nameB)}
+				result, md, figs = t, policy.RunsMarkdown(t, nameA, nameB), []report.Figure{policy.WinRateFigure(t, nameA, nameB)}
 			case !ra && !rb:
 				pa, err := policy.LoadPolicy(a)
 				if err != nil {
@@ -114,7 +115,7 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 					if err := os.WriteFile(filepath.Join(tmp, "winrate.md"), []byte(md), 0o644); err != nil {
 						return err
 					}
-					return policy.WriteFigures(tmp, figs)
+					return report.WriteFigures(tmp, figs)
 				})
 				if err != nil {
 					return fmt.Errorf("winrate: writing %s: %w", out, err)

@@ -1,4 +1,9 @@
-package policy
+// Package report is the project's one report layer: line figures over
+// gonum/plot (one palette, one figure size), tables, and documents that
+// open on a verdict and a headline figure, rendered as Markdown, HTML (with
+// the figures inline as SVG), PNG and SVG. The experiment, best-of-N, RL and
+// win-rate reports all go through it; no other package imports gonum/plot.
+package report
 
 import (
 	"bytes"
@@ -16,13 +21,36 @@ import (
 	"github.com/warm-rm/warm/internal/atomicdir"
 )
 
+// Palette is the colour of every series, by position (or Series.Color):
+// blue, red, green, purple, orange, grey, brown, cyan.
+var Palette = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+	color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+}
+
+// Width and Height are the size of every figure, in inches.
+const (
+	Width  = 6.0
+	Height = 4.0
+)
+
 // Series is one line of a figure: points (X, Y) with optional symmetric
-// error bars Err (nil: none).
+// error bars Err (nil: none). Points whose Y is NaN or infinite are left
+// out.
 type Series struct {
 	Label  string
 	X, Y   []float64
 	Err    []float64
 	Dashed bool
+	// Color is a 1-based index into Palette; 0 colours the series by its
+	// position in the figure.
+	Color int
 }
 
 // Figure is a line plot.
@@ -32,15 +60,12 @@ type Figure struct {
 	Series                      []Series
 }
 
-var palette = []color.Color{
-	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
-	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-	color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
-	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
-	color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff},
+// color returns the colour of the i-th series s.
+func (s Series) color(i int) color.Color {
+	if s.Color > 0 {
+		return Palette[(s.Color-1)%len(Palette)]
+	}
+	return Palette[i%len(Palette)]
 }
 
 // errPoints adapts a series to plotter.YErrorer.
@@ -58,6 +83,9 @@ func (f Figure) plot() (*plot.Plot, error) {
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
 	for i, s := range f.Series {
+		if len(s.Y) != len(s.X) || (s.Err != nil && len(s.Err) != len(s.X)) {
+			return nil, fmt.Errorf("plot %s: series %q: %d x, %d y, %d errors", f.Name, s.Label, len(s.X), len(s.Y), len(s.Err))
+		}
 		pts := make(plotter.XYs, 0, len(s.X))
 		var errs plotter.YErrors
 		for j := range s.X {
@@ -76,7 +104,7 @@ func (f Figure) plot() (*plot.Plot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plot %s: %w", f.Name, err)
 		}
-		c := palette[i%len(palette)]
+		c := s.color(i)
 		l.Color, sc.Color = c, c
 		l.Width = vg.Points(1.5)
 		sc.Shape = draw.CircleGlyph{}
@@ -98,15 +126,15 @@ func (f Figure) plot() (*plot.Plot, error) {
 	return p, nil
 }
 
-// Render returns the figure as SVG and PNG.
+// Render returns the figure as SVG and PNG, both Width × Height inches.
 func (f Figure) Render() (svg, png []byte, err error) {
 	p, err := f.plot()
 	if err != nil {
 		return nil, nil, err
 	}
-	out := [2][]byte{}
+	var out [2][]byte
 	for k, format := range []string{"svg", "png"} {
-		w, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, format)
+		w, err := p.WriterTo(vg.Length(Width)*vg.Inch, vg.Length(Height)*vg.Inch, format)
 		if err != nil {
 			return nil, nil, fmt.Errorf("plot %s: %w", f.Name, err)
 		}
@@ -123,7 +151,7 @@ func (f Figure) Render() (svg, png []byte, err error) {
 // file written atomically.
 func WriteFigures(dir string, figs []Figure) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("figures: %w", err)
 	}
 	for _, f := range figs {
 		svg, png, err := f.Render()
@@ -131,46 +159,21 @@ func WriteFigures(dir string, figs []Figure) error {
 			return err
 		}
 		if err := atomicdir.WriteFile(filepath.Join(dir, f.Name+".svg"), svg); err != nil {
-			return err
+			return fmt.Errorf("figure %s: %w", f.Name, err)
 		}
 		if err := atomicdir.WriteFile(filepath.Join(dir, f.Name+".png"), png); err != nil {
-			return err
+			return fmt.Errorf("figure %s: %w", f.Name, err)
 		}
 	}
 	return nil
 }
 
-// BoNFigures draws control reward and proxy reward (in SFT standard
-// deviations) against KL_BoN for every proxy.
-func BoNFigures(r *BoNResult) []Figure {
-	ctl := Figure{Name: "bon_control", Title: fmt.Sprintf("best-of-N: %s reward of the pick (%d prompts, 95%% CI)", r.Control, r.Prompts),
-		XLabel: "KL_BoN = log N − (N−1)/N", YLabel: r.Control + " reward"}
-	prx := Figure{Name: "bon_proxy", Title: "best-of-N: proxy reward of the pick",
-		XLabel: "KL_BoN = log N − (N−1)/N", YLabel: "proxy reward (SFT std devs above SFT mean)"}
-	vs := Figure{Name: "bon_vs_random", Title: "best-of-N: win rate of the pick against a random SFT sample",
-		XLabel: "KL_BoN = log N − (N−1)/N", YLabel: "win rate (" + r.Control + ")"}
-	for _, c := range r.Curves {
-		ctl.Series = append(ctl.Series, Series{Label: c.Reward, X: r.KL, Y: c.Control, Err: c.ControlCI})
-		prx.Series = append(prx.Series, Series{Label: c.Reward, X: r.KL, Y: c.ProxyZ})
-		vs.Series = append(vs.Series, Series{Label: c.Reward, X: r.KL, Y: c.VsRandom})
+// Constant returns a series at y over xs (a reference line: chance, a
+// baseline), dashed.
+func Constant(label string, xs []float64, y float64, colorIdx int) Series {
+	ys := make([]float64, len(xs))
+	for i := range ys {
+		ys[i] = y
 	}
-	figs := []Figure{ctl, prx, vs}
-	if len(r.Comparisons) > 0 {
-		wr := Figure{Name: "bon_winrate", Title: "best-of-N: win rate of one reward's pick against another's",
-			XLabel: "KL_BoN = log N − (N−1)/N", YLabel: "win rate (" + r.Control + ", ties split)"}
-		half := make([]float64, len(r.KL))
-		for i := range half {
-			half[i] = 0.5
-		}
-		for _, c := range r.Comparisons {
-			se := make([]float64, len(c.WinRateSE))
-			for i, v := range c.WinRateSE {
-				se[i] = z95 * v
-			}
-			wr.Series = append(wr.Series, Series{Label: c.A + " vs " + c.B, X: r.KL, Y: c.WinRate, Err: se})
-		}
-		wr.Series = append(wr.Series, Series{Label: "even", X: r.KL, Y: half, Dashed: true})
-		figs = append(figs, wr)
-	}
-	return figs
+	return Series{Label: label, X: xs, Y: ys, Dashed: true, Color: colorIdx}
 }
