@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/warm-rm/warm/internal/report"
+	"github.com/warm-rm/warm/sweep"
 )
 
 // Colours of the report's recurring lines (1-based indices into
@@ -38,10 +39,10 @@ func accuracyByM(r *Results, set string) (xs, wa, ens []float64) {
 			continue
 		}
 		switch e.Kind {
-		case "wa":
+		case sweep.KindWA:
 			xs = append(xs, float64(e.M))
 			wa = append(wa, res.Accuracy)
-		case "ens":
+		case sweep.KindENS:
 			ens = append(ens, res.Accuracy)
 		}
 	}

@@ -3,6 +3,7 @@ package experiment
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -63,7 +64,8 @@ func ReadResults(path string) (*Report, error) {
 	return &rep, nil
 }
 
-func pct(x float64) string { return fmt.Sprintf("%.4f", x) }
+// acc4 formats an accuracy (a fraction) with four decimals.
+func acc4(x float64) string { return fmt.Sprintf("%.4f", x) }
 
 // table is a report table; aggregate.go renders its own with markdown.
 type table report.Table
@@ -94,7 +96,7 @@ func tables(rep Report) (obs, acc, cmp, cost, lmcT report.Table) {
 		}
 		for _, s := range r.Sets {
 			if res, ok := e.Result(s.Name); ok {
-				row = append(row, fmt.Sprintf("%s ± %.4f", pct(res.Accuracy), res.StdErr))
+				row = append(row, fmt.Sprintf("%s ± %.4f", acc4(res.Accuracy), res.StdErr))
 			} else {
 				row = append(row, "")
 			}
@@ -105,7 +107,7 @@ func tables(rep Report) (obs, acc, cmp, cost, lmcT report.Table) {
 	for _, c := range r.Comparisons {
 		ratio := "∞"
 		if c.StdErr > 0 {
-			ratio = fmt.Sprintf("%.1f", abs(c.Diff)/c.StdErr)
+			ratio = fmt.Sprintf("%.1f", math.Abs(c.Diff)/c.StdErr)
 		}
 		cmp.Rows = append(cmp.Rows, []string{c.A, c.B, c.Set, fmt.Sprintf("%+.4f", c.Diff), fmt.Sprintf("%.4f", c.StdErr), ratio})
 	}
@@ -126,16 +128,9 @@ func tables(rep Report) (obs, acc, cmp, cost, lmcT report.Table) {
 	lmcT.Head = []string{"diversity", "A → B", "set", "acc(A)", "acc(B)", "WA(½)", "ENS(½)", "Diag(½)"}
 	for _, c := range r.LMC {
 		h := len(c.Lambdas) / 2
-		lmcT.Rows = append(lmcT.Rows, []string{c.Kind, c.A + " → " + c.B, c.Set, pct(c.WA[0]), pct(c.WA[len(c.WA)-1]), pct(c.WA[h]), pct(c.ENS[h]), pct(c.Diag[h])})
+		lmcT.Rows = append(lmcT.Rows, []string{c.Kind, c.A + " → " + c.B, c.Set, acc4(c.WA[0]), acc4(c.WA[len(c.WA)-1]), acc4(c.WA[h]), acc4(c.ENS[h]), acc4(c.Diag[h])})
 	}
 	return
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // reportDoc lays the report out: verdict, headline figure, provenance and
@@ -143,7 +138,7 @@ func abs(x float64) float64 {
 func reportDoc(rep Report) *report.Doc {
 	r := rep.Results
 	obs, acc, cmp, cost, lmcT := tables(rep)
-	d := &report.Doc{Title: rep.Info.Title, Verdict: Verdict(r), Headline: headline(r),
+	d := &report.Doc{Title: rep.Info.Title, Verdict: Summary(r), Headline: headline(r),
 		Intro:  append([]string{fmt.Sprintf("Produced by `%s` on %s (%s); evaluation took %s.", rep.Info.Command, r.Date, rep.Info.Machine, r.Wall)}, rep.Info.Notes...),
 		Footer: "All numbers are in `results.json`."}
 	d.Sections = []report.Section{

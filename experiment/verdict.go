@@ -3,6 +3,8 @@ package experiment
 import (
 	"fmt"
 	"strings"
+
+	"github.com/warm-rm/warm/sweep"
 )
 
 // relation names how a paired difference a − b with standard error se
@@ -48,18 +50,18 @@ func bestMemberName(r *Results) string {
 	return ""
 }
 
-// Verdict returns the sentences a report opens on, computed from r: how
+// Summary returns the sentences a report opens on, computed from r: how
 // WA(M) compares with ENS(M) and with the best member (M the largest
 // evaluated), in distribution (SetIDTest) and out of it (SetOODTest), with
 // the accuracies, the paired differences and their standard errors. A
 // difference counts beyond 2 standard errors.
-func Verdict(r *Results) []string {
+func Summary(r *Results) []string {
 	M := largestM(r)
 	best := bestMemberName(r)
 	if M == 0 || best == "" {
 		return []string{"No WA(M) or ENS(M) was evaluated (the sweep has fewer than two ranked members): nothing to compare."}
 	}
-	wa, ens := fmt.Sprintf("WA(%d)", M), fmt.Sprintf("ENS(%d)", M)
+	wa, ens := sweep.WAName(M), sweep.ENSName(M)
 	var summary, details []string
 	for _, set := range []struct{ name, where string }{{SetIDTest, "in distribution"}, {SetOODTest, "out of distribution"}} {
 		cE, okE := findComparison(r, wa, ens, set.name)

@@ -31,9 +31,9 @@ func verdictResults(oodVsENS, oodVsBest Comparison) *Results {
 		}}
 }
 
-func TestVerdict(t *testing.T) {
+func TestSummary(t *testing.T) {
 	r := verdictResults(Comparison{Diff: 0.04, StdErr: 0.01}, Comparison{Diff: 0.06, StdErr: 0.04})
-	v := Verdict(r)
+	v := Summary(r)
 	if len(v) != 3 {
 		t.Fatalf("%d lines: %q", len(v), v)
 	}
@@ -48,15 +48,15 @@ func TestVerdict(t *testing.T) {
 	}
 	// The words follow the numbers: a worse OOD difference says so.
 	r = verdictResults(Comparison{Diff: -0.04, StdErr: 0.01}, Comparison{Diff: 0.2, StdErr: 0.04})
-	if v := Verdict(r); !strings.Contains(v[0], "out of distribution (ood_test) WA is worse than ENS and better than the best member") {
+	if v := Summary(r); !strings.Contains(v[0], "out of distribution (ood_test) WA is worse than ENS and better than the best member") {
 		t.Errorf("verdict %q", v[0])
 	}
 	// A set that was not evaluated is said to be so.
 	r.Comparisons = r.Comparisons[:2]
-	if v := Verdict(r); !strings.Contains(v[0], "out of distribution (ood_test) not evaluated") || v[2] != "ood_test: not evaluated." {
+	if v := Summary(r); !strings.Contains(v[0], "out of distribution (ood_test) not evaluated") || v[2] != "ood_test: not evaluated." {
 		t.Errorf("verdict %q", v)
 	}
-	if v := Verdict(&Results{}); len(v) != 1 || !strings.Contains(v[0], "nothing to compare") {
+	if v := Summary(&Results{}); len(v) != 1 || !strings.Contains(v[0], "nothing to compare") {
 		t.Errorf("verdict of no results %q", v)
 	}
 }

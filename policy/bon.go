@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
+	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sample"
 	"github.com/warm-rm/warm/sweep"
 )
@@ -30,7 +32,7 @@ type BoNOptions struct {
 	// Compare lists (A, B) pairs of reward names whose picks are compared
 	// (win rate of A's pick against B's, judged by the control reward).
 	Compare [][2]string
-	Log     func(format string, args ...any)
+	Log     *slog.Logger
 }
 
 // BoNCurve is best-of-N under one proxy reward, for every N.
@@ -123,11 +125,7 @@ func (r *BoNResult) Curve(name string) *BoNCurve {
 	return nil
 }
 
-func (o *BoNOptions) logf(format string, args ...any) {
-	if o.Log != nil {
-		o.Log(format, args...)
-	}
-}
+func (o *BoNOptions) log() *slog.Logger { return pipeline.Logger(o.Log) }
 
 // BestOfN samples MaxN + RefSamples responses per prompt from p once, scores
 // them with every proxy reward and the control reward, and estimates for
@@ -172,7 +170,7 @@ func BestOfN(ctx context.Context, p *Policy, o BoNOptions) (*BoNResult, error) {
 	}
 	n, R, P := o.MaxN, o.RefSamples, len(o.Prompts)
 	per := n + R
-	o.logf("best-of-N: sampling %d x %d responses", P, per)
+	o.log().Info("best-of-N: sampling", "prompts", P, "per_prompt", per)
 	tg := time.Now()
 	all, err := p.Generate(ctx, ps, per, o.Sample)
 	if err != nil {
@@ -194,7 +192,7 @@ func BestOfN(ctx context.Context, p *Policy, o BoNOptions) (*BoNResult, error) {
 	}
 	res.StoppedFrac = float64(stopped) / float64(len(all))
 	res.SamplesPerSec = float64(len(all)) / genSec
-	o.logf("best-of-N: %d samples, %d tokens in %.1fs (%.1f samples/s)", len(all), res.Tokens, genSec, res.SamplesPerSec)
+	o.log().Info("best-of-N: sampled", "samples", len(all), "tokens", res.Tokens, "seconds", fmt.Sprintf("%.1f", genSec), "samples_per_s", fmt.Sprintf("%.1f", res.SamplesPerSec))
 
 	// The pool (first n samples of each prompt) and the references.
 	pool := make([]Sample, 0, P*n)
@@ -222,7 +220,7 @@ func BestOfN(ctx context.Context, p *Policy, o BoNOptions) (*BoNResult, error) {
 			return nil, fmt.Errorf("best-of-N: reward %s: %w", r.Name(), err)
 		}
 		res.ScoreSeconds[r.Name()] = time.Since(ts).Seconds()
-		o.logf("best-of-N: scored with %s (%.1fs)", r.Name(), res.ScoreSeconds[r.Name()])
+		o.log().Info("best-of-N: scored", "reward", r.Name(), "seconds", fmt.Sprintf("%.1f", res.ScoreSeconds[r.Name()]))
 	}
 	res.SFTControl, _ = meanSE(control)
 	for N := 1; N <= n; N *= 2 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/eval"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sweep"
 )
 
@@ -42,7 +44,7 @@ type RankOptions struct {
 	// 1000).
 	RankSet  string
 	MaxPairs int
-	Log      func(format string, args ...any)
+	Log      *slog.Logger
 }
 
 // OpenRewards loads a sweep manifest and ranks its members.
@@ -132,9 +134,7 @@ func (rs *Rewards) rankHere(ctx context.Context, o RankOptions) error {
 			return fmt.Errorf("member %s: %w", rs.Manifest.Members[i].Name, err)
 		}
 		acc[i] = eval.Summarize(c, r).Accuracy
-		if o.Log != nil {
-			o.Log("rank: %s %s accuracy %.4f", rs.Manifest.Members[i].Name, set, acc[i])
-		}
+		pipeline.Logger(o.Log).Info("rank", "member", rs.Manifest.Members[i].Name, "set", set, "accuracy", fmt.Sprintf("%.4f", acc[i]))
 	}
 	rank, err := rs.Manifest.Rank(acc)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/warm-rm/warm/internal/atomicdir"
 	"github.com/warm-rm/warm/internal/report"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/train"
 )
 
@@ -46,7 +48,7 @@ type RLOptions struct {
 	// an error.
 	Resume   bool
 	Progress func(s RLStep)
-	Log      func(format string, args ...any)
+	Log      *slog.Logger
 }
 
 // RLEval is an evaluation of the policy on the held-out prompts.
@@ -133,11 +135,7 @@ type rlRun struct {
 	evalLog  *jsonl
 }
 
-func (o *RLOptions) logf(format string, args ...any) {
-	if o.Log != nil {
-		o.Log(format, args...)
-	}
-}
+func (o *RLOptions) log() *slog.Logger { return pipeline.Logger(o.Log) }
 
 // RL fine-tunes the SFT policy against the proxy reward with REINFORCE:
 // samples, penalised rewards r̃ = (r − μ)/σ − α·KL (+ β·entropy), a
@@ -187,7 +185,7 @@ func RL(ctx context.Context, o RLOptions) (*RLResult, error) {
 		return nil, err
 	}
 	if prev, err := ReadRLResult(o.Out); err == nil && prev.Done {
-		o.logf("rl: %s is a finished run", o.Out)
+		o.log().Info("rl: a finished run", "dir", o.Out)
 		return prev, nil
 	}
 	r.res = &RLResult{
@@ -202,7 +200,7 @@ func RL(ctx context.Context, o RLOptions) (*RLResult, error) {
 		return nil, err
 	}
 	if len(r.res.Evals) == 0 || r.res.Evals[0].Step != 0 {
-		o.logf("rl: evaluating the SFT policy on %d prompts x %d samples", len(o.EvalPrompts), cfg.EvalSamples)
+		o.log().Info("rl: evaluating the SFT policy", "prompts", len(o.EvalPrompts), "samples", cfg.EvalSamples)
 		ev, err := r.evaluate(ctx, 0, "")
 		if err != nil {
 			return nil, err
@@ -415,7 +413,7 @@ func (r *rlRun) afterStep(ctx context.Context, done int, meta checkpoint.Meta) e
 	if err := r.evalLog.append(ev); err != nil {
 		return err
 	}
-	r.o.logf("rl: step %d: control %.4f ± %.4f, proxy %.3f (norm %.3f), KL %.3f, %.1f tokens", done, ev.Control, ev.ControlSE, ev.Proxy, ev.ProxyNorm, ev.KL, ev.Tokens)
+	r.o.log().Info("rl: evaluation", "step", done, "control", fmt.Sprintf("%.4f ± %.4f", ev.Control, ev.ControlSE), "proxy", fmt.Sprintf("%.3f", ev.Proxy), "proxy_norm", fmt.Sprintf("%.3f", ev.ProxyNorm), "kl", fmt.Sprintf("%.3f", ev.KL), "tokens", fmt.Sprintf("%.1f", ev.Tokens))
 	return r.writeResult(time.Time{})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/warm-rm/warm/internal/report"
+	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sample"
 )
 
@@ -147,7 +149,7 @@ type RunsRow struct {
 // CompareRuns compares two RL runs at every step both saved a checkpoint of
 // (steps, if given, restricts them). sft, when not nil, adds each policy's
 // win rate against the SFT policy.
-func CompareRuns(ctx context.Context, runA, runB string, sft *Policy, steps []int, prompts []string, n int, cfg sample.Config, control Reward, log func(string, ...any)) (*RunsTable, error) {
+func CompareRuns(ctx context.Context, runA, runB string, sft *Policy, steps []int, prompts []string, n int, cfg sample.Config, control Reward, log *slog.Logger) (*RunsTable, error) {
 	sa, err := RunSteps(runA)
 	if err != nil {
 		return nil, err
@@ -207,7 +209,7 @@ func CompareRuns(ctx context.Context, runA, runB string, sft *Policy, steps []in
 		}
 		t.Rows = append(t.Rows, row)
 		if log != nil {
-			log("winrate: step %d: %.3f ± %.3f (control %.3f vs %.3f)", s, row.AvsB.Rate, row.AvsB.SE, row.AvsB.ControlA, row.AvsB.ControlB)
+			pipeline.Logger(log).Info("winrate", "step", s, "rate", fmt.Sprintf("%.3f ± %.3f", row.AvsB.Rate, row.AvsB.SE), "control_a", fmt.Sprintf("%.3f", row.AvsB.ControlA), "control_b", fmt.Sprintf("%.3f", row.AvsB.ControlB))
 		}
 	}
 	return t, nil

@@ -60,11 +60,11 @@ figures (PNG and SVG).`,
 			if err != nil {
 				return fmt.Errorf("bon: %w", err)
 			}
-			rs, err := pf.rewards(cmd, stderrf)
+			rs, err := pf.rewards(cmd, stderrLog)
 			if err != nil {
 				return fmt.Errorf("bon: %w", err)
 			}
-			o := policy.BoNOptions{Prompts: prompts, MaxN: maxN, RefSamples: refs, Sample: cfg, Log: stderrf}
+			o := policy.BoNOptions{Prompts: prompts, MaxN: maxN, RefSamples: refs, Sample: cfg, Log: stderrLog}
 			byName := map[string]string{}
 			for _, spec := range rewards {
 				r, err := rs.Parse(spec)

@@ -183,7 +183,7 @@ func (pf *policyFlags) loadPrompts() ([]string, error) {
 }
 
 // rewards opens the sweep (if any).
-func (pf *policyFlags) rewards(cmd *cobra.Command, log func(string, ...any)) (*policy.Rewards, error) {
+func (pf *policyFlags) rewards(cmd *cobra.Command, log *slog.Logger) (*policy.Rewards, error) {
 	if pf.manifest == "" {
 		return policy.NewRewards(), nil
 	}
@@ -195,7 +195,7 @@ func (pf *policyFlags) rewards(cmd *cobra.Command, log func(string, ...any)) (*p
 	for r, i := range rs.Ranking {
 		names[r] = rs.Manifest.Members[i].Name
 	}
-	log("members ranked by %s: %s", rs.RankedBy, strings.Join(names, " > "))
+	log.Info("members ranked", "by", rs.RankedBy, "order", strings.Join(names, " > "))
 	return rs, nil
 }
 

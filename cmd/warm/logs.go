@@ -20,10 +20,17 @@ type lineHandler struct {
 	before func()
 	attrs  []slog.Attr
 	group  string
+	stamp  bool // prefix each line with the record's time (15:04:05)
 }
 
 func newLineLogger(w io.Writer, before func()) *slog.Logger {
 	return slog.New(&lineHandler{mu: &sync.Mutex{}, w: w, before: before})
+}
+
+// newStampedLogger is newLineLogger with each line timestamped, for long
+// commands that print no progress bar.
+func newStampedLogger(w io.Writer) *slog.Logger {
+	return slog.New(&lineHandler{mu: &sync.Mutex{}, w: w, stamp: true})
 }
 
 // Enabled implements slog.Handler: info and above.
@@ -32,6 +39,9 @@ func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >
 // Handle implements slog.Handler.
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
+	if h.stamp {
+		b.WriteString(r.Time.Format("15:04:05") + " ")
+	}
 	if r.Level >= slog.LevelWarn {
 		b.WriteString(strings.ToLower(r.Level.String()) + ": ")
 	}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -48,10 +47,9 @@ func main() {
 	}
 }
 
-// stderrf logs a timestamped line on stderr.
-func stderrf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
-}
+// stderrLog is the logger of commands without a progress bar: timestamped
+// lines on stderr.
+var stderrLog = newStampedLogger(os.Stderr)
 
 // writeJSONFile writes v as indented JSON to path, atomically.
 func writeJSONFile(path string, v any) error {

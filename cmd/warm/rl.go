@@ -59,7 +59,7 @@ Rewards: best, member:K, ens:M, warm:M (of a --sweep), rm:PATH, gold.`,
 			if err != nil {
 				return fmt.Errorf("rl: %w", err)
 			}
-			rs, err := pf.rewards(cmd, stderrf)
+			rs, err := pf.rewards(cmd, stderrLog)
 			if err != nil {
 				return fmt.Errorf("rl: %w", err)
 			}
@@ -77,11 +77,13 @@ Rewards: best, member:K, ens:M, warm:M (of a --sweep), rm:PATH, gold.`,
 			res, err := policy.RL(cmd.Context(), policy.RLOptions{
 				Out: out, Config: cfg, Policy: p, Reward: reward, Control: control,
 				TrainPrompts: prompts[evalPrompts:], EvalPrompts: prompts[:evalPrompts],
-				StateEvery: stateEvery, Resume: resume, Log: stderrf,
+				StateEvery: stateEvery, Resume: resume, Log: stderrLog,
 				Progress: func(s policy.RLStep) {
 					if s.Step%every == 0 || s.Step == cfg.Train.Steps {
-						stderrf("rl step %d/%d: proxy %+.3f control %.3f KL %.3f entropy %.3f tokens %.1f loss %.4f |g| %.3f (%.2fs)",
-							s.Step, cfg.Train.Steps, s.ProxyNorm, s.Control, s.KL, s.Entropy, s.Tokens, s.Loss, s.GradNorm, s.Seconds)
+						stderrLog.Info(fmt.Sprintf("rl step %d/%d", s.Step, cfg.Train.Steps), "proxy", fmt.Sprintf("%+.3f", s.ProxyNorm),
+							"control", fmt.Sprintf("%.3f", s.Control), "kl", fmt.Sprintf("%.3f", s.KL), "entropy", fmt.Sprintf("%.3f", s.Entropy),
+							"tokens", fmt.Sprintf("%.1f", s.Tokens), "loss", fmt.Sprintf("%.4f", s.Loss), "grad_norm", fmt.Sprintf("%.3f", s.GradNorm),
+							"seconds", fmt.Sprintf("%.2f", s.Seconds))
 					}
 				},
 			})

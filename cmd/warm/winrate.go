@@ -83,7 +83,7 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 						return fmt.Errorf("winrate: %w", err)
 					}
 				}
-				t, err := policy.CompareRuns(cmd.Context(), a, b, sp, steps, prompts, n, cfg, control, stderrf)
+				t, err := policy.CompareRuns(cmd.Context(), a, b, sp, steps, prompts, n, cfg, control, stderrLog)
 				if err != nil {
 					return fmt.Errorf("winrate: %w", err)
 				}
