@@ -97,8 +97,12 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 
 	t0 = time.Now()
 	res.Base = filepath.Join(o.Dir, "base")
-	pc := DemoPretrainConfig()
-	pc.Steps, pc.Seed, pc.DataSeed = steps(pc.Steps), o.Seed, o.Seed
+	// scaled is a preset with the demo's scale and seed.
+	scaled := func(c train.Config) train.Config {
+		c.Steps, c.Seed, c.DataSeed = steps(c.Steps), o.Seed, o.Seed
+		return c
+	}
+	pc := scaled(DemoPretrainConfig())
 	pre, err := Pretrain(ctx, PretrainOptions{
 		Out: res.Base, Docs: task.Corpus, VocabSize: 1024, Shape: DemoShape, InitSeed: o.Seed,
 		ValFrac: 0.02, Train: pc, Progress: o.Progress, Log: o.Log,
@@ -111,8 +115,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 
 	t0 = time.Now()
 	res.SFT = filepath.Join(o.Dir, "sft")
-	sc := DemoSFTConfig()
-	sc.Steps, sc.Seed, sc.DataSeed = steps(sc.Steps), o.Seed, o.Seed
+	sc := scaled(DemoSFTConfig())
 	s3 := sc.Steps
 	sft, err := SFT(ctx, SFTOptions{
 		Out: res.SFT, Init: res.Base, Examples: task.SFT, SaveAt: uniqueSorted(s3/3, 2*s3/3, s3),
@@ -126,8 +129,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 
 	t0 = time.Now()
 	res.RM = filepath.Join(o.Dir, "rm")
-	rc := DemoRMConfig()
-	rc.Steps, rc.Seed, rc.DataSeed = steps(rc.Steps), o.Seed, o.Seed
+	rc := scaled(DemoRMConfig())
 	rm, err := TrainRM(ctx, RMOptions{
 		Out: res.RM, Init: res.SFT, Pairs: task.Train.Pairs, Probe: train.DefaultProbe(), Train: rc,
 		Eval: []PairSet{

@@ -358,24 +358,9 @@ func (r *rlRun) loadLogs() error {
 // truncateLogs drops log entries after step done (a resumed run repeats
 // them, bit for bit).
 func (r *rlRun) truncateLogs(done int) error {
-	var steps []any
-	var kept []RLStep
-	for _, s := range r.res.Steps {
-		if s.Step <= done {
-			kept = append(kept, s)
-			steps = append(steps, s)
-		}
-	}
-	r.res.Steps = kept
-	var evals []any
-	var keptE []RLEval
-	for _, e := range r.res.Evals {
-		if e.Step <= done {
-			keptE = append(keptE, e)
-			evals = append(evals, e)
-		}
-	}
-	r.res.Evals = keptE
+	var steps, evals []any
+	r.res.Steps, steps = upTo(r.res.Steps, done, func(s RLStep) int { return s.Step })
+	r.res.Evals, evals = upTo(r.res.Evals, done, func(e RLEval) int { return e.Step })
 	if err := r.trainLog.rewrite(steps); err != nil {
 		return err
 	}
@@ -482,4 +467,18 @@ func ReadRLResult(path string) (*RLResult, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &r, nil
+}
+
+// upTo keeps the entries of xs up to step done, also as []any for the
+// JSONL logs.
+func upTo[T any](xs []T, done int, step func(T) int) ([]T, []any) {
+	var kept []T
+	var anys []any
+	for _, x := range xs {
+		if step(x) <= done {
+			kept = append(kept, x)
+			anys = append(anys, x)
+		}
+	}
+	return kept, anys
 }
