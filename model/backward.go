@@ -33,18 +33,15 @@ func (m *Model) backward(dlnf []float32) {
 		// dh may alias dres (no dropout): it is only read until dres is
 		// next written.
 		dh := residualBackward(ws.dH, bg.mprojB, dres, nq, C, ids, m.drop(l, siteMLPResid), part)
-		kernels.Gemm(false, true, nq, 4*C, C, 1, dh, C, bw.mprojW, C, 0, ws.dG, 4*C)
-		kernels.Gemm(true, false, 4*C, C, nq, 1, a.gelu, 4*C, dh, C, 1, bg.mprojW, C)
+		matmulBackward(ws.dG, bg.mprojW, nil, dh, a.gelu, bw.mprojW, nq, 4*C, C, part)
 		geluBackward(ws.dG, a.fch, a.fchT, bg.fcB, nq, 4*C, part)
-		kernels.Gemm(false, true, nq, C, 4*C, 1, ws.dG, 4*C, bw.fcW, 4*C, 0, ws.dLn, C)
-		kernels.Gemm(true, false, C, 4*C, nq, 1, a.ln2, C, ws.dG, 4*C, 1, bg.fcW, 4*C)
+		matmulBackward(ws.dLn, bg.fcW, nil, ws.dG, a.ln2, bw.fcW, nq, C, 4*C, part)
 		// dres becomes the gradient of res2.
 		layernormBackward(dres, bg.ln2w, bg.ln2b, ws.dLn, a.res2, bw.ln2w, a.ln2Mean, a.ln2Rstd, nq, C, true, part)
 
 		// Attention branch: res2 = x + drop(attn(ln1)·Wproj + bproj).
 		dh = residualBackward(ws.dH, bg.aprojB, dres, nq, C, ids, m.drop(l, siteAttnResid), part)
-		kernels.Gemm(false, true, nq, C, C, 1, dh, C, bw.aprojW, C, 0, ws.dLn, C)
-		kernels.Gemm(true, false, C, C, nq, 1, a.atty, C, dh, C, 1, bg.aprojW, C)
+		matmulBackward(ws.dLn, bg.aprojW, nil, dh, a.atty, bw.aprojW, nq, C, C, part)
 		dropA := m.drop(l, siteAttnProbs)
 		if nq == N {
 			attentionBackward(ws.dqkv, 3*C, ws.dqkv, ws.attScratch, ws.dLn, a.qkv, a.qkv, a.att, spans, T, NH, C, dropA)
@@ -52,13 +49,9 @@ func (m *Model) backward(dlnf []float32) {
 		} else {
 			attentionBackward(ws.dq, C, ws.dqkv, ws.attScratch, ws.dLn, a.q, a.qkv, a.att, spans, T, NH, C, dropA)
 			// Keys and values: every row.
-			kernels.Gemm(true, false, C, 2*C, N, 1, a.ln1, C, ws.dqkv[C:], 3*C, 1, bg.attnW[C:], 3*C)
-			colSumLd(bg.attnB[C:], ws.dqkv[C:], N, 2*C, 3*C, part)
-			kernels.Gemm(false, true, N, C, 2*C, 1, ws.dqkv[C:], 3*C, bw.attnW[C:], 3*C, 0, ws.dLn, C)
+			matmulBackwardLd(ws.dLn, bg.attnW[C:], bg.attnB[C:], ws.dqkv[C:], 3*C, a.ln1, bw.attnW[C:], 3*C, N, C, 2*C, part)
 			// Queries: the output rows, added into their packed rows.
-			kernels.Gemm(true, false, C, C, nq, 1, a.ln1q, C, ws.dq, C, 1, bg.attnW, 3*C)
-			colSum(bg.attnB[:C], ws.dq, nq, C, part)
-			kernels.Gemm(false, true, nq, C, C, 1, ws.dq, C, bw.attnW, 3*C, 0, ws.dH, C)
+			matmulBackwardLd(ws.dH, bg.attnW, bg.attnB[:C], ws.dq, C, a.ln1q, bw.attnW, 3*C, nq, C, C, part)
 			scatterAdd(ws.dLn, ws.dH, ws.qsrc, nq, C)
 		}
 		layernormBackward(spare, bg.ln1w, bg.ln1b, ws.dLn, x, bw.ln1w, a.ln1Mean, a.ln1Rstd, N, C, false, part)
@@ -143,6 +136,8 @@ func (m *Model) LMBackward() error {
 	nl := len(ws.lmRows)
 	dlnf := ws.dA[:ws.NQ*C]
 	// d(head input) = dlogits · wte; dwte += dlogitsᵀ · (head input).
+	// (wte is [V, C], the transpose of matmulBackward's Conv1D weight: the
+	// GEMMs are written out.)
 	if nl == ws.NQ {
 		kernels.Gemm(false, false, nl, C, V, 1, ws.logits, V, m.w.wte, C, 0, dlnf, C)
 	} else {

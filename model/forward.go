@@ -100,12 +100,12 @@ func (m *Model) forward() {
 			q, ldq = a.q, C
 		}
 		attentionForward(a.atty, a.att, ws.attScratch, q, ldq, a.qkv, spans, T, NH, C, m.drop(l, siteAttnProbs))
-		kernels.Gemm(false, false, nq, C, C, 1, a.atty, C, bw.aprojW, C, 0, a.res2, C)
+		matmulForward(a.res2, a.atty, bw.aprojW, nil, nq, C, C)
 		residualForward(a.res2, xq, a.res2, bw.aprojB, nq, C, ids, m.drop(l, siteAttnResid))
 		layernormForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, bw.ln2w, bw.ln2b, nq, C, eps)
-		kernels.Gemm(false, false, nq, 4*C, C, 1, a.ln2, C, bw.fcW, 4*C, 0, a.fch, 4*C)
+		matmulForward(a.fch, a.ln2, bw.fcW, nil, nq, C, 4*C)
 		biasGeluForward(a.gelu, a.fchT, a.fch, bw.fcB, nq, 4*C)
-		kernels.Gemm(false, false, nq, C, 4*C, 1, a.gelu, 4*C, bw.mprojW, C, 0, a.out, C)
+		matmulForward(a.out, a.gelu, bw.mprojW, nil, nq, 4*C, C)
 		residualForward(a.out, a.res2, a.out, bw.mprojB, nq, C, ids, m.drop(l, siteMLPResid))
 		x = a.out
 	}
@@ -289,6 +289,8 @@ func (m *Model) LMForward(tokens []int32, B, T int, targets []int32, lossMask []
 		ws.lmIn = growF32(ws.lmIn, nl*C)
 		gatherRows(ws.lmIn, ws.lnf, ws.lmRows, nl, C)
 	}
+	// The tied head multiplies by wteᵀ (wte is [V, C], not a Conv1D [C, V]
+	// weight), which matmulForward does not do: a direct GEMM.
 	kernels.Gemm(false, true, nl, Vi, C, 1, ws.lmIn, C, m.w.wte, C, 0, ws.logits, Vi)
 	ws.lmNorm = float32(nl)
 	crossEntropy(ws.logits, ws.lmLoss, ws.lmTargets, ws.lmW, nl, Vi, ws.lmNorm)
@@ -336,6 +338,7 @@ func (m *Model) Logits(tokens []int32, B, T int) ([]float32, error) {
 	ws := &m.ws
 	C, V, N := m.Config.NEmbd, m.Config.VocabSize, ws.N
 	ws.logits = growF32(ws.logits, N*V)
+	// The tied head, as in LMForward: a direct GEMM by wteᵀ.
 	kernels.Gemm(false, true, N, V, C, 1, ws.lnf, C, m.w.wte, C, 0, ws.logits, V)
 	return ws.logits[:N*V], nil
 }

@@ -92,6 +92,7 @@ func (kv *KVCache) Prefill(tokens []int32, T int, lengths []int) ([]float32, err
 	for b, sp := range ws.full {
 		kv.pos[b] = sp.len
 	}
+	// The tied head: a direct GEMM by wteᵀ (see LMForward).
 	kernels.Gemm(false, true, B, V, C, 1, ws.lnf, C, m.w.wte, C, 0, kv.logits, V)
 	return kv.logits, nil
 }
@@ -149,15 +150,16 @@ func (kv *KVCache) Step(tokens []int32) ([]float32, error) {
 				kernels.GemmSerial(false, false, 1, hd, n, 1, s, n, Vc[base:], C, 0, kv.atty[b*C+h*hd:], hd)
 			}
 		})
-		kernels.Gemm(false, false, B, C, C, 1, kv.atty, C, bw.aprojW, C, 0, kv.res2, C)
+		matmulForward(kv.res2, kv.atty, bw.aprojW, nil, B, C, C)
 		residualForward(kv.res2, x, kv.res2, bw.aprojB, B, C, rowIDs{}, dropout{})
 		layernormForward(kv.ln2, kv.mean, kv.rstd, kv.res2, bw.ln2w, bw.ln2b, B, C, eps)
-		kernels.Gemm(false, false, B, 4*C, C, 1, kv.ln2, C, bw.fcW, 4*C, 0, kv.fch, 4*C)
+		matmulForward(kv.fch, kv.ln2, bw.fcW, nil, B, C, 4*C)
 		biasGeluForward(kv.g, kv.fchT, kv.fch, bw.fcB, B, 4*C)
-		kernels.Gemm(false, false, B, C, 4*C, 1, kv.g, 4*C, bw.mprojW, C, 0, kv.out, C)
+		matmulForward(kv.out, kv.g, bw.mprojW, nil, B, 4*C, C)
 		residualForward(x, kv.res2, kv.out, bw.mprojB, B, C, rowIDs{}, dropout{})
 	}
 	layernormForward(kv.ln, kv.mean, kv.rstd, x, m.w.lnfw, m.w.lnfb, B, C, eps)
+	// The tied head: a direct GEMM by wteᵀ (see LMForward).
 	kernels.Gemm(false, true, B, V, C, 1, kv.ln, C, m.w.wte, C, 0, kv.logits, V)
 	for b := range kv.pos {
 		kv.pos[b]++

@@ -215,6 +215,11 @@ func layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd []float32, N, C in
 
 // ---------------------------------------------------------------------------
 // Matmul with bias, Conv1D layout: out[N,OC] = inp[N,IC] · w[IC,OC] + bias.
+// A nil bias leaves it out, for the products whose bias a fused op that
+// follows adds (biasGeluForward, residualForward; their backward passes
+// then sum the bias gradient and matmulBackward takes a nil db). Each
+// product is one kernels.Gemm, deterministic whatever the thread count, and
+// the bias gradient is a fixed-chunk colSum.
 
 func matmulForward(out, inp, w, bias []float32, N, IC, OC int) {
 	matmulForwardLd(out, OC, inp, w, OC, bias, N, IC, OC)
@@ -240,12 +245,19 @@ func matmulForwardLd(out []float32, ldo int, inp, w []float32, ldw int, bias []f
 // matmulBackward sets dinp = dout · wᵀ (when dinp is not nil) and adds
 // dw += inpᵀ · dout and db += Σ_rows dout (when db is not nil).
 func matmulBackward(dinp, dw, db, dout, inp, w []float32, N, IC, OC int, partials []float32) {
+	matmulBackwardLd(dinp, dw, db, dout, OC, inp, w, OC, N, IC, OC, partials)
+}
+
+// matmulBackwardLd is the backward pass of matmulForwardLd: dout's rows are
+// ldo apart and those of w and dw ldw apart (dinp and inp are dense, IC
+// wide).
+func matmulBackwardLd(dinp, dw, db, dout []float32, ldo int, inp, w []float32, ldw int, N, IC, OC int, partials []float32) {
 	if dinp != nil {
-		kernels.Gemm(false, true, N, IC, OC, 1, dout, OC, w, OC, 0, dinp, IC)
+		kernels.Gemm(false, true, N, IC, OC, 1, dout, ldo, w, ldw, 0, dinp, IC)
 	}
-	kernels.Gemm(true, false, IC, OC, N, 1, inp, IC, dout, OC, 1, dw, OC)
+	kernels.Gemm(true, false, IC, OC, N, 1, inp, IC, dout, ldo, 1, dw, ldw)
 	if db != nil {
-		colSum(db, dout, N, OC, partials)
+		colSumLd(db, dout, N, OC, ldo, partials)
 	}
 }
 

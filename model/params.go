@@ -25,9 +25,65 @@ type Param struct {
 // Size returns the number of elements of p.
 func (p Param) Size() int { return len(p.Data) }
 
+// paramDef is one row of the parameter table: a tensor's Hugging Face name
+// after its prefix ("transformer.h.<l>." in block l, "transformer." for the
+// embeddings and ln_f, none for score.weight), its shape and the field of
+// weights that views it.
+type paramDef struct {
+	name  string
+	shape func(c Config) []int
+	view  func(w *weights, l int) *[]float32 // l is the block (0 outside the blocks)
+}
+
+// The parameter table. The flat buffer holds embedParams, then blockParams
+// for every block, then finalParams and, with a reward head, headParams:
+// Hugging Face's module order, which checkpoints on disk rely on. Params
+// and the typed views (weights) are both derived from it, so they cannot
+// disagree.
+var (
+	embedParams = []paramDef{
+		{"wte.weight", func(c Config) []int { return []int{c.VocabSize, c.NEmbd} }, func(w *weights, _ int) *[]float32 { return &w.wte }},
+		{"wpe.weight", func(c Config) []int { return []int{c.NPositions, c.NEmbd} }, func(w *weights, _ int) *[]float32 { return &w.wpe }},
+	}
+	blockParams = []paramDef{
+		{"ln_1.weight", vecD(1), func(w *weights, l int) *[]float32 { return &w.blocks[l].ln1w }},
+		{"ln_1.bias", vecD(1), func(w *weights, l int) *[]float32 { return &w.blocks[l].ln1b }},
+		{"attn.c_attn.weight", matD(1, 3), func(w *weights, l int) *[]float32 { return &w.blocks[l].attnW }},
+		{"attn.c_attn.bias", vecD(3), func(w *weights, l int) *[]float32 { return &w.blocks[l].attnB }},
+		{"attn.c_proj.weight", matD(1, 1), func(w *weights, l int) *[]float32 { return &w.blocks[l].aprojW }},
+		{"attn.c_proj.bias", vecD(1), func(w *weights, l int) *[]float32 { return &w.blocks[l].aprojB }},
+		{"ln_2.weight", vecD(1), func(w *weights, l int) *[]float32 { return &w.blocks[l].ln2w }},
+		{"ln_2.bias", vecD(1), func(w *weights, l int) *[]float32 { return &w.blocks[l].ln2b }},
+		{"mlp.c_fc.weight", matD(1, 4), func(w *weights, l int) *[]float32 { return &w.blocks[l].fcW }},
+		{"mlp.c_fc.bias", vecD(4), func(w *weights, l int) *[]float32 { return &w.blocks[l].fcB }},
+		{"mlp.c_proj.weight", matD(4, 1), func(w *weights, l int) *[]float32 { return &w.blocks[l].mprojW }},
+		{"mlp.c_proj.bias", vecD(1), func(w *weights, l int) *[]float32 { return &w.blocks[l].mprojB }},
+	}
+	finalParams = []paramDef{
+		{"ln_f.weight", vecD(1), func(w *weights, _ int) *[]float32 { return &w.lnfw }},
+		{"ln_f.bias", vecD(1), func(w *weights, _ int) *[]float32 { return &w.lnfb }},
+	}
+	headParams = []paramDef{
+		{"score.weight", func(c Config) []int { return []int{1, c.NEmbd} }, func(w *weights, _ int) *[]float32 { return &w.score }},
+	}
+)
+
+// vecD is the shape [k·d], d = NEmbd.
+func vecD(k int) func(Config) []int {
+	return func(c Config) []int { return []int{k * c.NEmbd} }
+}
+
+// matD is the shape [r·d, k·d] (a Conv1D weight, [in, out]).
+func matD(r, k int) func(Config) []int {
+	return func(c Config) []int { return []int{r * c.NEmbd, k * c.NEmbd} }
+}
+
+// paramSpec is one parameter tensor of a configuration: the parameter
+// table's row expanded for its block.
 type paramSpec struct {
 	name  string
 	shape []int
+	view  func(w *weights) *[]float32
 }
 
 func (s paramSpec) size() int {
@@ -38,37 +94,25 @@ func (s paramSpec) size() int {
 	return n
 }
 
-// layout lists the parameters in their order in the flat buffer: Hugging
-// Face's module order.
+// layout expands the parameter table for c, in flat-buffer order.
 func (c Config) layout() []paramSpec {
-	d := c.NEmbd
-	specs := []paramSpec{
-		{"transformer.wte.weight", []int{c.VocabSize, d}},
-		{"transformer.wpe.weight", []int{c.NPositions, d}},
+	specs := make([]paramSpec, 0, len(embedParams)+c.NLayer*len(blockParams)+len(finalParams)+len(headParams))
+	add := func(defs []paramDef, prefix string, l int) {
+		for _, d := range defs {
+			specs = append(specs, paramSpec{
+				name:  prefix + d.name,
+				shape: d.shape(c),
+				view:  func(w *weights) *[]float32 { return d.view(w, l) },
+			})
+		}
 	}
-	for i := range c.NLayer {
-		p := fmt.Sprintf("transformer.h.%d.", i)
-		specs = append(specs,
-			paramSpec{p + "ln_1.weight", []int{d}},
-			paramSpec{p + "ln_1.bias", []int{d}},
-			paramSpec{p + "attn.c_attn.weight", []int{d, 3 * d}},
-			paramSpec{p + "attn.c_attn.bias", []int{3 * d}},
-			paramSpec{p + "attn.c_proj.weight", []int{d, d}},
-			paramSpec{p + "attn.c_proj.bias", []int{d}},
-			paramSpec{p + "ln_2.weight", []int{d}},
-			paramSpec{p + "ln_2.bias", []int{d}},
-			paramSpec{p + "mlp.c_fc.weight", []int{d, 4 * d}},
-			paramSpec{p + "mlp.c_fc.bias", []int{4 * d}},
-			paramSpec{p + "mlp.c_proj.weight", []int{4 * d, d}},
-			paramSpec{p + "mlp.c_proj.bias", []int{d}},
-		)
+	add(embedParams, "transformer.", 0)
+	for l := range c.NLayer {
+		add(blockParams, fmt.Sprintf("transformer.h.%d.", l), l)
 	}
-	specs = append(specs,
-		paramSpec{"transformer.ln_f.weight", []int{d}},
-		paramSpec{"transformer.ln_f.bias", []int{d}},
-	)
+	add(finalParams, "transformer.", 0)
 	if c.RewardHead {
-		specs = append(specs, paramSpec{"score.weight", []int{1, d}})
+		add(headParams, "", 0)
 	}
 	return specs
 }
@@ -84,43 +128,13 @@ type block struct {
 	mprojW, mprojB []float32 // mlp.c_proj [4d, d], [d]
 }
 
-// weights holds typed views of all parameters (or of all gradients).
+// weights holds typed views of all parameters (or of all gradients), bound
+// by New from the parameter table.
 type weights struct {
 	wte, wpe   []float32
 	blocks     []block
 	lnfw, lnfb []float32
 	score      []float32 // nil without a reward head
-}
-
-func makeWeights(c Config, flat []float32) weights {
-	var w weights
-	off := 0
-	next := func(n int) []float32 {
-		s := flat[off : off+n : off+n]
-		off += n
-		return s
-	}
-	d := c.NEmbd
-	w.wte = next(c.VocabSize * d)
-	w.wpe = next(c.NPositions * d)
-	w.blocks = make([]block, c.NLayer)
-	for i := range w.blocks {
-		b := &w.blocks[i]
-		b.ln1w, b.ln1b = next(d), next(d)
-		b.attnW, b.attnB = next(d*3*d), next(3*d)
-		b.aprojW, b.aprojB = next(d*d), next(d)
-		b.ln2w, b.ln2b = next(d), next(d)
-		b.fcW, b.fcB = next(d*4*d), next(4*d)
-		b.mprojW, b.mprojB = next(4*d*d), next(d)
-	}
-	w.lnfw, w.lnfb = next(d), next(d)
-	if c.RewardHead {
-		w.score = next(d)
-	}
-	if off != len(flat) {
-		panic("model: parameter layout does not tile the flat buffer")
-	}
-	return w
 }
 
 // Model is a GPT-2 with its parameters, gradients and activation workspace.
@@ -155,22 +169,25 @@ func New(cfg Config) (*Model, error) {
 		GradFlat: make([]float32, n),
 		index:    make(map[string]int),
 	}
+	m.w.blocks = make([]block, cfg.NLayer)
+	m.g.blocks = make([]block, cfg.NLayer)
 	off := 0
 	for i, s := range cfg.layout() {
 		sz := s.size()
-		m.params = append(m.params, Param{
+		p := Param{
 			Name:   s.name,
 			Shape:  s.shape,
 			Offset: off,
 			Data:   m.Flat[off : off+sz : off+sz],
 			Grad:   m.GradFlat[off : off+sz : off+sz],
 			Decay:  len(s.shape) >= 2,
-		})
+		}
+		m.params = append(m.params, p)
 		m.index[s.name] = i
+		*s.view(&m.w) = p.Data
+		*s.view(&m.g) = p.Grad
 		off += sz
 	}
-	m.w = makeWeights(cfg, m.Flat)
-	m.g = makeWeights(cfg, m.GradFlat)
 	return m, nil
 }
 
