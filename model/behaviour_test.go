@@ -43,7 +43,9 @@ func TestDeterminismAcrossThreads(t *testing.T) {
 		}
 		P := B / 2
 		dr := make([]float32, B)
-		BradleyTerry(r[:P], r[P:], dr[:P], dr[P:])
+		if _, err := BradleyTerry(r[:P], r[P:], dr[:P], dr[P:]); err != nil {
+			t.Fatal(err)
+		}
 		out := append([]float32(nil), r...)
 		if err := m.RewardBackward(dr); err != nil {
 			t.Fatal(err)

@@ -101,7 +101,9 @@ func BenchmarkBTTrainStep(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				model.BradleyTerry(r[:P], r[P:], dr[:P], dr[P:])
+				if _, err := model.BradleyTerry(r[:P], r[P:], dr[:P], dr[P:]); err != nil {
+					b.Fatal(err)
+				}
 				m.ZeroGrad()
 				if err := m.RewardBackward(dr); err != nil {
 					b.Fatal(err)

@@ -1,15 +1,19 @@
 package model
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // BradleyTerry returns the Bradley–Terry preference loss averaged over the
 // P pairs, mean of −log σ(chosen[i] − rejected[i]), and writes its
 // gradient with respect to each reward into dChosen and dRejected (all
-// four slices have length P). It is computed in float64 without overflow.
-func BradleyTerry(chosen, rejected, dChosen, dRejected []float32) float32 {
+// four slices have length P, else it returns an error). It is computed in
+// float64 without overflow.
+func BradleyTerry(chosen, rejected, dChosen, dRejected []float32) (float32, error) {
 	n := len(chosen)
 	if len(rejected) != n || len(dChosen) != n || len(dRejected) != n {
-		panic("model: BradleyTerry: slices of different lengths")
+		return 0, fmt.Errorf("model: BradleyTerry: slices of lengths %d, %d, %d, %d (want equal)", n, len(rejected), len(dChosen), len(dRejected))
 	}
 	var loss float64
 	for i := range n {
@@ -27,5 +31,5 @@ func BradleyTerry(chosen, rejected, dChosen, dRejected []float32) float32 {
 		g := float32(-sneg / float64(n))
 		dChosen[i], dRejected[i] = g, -g
 	}
-	return float32(loss / float64(n))
+	return float32(loss / float64(n)), nil
 }

@@ -156,7 +156,10 @@ func TestGradWholeModelBradleyTerry(t *testing.T) {
 		}
 		P := B / 2
 		dr := make([]float32, B)
-		loss := BradleyTerry(r[:P], r[P:], dr[:P], dr[P:])
+		loss, err := BradleyTerry(r[:P], r[P:], dr[:P], dr[P:])
+		if err != nil {
+			t.Fatal(err)
+		}
 		m.ZeroGrad()
 		if err := m.RewardBackward(dr); err != nil {
 			t.Fatal(err)
@@ -190,7 +193,9 @@ func TestWholeModelCheckCatchesError(t *testing.T) {
 		t.Fatal(err)
 	}
 	dr := make([]float32, 4)
-	BradleyTerry(r[:2], r[2:], dr[:2], dr[2:])
+	if _, err := BradleyTerry(r[:2], r[2:], dr[:2], dr[2:]); err != nil {
+		t.Fatal(err)
+	}
 	ref := newRef(m)
 	loss := func() float64 { return refBT(ref.rewards(tokens, 4, T, lengths, true, 3)) }
 
@@ -223,5 +228,11 @@ func TestWholeModelCheckCatchesError(t *testing.T) {
 		t.Fatalf("a 1%% error in one tensor gave %d failures, want 1", len(errs))
 	} else {
 		t.Logf("1%% error rejected: %v", errs[0])
+	}
+}
+
+func TestBradleyTerryLengthMismatchIsAnError(t *testing.T) {
+	if _, err := BradleyTerry(make([]float32, 2), make([]float32, 3), make([]float32, 2), make([]float32, 2)); err == nil {
+		t.Fatal("slices of different lengths accepted")
 	}
 }

@@ -125,7 +125,10 @@ func TestTorchParity(t *testing.T) {
 	}
 	P := len(lengths) / 2
 	dr := make([]float32, len(r0))
-	btLoss := model.BradleyTerry(r0[:P], r0[P:], dr[:P], dr[P:])
+	btLoss, err := model.BradleyTerry(r0[:P], r0[P:], dr[:P], dr[P:])
+	if err != nil {
+		t.Fatal(err)
+	}
 	rewards := append([]float32(nil), r0...)
 	m.ZeroGrad()
 	if err := m.RewardBackward(dr); err != nil {

@@ -33,7 +33,10 @@ func RMStep(m *model.Model, pairs []data.TokPair, pad, batchSize int, dataSeed u
 		}
 		B := b.B
 		dc, dr = grow(dc, B), grow(dr, B)
-		loss := model.BradleyTerry(r[:B], r[B:2*B], dc, dr)
+		loss, err := model.BradleyTerry(r[:B], r[B:2*B], dc, dr)
+		if err != nil {
+			return 0, 0, 0, err
+		}
 		correct := 0
 		for i := 0; i < B; i++ {
 			if r[i] > r[B+i] {
