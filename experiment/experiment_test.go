@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/data/synth"
+	"github.com/warm-rm/warm/sweep"
 )
 
 // TestSyntheticTiny runs the whole protocol at a tiny scale and checks the
@@ -29,6 +31,7 @@ func TestSyntheticTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkWorkersBitIdentical(t, filepath.Join(dir, "sweep", "manifest.json"))
 	want := []string{"member-00", "member-01", "member-02", "member-03", "WA(2)", "ENS(2)", "WA(4)", "ENS(4)", "soup"}
 	for _, n := range want {
 		if res.Entry(n) == nil {
@@ -169,5 +172,34 @@ func TestShards(t *testing.T) {
 	}
 	if _, err := Shards(pairs, 1, 1, false); err == nil {
 		t.Error("one shard accepted")
+	}
+}
+
+// checkWorkersBitIdentical retrains a trained sweep's members two at a time
+// and checks that every member's weights come out byte for byte the same.
+func checkWorkersBitIdentical(t *testing.T, manifest string) {
+	t.Helper()
+	man, err := sweep.Load(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := make([][]byte, len(man.Members))
+	for i := range man.Members {
+		if orig[i], err = os.ReadFile(filepath.Join(man.MemberDir(i), "model.safetensors")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	man.Out = man.Out + "-w2"
+	if _, err := sweep.Run(context.Background(), man, sweep.RunOptions{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range man.Members {
+		b, err := os.ReadFile(filepath.Join(man.MemberDir(i), "model.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, orig[i]) {
+			t.Errorf("member %s trained beside another differs from the member trained alone", man.Members[i].Name)
+		}
 	}
 }

@@ -153,7 +153,7 @@ func newSweepRunCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringSliceVar(&members, "member", nil, "train only these members (index or name; repeatable)")
-	fs.IntVar(&o.Workers, "workers", 1, "members trained at once (the threads are split between them)")
+	fs.IntVar(&o.Workers, "workers", 1, "members trained at once (each bit-identical to training it alone)")
 	fs.BoolVar(&o.Resume, "resume", true, "resume members interrupted mid-training")
 	fs.IntVar(&o.StateEvery, "save-every", 200, "steps between training-state checkpoints")
 	return cmd
