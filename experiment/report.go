@@ -31,7 +31,7 @@ type Report struct {
 
 // WriteReport writes dir (atomically) with report.md, report.html (self
 // contained: figures inline as SVG), results.json and one PNG and SVG per
-// figure. Both reports open on the verdict (Verdict) and the headline
+// figure. Both reports open on the verdict (Summary) and the headline
 // figure (accuracy against M, ID and OOD), then the tables.
 func WriteReport(dir string, info ReportInfo, r *Results, replace bool) error {
 	rep := Report{Info: info, Observations: Observe(r), Results: r}
