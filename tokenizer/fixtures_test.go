@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -84,10 +85,13 @@ func TestWriteParityFixtures(t *testing.T) {
 		}
 		return m
 	}
+	// added makes added tokens after the vocabulary; a name starting with
+	// "!" is a non-special one (as Qwen2.5's "<tool_call>").
 	added := func(names ...string) []map[string]any {
 		var out []map[string]any
 		for k, n := range names {
-			out = append(out, map[string]any{"id": len(vocab) + k, "content": n, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true})
+			special := !strings.HasPrefix(n, "!")
+			out = append(out, map[string]any{"id": len(vocab) + k, "content": strings.TrimPrefix(n, "!"), "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": special})
 		}
 		return out
 	}
@@ -136,7 +140,7 @@ func TestWriteParityFixtures(t *testing.T) {
 	// (Qwen2's own file also has an NFC normalizer, not supported yet.)
 	write("qwen2_bpe.json", map[string]any{
 		"version": "1.0", "truncation": nil, "padding": nil,
-		"added_tokens":   added("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+		"added_tokens":   added("<|endoftext|>", "<|im_start|>", "<|im_end|>", "!<tool_call>", "!</tool_call>"),
 		"normalizer":     nil,
 		"pre_tokenizer":  pre(Qwen2Pattern),
 		"post_processor": byteLevelPost,

@@ -37,6 +37,7 @@ const CASES = [
   "<|begin_of_text|>", "<|eot_id|>", "Hello<|eot_id|>", "<|begin_of_text|>Hi<|eot_id|>\n", "a <|eot_id|> b",
   "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>", "<|eot_id|><|eot_id|>", "<|eot_id", "<|endoftext|>",
   "<|im_start|>user\nhi<|im_end|>\n", "<|im_start|><|im_end|>", "x<|endoftext|>y",
+  "<tool_call>{\"name\": \"f\"}</tool_call>", "a<tool_call>b", "</tool_call></tool_call>", "<|im_start|im_end|>", "<|im_start|>>",
 ];
 
 // Random strings over a tricky alphabet, from a fixed-seed generator.
