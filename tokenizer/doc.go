@@ -8,6 +8,16 @@
 // applies the merges by rank. Decode is exact for any byte string; DecodeUTF8
 // gives Hugging Face's output (invalid UTF-8 replaced by U+FFFD).
 //
+// Loaded tokenizers may also split with Llama-3's or Qwen2's pre-tokenizer
+// regex (Llama3Pattern, Qwen2Pattern: a Split then a ByteLevel without regex,
+// as those models ship), use model.ignore_merges (a pre-token that is in the
+// vocabulary is one token) and carry a TemplateProcessing post-processor:
+// EncodeWithSpecial adds its tokens (a BOS such as "<|begin_of_text|>"), as
+// Hugging Face's add_special_tokens=True; Encode does not. Parse rejects, naming
+// the field, whatever else would change the tokenization.
+// testdata/gen_parity.mjs records Hugging Face's ids for small fixtures of
+// both layouts, which TestParityGolden compares with exactly.
+//
 // Ids of a trained tokenizer: 0..255 are the bytes (id b is byte b),
 // 256 is "<|endoftext|>" (end and beginning of a document), 257 is "<|pad|>"
 // (padding; a reward model reads the last non-pad token, so pad differs from

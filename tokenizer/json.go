@@ -48,20 +48,52 @@ func (t *Tokenizer) marshal() []byte {
 	if len(t.added) > 0 {
 		b.WriteString("\n  ")
 	}
-	b.WriteString(`],
-  "normalizer": null,
-  "pre_tokenizer": {
+	b.WriteString("],\n  \"normalizer\": null,\n  \"pre_tokenizer\": ")
+	switch t.pre {
+	case preLlama3, preQwen2:
+		pat := Llama3Pattern
+		if t.pre == preQwen2 {
+			pat = Qwen2Pattern
+		}
+		fmt.Fprintf(&b, `{
+    "type": "Sequence",
+    "pretokenizers": [
+      {
+        "type": "Split",
+        "pattern": {
+          "Regex": %s
+        },
+        "behavior": "Isolated",
+        "invert": false
+      },
+      {
+        "type": "ByteLevel",
+        "add_prefix_space": false,
+        "trim_offsets": true,
+        "use_regex": false
+      }
+    ]
+  }`, jsonString(pat))
+	default:
+		b.WriteString(`{
     "type": "ByteLevel",
     "add_prefix_space": false,
     "trim_offsets": true,
     "use_regex": true
-  },
-  "post_processor": {
+  }`)
+	}
+	b.WriteString(",\n  \"post_processor\": ")
+	if t.tmpl != nil {
+		t.tmpl.marshal(&b)
+	} else {
+		b.WriteString(`{
     "type": "ByteLevel",
     "add_prefix_space": false,
     "trim_offsets": false,
     "use_regex": true
-  },
+  }`)
+	}
+	b.WriteString(`,
   "decoder": {
     "type": "ByteLevel",
     "add_prefix_space": false,
@@ -75,7 +107,11 @@ func (t *Tokenizer) marshal() []byte {
     "continuing_subword_prefix": null,
     "end_of_word_suffix": null,
     "fuse_unk": false,
-    "byte_fallback": false,
+    "byte_fallback": false,`)
+	if t.ignoreMrg {
+		b.WriteString("\n    \"ignore_merges\": true,")
+	}
+	b.WriteString(`
     "vocab": {`)
 	for id, tok := range t.tokens {
 		if id > 0 {
@@ -149,12 +185,16 @@ func Load(path string) (*Tokenizer, error) {
 // Parse reads a tokenizer.json from memory; see Load.
 //
 // Accepted: version "1.0"; normalizer null; pre_tokenizer ByteLevel with
-// add_prefix_space false and use_regex true (the default when absent);
-// decoder ByteLevel; post_processor null or ByteLevel (it only moves
-// offsets); model BPE without dropout, without continuing_subword_prefix or
-// end_of_word_suffix (null or ""), with ignore_merges false; merges as "a b"
-// strings or ["a", "b"] pairs; added tokens with lstrip, rstrip and
-// single_word false. unk_token, fuse_unk and byte_fallback are accepted and
+// add_prefix_space false and use_regex true (the default when absent), or
+// Llama-3's and Qwen2's Sequence of a Split (Llama3Pattern or Qwen2Pattern,
+// behavior "Isolated", invert false) and a ByteLevel with use_regex false;
+// decoder ByteLevel; post_processor null, ByteLevel (it only moves offsets),
+// TemplateProcessing (see EncodeWithSpecial) or a Sequence of those; model
+// BPE without dropout, without continuing_subword_prefix or end_of_word_suffix
+// (null or ""), with or without ignore_merges; merges as "a b" strings or
+// ["a", "b"] pairs; added tokens with lstrip, rstrip and single_word false
+// (special or not; normalized either way, which makes no difference without a
+// normalizer). unk_token, fuse_unk and byte_fallback are accepted and
 // ignored: with all 256 byte tokens in the vocabulary (required) no input is
 // unknown. truncation and padding are run-time settings and are ignored.
 // Anything else is an error naming the field.
@@ -181,13 +221,9 @@ func Parse(data []byte) (*Tokenizer, error) {
 	if !isNull(f.Normalizer) {
 		return nil, fmt.Errorf("normalizer must be null (normalizers are not supported), got %s", brief(f.Normalizer))
 	}
-	if err := checkByteLevel("pre_tokenizer", f.PreTokenizer, false); err != nil {
+	pre, err := parsePreTokenizer(f.PreTokenizer)
+	if err != nil {
 		return nil, err
-	}
-	if !isNull(f.PostProcessor) {
-		if err := checkByteLevel("post_processor", f.PostProcessor, true); err != nil {
-			return nil, err
-		}
 	}
 	if err := checkByteLevel("decoder", f.Decoder, true); err != nil {
 		return nil, err
@@ -195,7 +231,7 @@ func Parse(data []byte) (*Tokenizer, error) {
 	if f.Model == nil {
 		return nil, errors.New("model is missing")
 	}
-	vocab, merges, err := parseModel(*f.Model)
+	vocab, merges, ignoreMerges, err := parseModel(*f.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -225,16 +261,94 @@ func Parse(data []byte) (*Tokenizer, error) {
 		}
 		added = append(added, AddedToken{ID: *a.ID, Content: *a.Content, Special: a.Special})
 	}
+	tmpl, err := parsePostProcessor(f.PostProcessor, vocab)
+	if err != nil {
+		return nil, err
+	}
 	t, err := newTokenizer(vocab, merges, added)
 	if err != nil {
 		return nil, err
 	}
+	t.pre, t.ignoreMrg, t.tmpl = pre, ignoreMerges, tmpl
 	return t, nil
+}
+
+// parsePreTokenizer reads pre_tokenizer: ByteLevel with use_regex true
+// (GPT-2's pattern), or a Sequence of a Split by Llama3Pattern or
+// Qwen2Pattern (behavior "Isolated", invert false) and a ByteLevel with
+// use_regex false, as Llama-3 and Qwen2 ship.
+func parsePreTokenizer(raw json.RawMessage) (preKind, error) {
+	const field = "pre_tokenizer"
+	var c struct {
+		Type          string            `json:"type"`
+		PreTokenizers []json.RawMessage `json:"pretokenizers"`
+	}
+	if !isNull(raw) {
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return 0, fmt.Errorf("%s: %w", field, err)
+		}
+	}
+	if c.Type != "Sequence" {
+		return preGPT2, checkByteLevel(field, raw, false)
+	}
+	if len(c.PreTokenizers) != 2 {
+		return 0, fmt.Errorf("%s: a Sequence must be [Split, ByteLevel], got %d pre-tokenizers", field, len(c.PreTokenizers))
+	}
+	f0 := field + ".pretokenizers[0]"
+	var sp struct {
+		Type    string `json:"type"`
+		Pattern struct {
+			Regex  *string `json:"Regex"`
+			String *string `json:"String"`
+		} `json:"pattern"`
+		Behavior string `json:"behavior"`
+		Invert   bool   `json:"invert"`
+	}
+	if err := json.Unmarshal(c.PreTokenizers[0], &sp); err != nil {
+		return 0, fmt.Errorf("%s: %w", f0, err)
+	}
+	var kind preKind
+	switch {
+	case sp.Type != "Split":
+		return 0, fmt.Errorf("%s: type %q is not supported (want Split)", f0, sp.Type)
+	case sp.Pattern.Regex == nil:
+		return 0, fmt.Errorf("%s.pattern: want a Regex, got %s", f0, brief(c.PreTokenizers[0]))
+	case *sp.Pattern.Regex == Llama3Pattern:
+		kind = preLlama3
+	case *sp.Pattern.Regex == Qwen2Pattern:
+		kind = preQwen2
+	default:
+		return 0, fmt.Errorf("%s.pattern.Regex %q is not supported (only Llama-3's and Qwen2's patterns are)", f0, *sp.Pattern.Regex)
+	}
+	if sp.Behavior != "Isolated" {
+		return 0, fmt.Errorf("%s.behavior %q is not supported (want \"Isolated\")", f0, sp.Behavior)
+	}
+	if sp.Invert {
+		return 0, fmt.Errorf("%s.invert true is not supported", f0)
+	}
+	f1 := field + ".pretokenizers[1]"
+	var bl struct {
+		Type           string `json:"type"`
+		AddPrefixSpace bool   `json:"add_prefix_space"`
+		UseRegex       *bool  `json:"use_regex"`
+	}
+	if err := json.Unmarshal(c.PreTokenizers[1], &bl); err != nil {
+		return 0, fmt.Errorf("%s: %w", f1, err)
+	}
+	switch {
+	case bl.Type != "ByteLevel":
+		return 0, fmt.Errorf("%s: type %q is not supported (want ByteLevel)", f1, bl.Type)
+	case bl.AddPrefixSpace:
+		return 0, fmt.Errorf("%s.add_prefix_space true is not supported", f1)
+	case bl.UseRegex == nil || *bl.UseRegex:
+		return 0, fmt.Errorf("%s.use_regex must be false after a Split (GPT-2's regex would split again)", f1)
+	}
+	return kind, nil
 }
 
 // parseModel reads the BPE model: its vocabulary as a dense id -> token table
 // and its merges as token-string pairs.
-func parseModel(raw json.RawMessage) ([]string, [][2]string, error) {
+func parseModel(raw json.RawMessage) ([]string, [][2]string, bool, error) {
 	var m struct {
 		Type                    *string           `json:"type"`
 		Dropout                 *float64          `json:"dropout"`
@@ -245,25 +359,23 @@ func parseModel(raw json.RawMessage) ([]string, [][2]string, error) {
 		Merges                  []json.RawMessage `json:"merges"`
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, nil, fmt.Errorf("model: %w", err)
+		return nil, nil, false, fmt.Errorf("model: %w", err)
 	}
 	switch {
 	case m.Type == nil || *m.Type != "BPE":
-		return nil, nil, fmt.Errorf("model.type must be \"BPE\"")
+		return nil, nil, false, fmt.Errorf("model.type must be \"BPE\"")
 	case m.Dropout != nil && *m.Dropout != 0:
-		return nil, nil, fmt.Errorf("model.dropout %g is not supported (want null)", *m.Dropout)
+		return nil, nil, false, fmt.Errorf("model.dropout %g is not supported (want null)", *m.Dropout)
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
-		return nil, nil, fmt.Errorf("model.continuing_subword_prefix %q is not supported", *m.ContinuingSubwordPrefix)
+		return nil, nil, false, fmt.Errorf("model.continuing_subword_prefix %q is not supported", *m.ContinuingSubwordPrefix)
 	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
-		return nil, nil, fmt.Errorf("model.end_of_word_suffix %q is not supported", *m.EndOfWordSuffix)
-	case m.IgnoreMerges:
-		return nil, nil, fmt.Errorf("model.ignore_merges true is not supported")
+		return nil, nil, false, fmt.Errorf("model.end_of_word_suffix %q is not supported", *m.EndOfWordSuffix)
 	case isNull(m.Vocab):
-		return nil, nil, fmt.Errorf("model.vocab is missing")
+		return nil, nil, false, fmt.Errorf("model.vocab is missing")
 	}
 	vocab, err := parseVocab(m.Vocab)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	merges := make([][2]string, len(m.Merges))
 	for i, r := range m.Merges {
@@ -271,18 +383,18 @@ func parseModel(raw json.RawMessage) ([]string, [][2]string, error) {
 		if err := json.Unmarshal(r, &s); err == nil {
 			a, b, ok := strings.Cut(s, " ")
 			if !ok || a == "" || b == "" || strings.Contains(b, " ") {
-				return nil, nil, fmt.Errorf("model.merges[%d] %q: want two tokens separated by one space", i, s)
+				return nil, nil, false, fmt.Errorf("model.merges[%d] %q: want two tokens separated by one space", i, s)
 			}
 			merges[i] = [2]string{a, b}
 			continue
 		}
 		var p []string
 		if err := json.Unmarshal(r, &p); err != nil || len(p) != 2 {
-			return nil, nil, fmt.Errorf("model.merges[%d] %s: want \"a b\" or [\"a\", \"b\"]", i, brief(r))
+			return nil, nil, false, fmt.Errorf("model.merges[%d] %s: want \"a b\" or [\"a\", \"b\"]", i, brief(r))
 		}
 		merges[i] = [2]string{p[0], p[1]}
 	}
-	return vocab, merges, nil
+	return vocab, merges, m.IgnoreMerges, nil
 }
 
 // parseVocab reads the {"token": id, ...} object with a streaming decoder so

@@ -65,10 +65,34 @@ type Tokenizer struct {
 	added     []AddedToken // sorted by id
 	eos       int
 	pad       int
+	pre       preKind // pre-tokenizer regex
+	ignoreMrg bool    // model.ignore_merges: a piece in the vocabulary is one token
+	tmpl      *template
 	cache     sync.Map // word -> []int32, shared by Encode callers
 	cacheN    atomic.Int64
 	canonic   []byte // canonical tokenizer.json, computed once
 	canonOnce sync.Once
+}
+
+// preKind names the pre-tokenizer regex a tokenizer splits text with.
+type preKind uint8
+
+const (
+	preGPT2   preKind = iota // ByteLevel use_regex: GPT-2's pattern (splitPieces)
+	preLlama3                // Split(Llama3Pattern) then ByteLevel
+	preQwen2                 // Split(Qwen2Pattern) then ByteLevel
+)
+
+// split calls fn with each pre-token of s, by t's pre-tokenizer.
+func (t *Tokenizer) split(s string, fn func(string)) {
+	switch t.pre {
+	case preLlama3:
+		splitLlama3(s, 3, fn)
+	case preQwen2:
+		splitLlama3(s, 1, fn)
+	default:
+		splitPieces(s, fn)
+	}
 }
 
 // newTokenizer checks a vocabulary (index = id), its merges (token strings, in
@@ -213,16 +237,43 @@ func (t *Tokenizer) AddedTokens() []AddedToken {
 func (t *Tokenizer) Encode(text string) []int {
 	var out []int
 	t.forSegments(text, func(seg string) {
-		splitPieces(seg, func(p string) { out = t.appendWordShared(out, p) })
+		t.split(seg, func(p string) { out = t.appendWordShared(out, p) })
 	}, func(id int) { out = append(out, id) })
 	return out
+}
+
+// EncodeWithSpecial is Encode followed by the file's post-processor: the
+// tokens of a TemplateProcessing "single" template (such as Llama's BOS,
+// "<s>" or "<|begin_of_text|>") are put around the ids. It is Hugging Face's
+// tokenizer(text) with add_special_tokens=True, while Encode is
+// add_special_tokens=False; for a tokenizer without a template (GPT-2's, and
+// those Train makes) the two agree.
+func (t *Tokenizer) EncodeWithSpecial(text string) []int {
+	ids := t.Encode(text)
+	if t.tmpl == nil {
+		return ids
+	}
+	out := make([]int, 0, len(t.tmpl.prefix)+len(ids)+len(t.tmpl.suffix))
+	out = append(out, t.tmpl.prefix...)
+	out = append(out, ids...)
+	return append(out, t.tmpl.suffix...)
+}
+
+// SpecialTokensAround returns the ids EncodeWithSpecial puts before and after
+// a text's ids (both empty without a TemplateProcessing post-processor). The
+// slices are copies.
+func (t *Tokenizer) SpecialTokensAround() (prefix, suffix []int) {
+	if t.tmpl == nil {
+		return nil, nil
+	}
+	return slices.Clone(t.tmpl.prefix), slices.Clone(t.tmpl.suffix)
 }
 
 // EncodeOrdinary is Encode without matching added tokens: "<|endoftext|>" in
 // the text is encoded as its characters. Use it for untrusted text.
 func (t *Tokenizer) EncodeOrdinary(text string) []int {
 	var out []int
-	splitPieces(text, func(p string) { out = t.appendWordShared(out, p) })
+	t.split(text, func(p string) { out = t.appendWordShared(out, p) })
 	return out
 }
 
@@ -314,7 +365,7 @@ func (e *encoder) appendWord(dst []int, w string) []int {
 func (e *encoder) encode(text string) []int {
 	out := make([]int, 0, len(text)/3+1)
 	e.t.forSegments(text, func(seg string) {
-		splitPieces(seg, func(p string) { out = e.appendWord(out, p) })
+		e.t.split(seg, func(p string) { out = e.appendWord(out, p) })
 	}, func(id int) { out = append(out, id) })
 	if len(out) == 0 {
 		return nil // as Encode
@@ -358,8 +409,16 @@ func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string) ([][]int, e
 // pair with the lowest merge rank is merged (the leftmost among equal ranks)
 // until no pair has a merge. A heap keeps this O(n log n) in the piece length,
 // the same procedure as Hugging Face's BPE (and so GPT-2's).
+//
+// With model.ignore_merges (Llama-3), a pre-token that is itself in the
+// vocabulary is that one token, whatever the merges would make of it.
 func (t *Tokenizer) bpe(w string) []int32 {
 	n := len(w)
+	if t.ignoreMrg && n > 1 {
+		if id, ok := t.ids[byteLevelString([]byte(w))]; ok {
+			return []int32{id}
+		}
+	}
 	if n == 1 {
 		return []int32{t.byteID[w[0]]}
 	}

@@ -1,0 +1,75 @@
+// Regenerates parity_golden.json from the fixtures with @huggingface/tokenizers 0.2.0: in an npm project that has it (npm install @huggingface/tokenizers@0.2.0), run `node /path/to/tokenizer/testdata/gen_parity.mjs /path/to/tokenizer/testdata`.
+//
+// For every fixture and every case it records the ids of encode(text) with
+// add_special_tokens false and true, and decode(ids) of the former (no
+// clean-up of tokenization spaces, special tokens kept). The Go test
+// TestParityGolden compares warm's tokenizer with these, exactly.
+import { createRequire } from "node:module";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const require = createRequire(join(process.cwd(), "package.json"));
+const { Tokenizer } = require("@huggingface/tokenizers");
+const main = require.resolve("@huggingface/tokenizers");
+const version = JSON.parse(readFileSync(join(main, "..", "..", "package.json"), "utf8")).version;
+
+const dir = process.argv[2] ?? ".";
+const FIXTURES = ["llama3_bpe.json", "qwen2_bpe.json"];
+
+const CASES = [
+  "", " ", "  ", "a", " a", "  a", "a ", "a  ", "a  b", "a   b", "Hello world", "Hello  world  ",
+  "The quick brown fox jumps over the lazy dog.", "HELLO WORLD", "hello zebra", " zebra", "zebra",
+  "supercalifragilisticexpialidocious", " supercalifragilisticexpialidocious", "antidisestablishment quixotic",
+  "don't", "DON'T", "you'll I'm we've they're he'd she's it'd", "YOU'LL I'M WE'VE THEY'RE HE'D SHE'S",
+  "'s", "'S", "'Re", "'lL", "''s", "x's", "!'s", "'sup", "'ree", "rock'n'roll", "O'Neil", "'ſ", "it’s",
+  "1", "12", "123", "1234", "12345", "123456789", " 12345", "a12345b", "3.14159", "2024-01-15", "$100", "50%",
+  "١٢٣٤٥", "½¾", "Ⅻ", "x²³", "4567abc", "abc123",
+  "\n", "\n\n", "a\nb", "a\n\nb", "a \n b", " \n ", "line one\nline two\n", "a\r\nb", "a\r\n\r\nb", "\r\n", " \r\n  x",
+  "\t", "\ta", "\t\ta", "a\t b", "col1\tcol2\tcol3", "  \t\n  \tfoo", "x  \n\n  y",
+  "!!!", "...", "Hello... world!!!", " !!", "a!!", "?!?!", "(a)", "[1, 2, 3]", "{\"k\": \"v\"}", "<html>", "---\n", "!!!\n\n",
+  " .Hello", ".Hello", "..Hello", "$hello", "#tag", "@user", "a.b.c", "e-mail", "—dash", "…ellipsis",
+  "def f(x):\n    return x + 1\n", "for i := 0; i < n; i++ {\n\tfmt.Println(i)\n}\n",
+  "Thanks! 🙂 See you 👋", "🙂🙂🙂", " 🙂", "👨‍👩‍👧", "❤️",
+  "東京は日本の首都です。", "北京是中国的首都。", " 中文", "한국어", "日本語とEnglish",
+  "Café naïve résumé", "über façade São Zürich", "e\u0301", "ÅÄÖ", "ß", "İstanbul",
+  "Ωmega", "Привет, мир!", "مرحبا", "שלום", "नमस्ते", "ไทย",
+  "\u00a0nbsp", "a\u00a0b", "a\u3000b", "a\u2028b", "\u0085x", "\ufeffbom", "zero\u200bwidth", "\u0000nul", "\u0007bell",
+  "<|begin_of_text|>", "<|eot_id|>", "Hello<|eot_id|>", "<|begin_of_text|>Hi<|eot_id|>\n", "a <|eot_id|> b",
+  "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>", "<|eot_id|><|eot_id|>", "<|eot_id", "<|endoftext|>",
+  "<|im_start|>user\nhi<|im_end|>\n", "<|im_start|><|im_end|>", "x<|endoftext|>y",
+  "<tool_call>{\"name\": \"f\"}</tool_call>", "a<tool_call>b", "</tool_call></tool_call>", "<|im_start|im_end|>", "<|im_start|>>",
+];
+
+// Random strings over a tricky alphabet, from a fixed-seed generator.
+const ALPHABET = [..."aAbZ zé日🙂1234567890'sStTlLmMdDrReEvV.,!?-_\n\r\t\u00a0\u3000'\"()<>|ſ"];
+let seed = 12345;
+function rnd(n) {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed % n;
+}
+for (let i = 0; i < 300; i++) {
+  let s = "";
+  const len = 1 + rnd(24);
+  for (let k = 0; k < len; k++) s += ALPHABET[rnd(ALPHABET.length)];
+  CASES.push(s);
+}
+
+const out = { generator: `@huggingface/tokenizers ${version}`, fixtures: {} };
+for (const name of FIXTURES) {
+  const json = JSON.parse(readFileSync(join(dir, name), "utf8"));
+  const tok = new Tokenizer(json, { clean_up_tokenization_spaces: false });
+  out.fixtures[name] = CASES.map((text) => {
+    const ids = tok.encode(text, { add_special_tokens: false }).ids;
+    const ids_special = tok.encode(text, { add_special_tokens: true }).ids;
+    const decoded = ids.length === 0 ? "" : tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    return { text, ids, ids_special, decoded };
+  });
+}
+// One case a line, so that a change shows as a small diff.
+let text = `{\n "generator": ${JSON.stringify(out.generator)},\n "fixtures": {`;
+Object.entries(out.fixtures).forEach(([name, cases], i) => {
+  text += `${i ? "," : ""}\n  ${JSON.stringify(name)}: [\n`;
+  text += cases.map((c) => "   " + JSON.stringify(c)).join(",\n");
+  text += "\n  ]";
+});
+writeFileSync(join(dir, "parity_golden.json"), text + "\n }\n}\n");
