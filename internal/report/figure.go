@@ -74,17 +74,22 @@ type errPoints struct {
 	plotter.YErrors
 }
 
-func (f Figure) plot() (*plot.Plot, error) {
+// legendItem is one legend entry: a label and its line and glyphs.
+type legendItem struct {
+	label  string
+	thumbs []plot.Thumbnailer
+}
+
+func (f Figure) plot() (*plot.Plot, []legendItem, error) {
 	p := plot.New()
 	p.Title.Text = f.Title
 	p.X.Label.Text = f.XLabel
 	p.Y.Label.Text = f.YLabel
-	p.Legend.Top = false
-	p.Legend.Left = true
+	var items []legendItem
 	p.Add(plotter.NewGrid())
 	for i, s := range f.Series {
 		if len(s.Y) != len(s.X) || (s.Err != nil && len(s.Err) != len(s.X)) {
-			return nil, fmt.Errorf("plot %s: series %q: %d x, %d y, %d errors", f.Name, s.Label, len(s.X), len(s.Y), len(s.Err))
+			return nil, nil, fmt.Errorf("plot %s: series %q: %d x, %d y, %d errors", f.Name, s.Label, len(s.X), len(s.Y), len(s.Err))
 		}
 		pts := make(plotter.XYs, 0, len(s.X))
 		var errs plotter.YErrors
@@ -102,7 +107,7 @@ func (f Figure) plot() (*plot.Plot, error) {
 		}
 		l, sc, err := plotter.NewLinePoints(pts)
 		if err != nil {
-			return nil, fmt.Errorf("plot %s: %w", f.Name, err)
+			return nil, nil, fmt.Errorf("plot %s: %w", f.Name, err)
 		}
 		c := s.color(i)
 		l.Color, sc.Color = c, c
@@ -116,28 +121,31 @@ func (f Figure) plot() (*plot.Plot, error) {
 		if s.Err != nil {
 			eb, err := plotter.NewYErrorBars(errPoints{pts, errs})
 			if err != nil {
-				return nil, fmt.Errorf("plot %s: %w", f.Name, err)
+				return nil, nil, fmt.Errorf("plot %s: %w", f.Name, err)
 			}
 			eb.Color = c
 			p.Add(eb)
 		}
-		p.Legend.Add(s.Label, l, sc)
+		items = append(items, legendItem{s.Label, []plot.Thumbnailer{l, sc}})
 	}
-	return p, nil
+	return p, items, nil
 }
 
 // Render returns the figure as SVG and PNG, both Width × Height inches.
+// The legend sits in a band under the axes (in two columns when it has
+// more than three entries), so that it never covers a line.
 func (f Figure) Render() (svg, png []byte, err error) {
-	p, err := f.plot()
+	p, items, err := f.plot()
 	if err != nil {
 		return nil, nil, err
 	}
 	var out [2][]byte
 	for k, format := range []string{"svg", "png"} {
-		w, err := p.WriterTo(vg.Length(Width)*vg.Inch, vg.Length(Height)*vg.Inch, format)
+		w, err := draw.NewFormattedCanvas(vg.Length(Width)*vg.Inch, vg.Length(Height)*vg.Inch, format)
 		if err != nil {
 			return nil, nil, fmt.Errorf("plot %s: %w", f.Name, err)
 		}
+		drawWithLegendBelow(draw.New(w), p, items)
 		var b bytes.Buffer
 		if _, err := w.WriteTo(&b); err != nil {
 			return nil, nil, fmt.Errorf("plot %s: %w", f.Name, err)
@@ -145,6 +153,34 @@ func (f Figure) Render() (svg, png []byte, err error) {
 		out[k] = b.Bytes()
 	}
 	return out[0], out[1], nil
+}
+
+// drawWithLegendBelow draws p's axes above a band holding the legend,
+// split over two columns when it has more than three entries.
+func drawWithLegendBelow(c draw.Canvas, p *plot.Plot, items []legendItem) {
+	if len(items) == 0 {
+		p.Draw(c)
+		return
+	}
+	cols := 1
+	if len(items) > 3 {
+		cols = 2
+	}
+	rows := (len(items) + cols - 1) / cols
+	entry := p.Legend.TextStyle.Height("Ag") + p.Legend.Padding
+	band := vg.Length(rows)*entry + vg.Points(6)
+	p.Draw(draw.Crop(c, 0, 0, band, 0))
+	strip := draw.Crop(c, vg.Points(8), 0, 0, -(c.Max.Y - c.Min.Y - band))
+	width := (strip.Max.X - strip.Min.X) / vg.Length(cols)
+	for col := 0; col < cols; col++ {
+		lg := plot.NewLegend()
+		lg.TextStyle, lg.Padding, lg.ThumbnailWidth = p.Legend.TextStyle, p.Legend.Padding, p.Legend.ThumbnailWidth
+		lg.Top, lg.Left = true, true
+		for _, it := range items[col*rows : min((col+1)*rows, len(items))] {
+			lg.Add(it.label, it.thumbs...)
+		}
+		lg.Draw(draw.Crop(strip, vg.Length(col)*width, -(vg.Length(cols-col-1) * width), 0, 0))
+	}
 }
 
 // WriteFigures renders each figure into dir as Name.svg and Name.png, each
