@@ -3,10 +3,8 @@ package tokenizer
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -152,9 +150,7 @@ func TestParityLoadErrors(t *testing.T) {
 		}
 		return m.(map[string]any)
 	}
-	cases := []struct {
-		name, content, want string
-	}{
+	cases := []badFile{
 		{"other regex", mutate(func(m map[string]any) {
 			get(m, "pre_tokenizer", "pretokenizers", 0, "pattern")["Regex"] = `\s+|\S+`
 		}), "pre_tokenizer.pretokenizers[0].pattern.Regex"},
@@ -190,21 +186,7 @@ func TestParityLoadErrors(t *testing.T) {
 			p["single"] = p["single"].([]any)[:1]
 		}), "post_processor.processors[1].single: the template must hold sequence A"},
 	}
-	dir := t.TempDir()
-	for _, c := range cases {
-		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".json")
-		if err := os.WriteFile(path, []byte(c.content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err := Load(path)
-		if err == nil {
-			t.Errorf("%s: loaded without error", c.name)
-			continue
-		}
-		if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: error %q should name the file and contain %q", c.name, err, c.want)
-		}
-	}
+	checkBadFiles(t, cases)
 }
 
 // TestParityLossless checks Decode(Encode(s)) == s on random byte strings

@@ -500,9 +500,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := string(base)
-	cases := []struct {
-		name, content, want string
-	}{
+	cases := []badFile{
 		{"malformed", good[:len(good)/2], "malformed JSON"},
 		{"syntax", "{\n  \"version\": \"1.0\",\n  oops\n}", "line 3"},
 		{"unknown merge part", strings.Replace(good, `"Ġ t"`, `"Ġ zz"`, 1), `part "zz" is not in the vocabulary`},
@@ -519,6 +517,20 @@ func TestLoadErrors(t *testing.T) {
 		{"model type", strings.Replace(good, `"type": "BPE"`, `"type": "WordPiece"`, 1), `model.type must be "BPE"`},
 		{"added token conflict", strings.Replace(good, `"id": 268`, `"id": 267`, 1), `id 267 is already token "Ġo"`},
 	}
+	dir := checkBadFiles(t, cases)
+	if _, err := Load(filepath.Join(dir, "absent.json")); err == nil || !strings.Contains(err.Error(), "absent.json") {
+		t.Errorf("absent file: %v", err)
+	}
+}
+
+// badFile is a tokenizer.json that Load must refuse with an error naming
+// the file and containing want.
+type badFile struct{ name, content, want string }
+
+// checkBadFiles writes each case to a temporary directory (returned) and
+// checks that Load refuses it with an error naming the file and want.
+func checkBadFiles(t *testing.T, cases []badFile) string {
+	t.Helper()
 	dir := t.TempDir()
 	for _, c := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".json")
@@ -534,7 +546,5 @@ func TestLoadErrors(t *testing.T) {
 			t.Errorf("%s: error %q should name the file and contain %q", c.name, err, c.want)
 		}
 	}
-	if _, err := Load(filepath.Join(dir, "absent.json")); err == nil || !strings.Contains(err.Error(), "absent.json") {
-		t.Errorf("absent file: %v", err)
-	}
+	return dir
 }
