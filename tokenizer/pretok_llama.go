@@ -10,46 +10,6 @@ const (
 	Qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 )
 
-// contractionFold is contraction matched case-insensitively (ASCII), as the
-// (?i:...) group of Llama3Pattern: "'S", "'Re", "'LL" are contractions too.
-func contractionFold(s string) int {
-	if len(s) == 0 {
-		return 0
-	}
-	lower := func(c byte) byte {
-		if c >= 'A' && c <= 'Z' {
-			return c + 'a' - 'A'
-		}
-		return c
-	}
-	switch lower(s[0]) {
-	case 's', 't', 'm', 'd':
-		return 1
-	case 'r', 'v':
-		if len(s) > 1 && lower(s[1]) == 'e' {
-			return 2
-		}
-	case 'l':
-		if len(s) > 1 && lower(s[1]) == 'l' {
-			return 2
-		}
-	}
-	return 0
-}
-
-// runEnd returns the end of the maximal run of characters of class c that
-// starts at s[i].
-func runEnd(s string, i int, c uint8) int {
-	for i < len(s) {
-		ci, size := classAt(s, i)
-		if ci != c {
-			break
-		}
-		i += size
-	}
-	return i
-}
-
 // isCRLF reports whether b is '\r' or '\n'.
 func isCRLF(b byte) bool { return b == '\r' || b == '\n' }
 
@@ -73,7 +33,7 @@ func isCRLF(b byte) bool { return b == '\r' || b == '\n' }
 func splitLlama3(s string, maxDigits int, fn func(string)) {
 	for i := 0; i < len(s); {
 		if s[i] == '\'' {
-			if n := contractionFold(s[i+1:]); n > 0 {
+			if n := contraction(s[i+1:], true); n > 0 {
 				fn(s[i : i+1+n])
 				i += 1 + n
 				continue

@@ -48,21 +48,44 @@ func classAt(s string, i int) (uint8, int) {
 	return runeClass(r), size
 }
 
+// runEnd returns the end of the maximal run of characters of class c that
+// starts at s[i].
+func runEnd(s string, i int, c uint8) int {
+	for i < len(s) {
+		ci, size := classAt(s, i)
+		if ci != c {
+			break
+		}
+		i += size
+	}
+	return i
+}
+
 // contraction returns the length of the contraction suffix ("s", "t", "re",
 // "ve", "m", "ll", "d") at the start of s, which follows an apostrophe, or 0.
-func contraction(s string) int {
+// fold matches ASCII letters case-insensitively, as the (?i:...) group of
+// Llama3Pattern does ("'S", "'Re", "'LL"); GPT-2's pattern is
+// case-sensitive.
+func contraction(s string, fold bool) int {
 	if len(s) == 0 {
 		return 0
 	}
-	switch s[0] {
+	at := func(k int) byte {
+		c := s[k]
+		if fold && c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		return c
+	}
+	switch at(0) {
 	case 's', 't', 'm', 'd':
 		return 1
 	case 'r', 'v':
-		if len(s) > 1 && s[1] == 'e' {
+		if len(s) > 1 && at(1) == 'e' {
 			return 2
 		}
 	case 'l':
-		if len(s) > 1 && s[1] == 'l' {
+		if len(s) > 1 && at(1) == 'l' {
 			return 2
 		}
 	}
@@ -92,7 +115,7 @@ func contraction(s string) int {
 func splitPieces(s string, fn func(string)) {
 	for i := 0; i < len(s); {
 		if s[i] == '\'' {
-			if n := contraction(s[i+1:]); n > 0 {
+			if n := contraction(s[i+1:], false); n > 0 {
 				fn(s[i : i+1+n])
 				i += 1 + n
 				continue
@@ -106,14 +129,7 @@ func splitPieces(s string, fn func(string)) {
 			}
 		}
 		if c != clsSpace {
-			k := j + size
-			for k < len(s) {
-				ck, sk := classAt(s, k)
-				if ck != c {
-					break
-				}
-				k += sk
-			}
+			k := runEnd(s, j+size, c)
 			fn(s[start:k])
 			i = k
 			continue
