@@ -246,8 +246,8 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptio
 	}
 	o.defaults(pool)
 	for _, M := range o.Ms {
-		if _, err := sweep.Top(make([]int, pool), M); err != nil {
-			return nil, fmt.Errorf("ensemble size %d: %w", M, err)
+		if M < 1 || M > pool {
+			return nil, fmt.Errorf("ensemble size %d: the sweep has %d members to average", M, pool)
 		}
 	}
 	members := make([]*checkpoint.Checkpoint, len(man.Members))
