@@ -60,27 +60,19 @@ type BoNHacking struct {
 
 // bonHacking analyses curve c of r.
 func bonHacking(r *BoNResult, c BoNCurve) BoNHacking {
-	pk := 0
-	for j := range c.Control {
-		if c.Control[j] > c.Control[pk] {
-			pk = j
-		}
-	}
-	last := len(c.Control) - 1
 	h := BoNHacking{Reward: c.Reward}
+	last := len(c.Control) - 1
 	if last < 0 || len(r.Ns) <= last {
 		return h
 	}
+	var pk int
+	pk, h.Drop, h.ProxyGain, h.Hacked = fallFromPeak(c.Control, c.ProxyZ, func(pk, last int) float64 {
+		if len(c.ControlCI) <= last {
+			return 0
+		}
+		return math.Hypot(c.ControlCI[pk], c.ControlCI[last]) / z95
+	})
 	h.PeakN = r.Ns[pk]
-	h.Drop = c.Control[pk] - c.Control[last]
-	if len(c.ProxyZ) > last {
-		h.ProxyGain = c.ProxyZ[last] - c.ProxyZ[pk]
-	}
-	se := 0.0
-	if len(c.ControlCI) > last {
-		se = math.Hypot(c.ControlCI[pk], c.ControlCI[last]) / z95
-	}
-	h.Hacked = h.Drop > 2*se && h.Drop > 0 && h.ProxyGain > 0
 	return h
 }
 

@@ -32,17 +32,16 @@ func analyseEvals(evs []RLEval) (*RLEval, *RLHacked) {
 	if len(evs) == 0 {
 		return nil, nil
 	}
-	pk := 0
+	control, proxy := make([]float64, len(evs)), make([]float64, len(evs))
 	for i, e := range evs {
-		if e.Control > evs[pk].Control {
-			pk = i
-		}
+		control[i], proxy[i] = e.Control, e.ProxyNorm
 	}
+	h := &RLHacked{}
+	pk, drop, gain, hacked := fallFromPeak(control, proxy, func(pk, last int) float64 {
+		return math.Hypot(evs[pk].ControlSE, evs[last].ControlSE)
+	})
+	h.PeakStep, h.FinalDrop, h.ProxyGain, h.Hacked = evs[pk].Step, drop, gain, hacked
 	peak := evs[pk]
-	last := evs[len(evs)-1]
-	h := &RLHacked{PeakStep: peak.Step, FinalDrop: peak.Control - last.Control, ProxyGain: last.ProxyNorm - peak.ProxyNorm}
-	se := math.Hypot(peak.ControlSE, last.ControlSE)
-	h.Hacked = h.FinalDrop > 2*se && h.ProxyGain > 0
 	return &peak, h
 }
 
