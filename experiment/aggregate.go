@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/warm-rm/warm/internal/atomicdir"
+	"github.com/warm-rm/warm/internal/report"
 	"github.com/warm-rm/warm/sweep"
 )
 
@@ -127,7 +128,7 @@ func (ag *Aggregate) Markdown(title, command string) string {
 		fmt.Fprintf(&b, "%d. `%s`\n", i+1, p)
 	}
 	b.WriteString("\nMean ± sample standard deviation over the reports (sweep seeds). A difference whose mean is several SDs from 0 holds across seeds.\n\n")
-	t := table{Head: []string{"metric", "set"}}
+	t := report.Table{Head: []string{"metric", "set"}}
 	for i := range ag.Reports {
 		t.Head = append(t.Head, fmt.Sprintf("run %d", i+1))
 	}
@@ -140,14 +141,14 @@ func (ag *Aggregate) Markdown(title, command string) string {
 		row = append(row, fmt.Sprintf("%+.4f ± %.4f", r.Mean, r.SD))
 		t.Rows = append(t.Rows, row)
 	}
-	b.WriteString(t.markdown())
+	b.WriteString(t.Markdown())
 	b.WriteString("\n## Verdicts of the paper's observations across runs\n\n")
 	ids := make([]string, 0, len(ag.Verdicts))
 	for id := range ag.Verdicts {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	vt := table{Head: []string{"observation", "verdicts"}}
+	vt := report.Table{Head: []string{"observation", "verdicts"}}
 	for _, id := range ids {
 		var parts []string
 		for v, n := range ag.Verdicts[id] {
@@ -156,7 +157,7 @@ func (ag *Aggregate) Markdown(title, command string) string {
 		sort.Strings(parts)
 		vt.Rows = append(vt.Rows, []string{id, strings.Join(parts, ", ")})
 	}
-	b.WriteString(vt.markdown())
+	b.WriteString(vt.Markdown())
 	return b.String()
 }
 

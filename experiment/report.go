@@ -67,11 +67,6 @@ func ReadResults(path string) (*Report, error) {
 // acc4 formats an accuracy (a fraction) with four decimals.
 func acc4(x float64) string { return fmt.Sprintf("%.4f", x) }
 
-// table is a report table; aggregate.go renders its own with markdown.
-type table report.Table
-
-func (t table) markdown() string { return report.Table(t).Markdown() }
-
 func tables(rep Report) (obs, acc, cmp, cost, lmcT report.Table) {
 	r := rep.Results
 	obs.Head = []string{"", "claim", "verdict", "evidence"}
