@@ -100,12 +100,6 @@ func figures(r *Results) []report.Figure {
 
 // bestMember returns the accuracy on set of the member ranked first.
 func bestMember(r *Results, set string) float64 {
-	for _, m := range r.Members {
-		if m.Rank == 0 {
-			if res, ok := entryResult(r, m.Name, set); ok {
-				return res.Accuracy
-			}
-		}
-	}
-	return 0
+	res, _ := entryResult(r, bestMemberName(r), set)
+	return res.Accuracy
 }
