@@ -81,6 +81,10 @@ type gemmJob struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
+	// half and bh replace b when B is a transposed 16-bit matrix
+	// (GemmHalfBT): it is widened as it is packed, never read in place.
+	half Half
+	bh   []uint16
 
 	pc, kb  int     // current k block: rows [pc, pc+kb) of op(B)
 	bet     float32 // beta for the current k block (1 after the first)
@@ -110,11 +114,20 @@ var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
 // runGemm runs the blocked algorithm; the arguments are already checked and
 // m, n, k > 0, alpha != 0.
 func runGemm(kern *microKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	runGemmJob(kern, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// runGemmJob is runGemm with a hook that sets up the job further (a 16-bit
+// B) before the loops start.
+func runGemmJob(kern *microKernel, threads int, setup func(*gemmJob), transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	j := jobPool.Get().(*gemmJob)
 	*j = gemmJob{
 		kern: kern, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		bMem: j.bMem, scratch: j.scratch,
+	}
+	if setup != nil {
+		setup(j)
 	}
 	if len(j.scratch) < threads {
 		j.scratch = append(j.scratch, make([]gemmScratch, threads-len(j.scratch))...)
@@ -136,7 +149,7 @@ func runGemm(kern *microKernel, threads int, transA, transB bool, m, n, k int, a
 			if j.panels*nr*j.kb < 16*1024 {
 				packThreads = 1
 			}
-			j.directB = kern.direct && !transB &&
+			j.directB = kern.direct && !transB && j.half == 0 &&
 				(j.panels*nr*j.kb <= directBFloats || j.strips <= directBStrips && ldb%256 != 0)
 			if j.directB {
 				// Only a partial last panel needs packing.
@@ -153,7 +166,7 @@ func runGemm(kern *microKernel, threads int, transA, transB bool, m, n, k int, a
 			}
 		}
 	}
-	j.a, j.b, j.c, j.bPack = nil, nil, nil, nil
+	j.a, j.b, j.c, j.bPack, j.bh = nil, nil, nil, nil, nil
 	jobPool.Put(j)
 }
 
@@ -200,6 +213,10 @@ func (j *gemmJob) do(w, phase, lo, hi int) {
 		nr := j.kern.nr
 		for p := lo; p < hi; p++ {
 			j0 := j.jc + p*nr
+			if j.half != 0 {
+				packBHalfT(j.half, j.bh, j.ldb, j.pc, j.kb, j0, min(nr, j.n-j0), nr, j.bPack[p*nr*j.kb:(p+1)*nr*j.kb])
+				continue
+			}
 			j.kern.packB(j.transB, j.b, j.ldb, j.pc, j.kb, j0, min(nr, j.n-j0), nr, j.bPack[p*nr*j.kb:(p+1)*nr*j.kb])
 		}
 	case phaseStrips:
