@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 
@@ -11,38 +10,38 @@ import (
 )
 
 // ScorePairs returns the reward of the chosen and of the rejected sequence
-// of every pair, computed without dropout in batches of batchSize pairs.
-func ScorePairs(ctx context.Context, m *model.Model, pairs []data.TokPair, pad, batchSize int) (chosen, rejected []float32, err error) {
-	if !m.Config.RewardHead {
-		return nil, nil, errors.New("scoring: the model has no reward head (score.weight)")
-	}
+// of every pair, computed without dropout in batches of batchSize pairs
+// (each batch one Rewards call on its chosen then its rejected sequences).
+func ScorePairs(ctx context.Context, m model.RewardModel, pairs []data.TokPair, batchSize int) (chosen, rejected []float32, err error) {
 	if batchSize < 1 {
 		return nil, nil, fmt.Errorf("scoring: batch size %d", batchSize)
 	}
 	chosen = make([]float32, len(pairs))
 	rejected = make([]float32, len(pairs))
-	idx := make([]int, 0, batchSize)
+	seqs := make([][]int32, 0, 2*batchSize)
 	for lo := 0; lo < len(pairs); lo += batchSize {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		idx = idx[:0]
-		for i := lo; i < min(lo+batchSize, len(pairs)); i++ {
-			p := pairs[i]
-			for _, s := range []data.Seq{p.Chosen, p.Rejected} {
-				if len(s.Tokens) > m.Config.NPositions {
-					return nil, nil, fmt.Errorf("scoring: pair %d has a sequence of %d tokens, more than the model's %d positions", p.ID, len(s.Tokens), m.Config.NPositions)
-				}
-			}
-			idx = append(idx, i)
+		hi := min(lo+batchSize, len(pairs))
+		seqs = seqs[:0]
+		for i := lo; i < hi; i++ {
+			seqs = append(seqs, pairs[i].Chosen.Tokens)
 		}
-		b := data.MakePairBatch(pairs, idx, pad)
-		r, err := m.RewardForward(b.Tokens, b.N, b.T, b.Lengths, false, 0)
+		for i := lo; i < hi; i++ {
+			seqs = append(seqs, pairs[i].Rejected.Tokens)
+		}
+		for j, s := range seqs {
+			if len(s) > m.MaxLen() {
+				return nil, nil, fmt.Errorf("scoring: pair %d has a sequence of %d tokens, more than the model's %d positions", pairs[lo+j%(hi-lo)].ID, len(s), m.MaxLen())
+			}
+		}
+		r, err := m.Rewards(seqs)
 		if err != nil {
 			return nil, nil, fmt.Errorf("scoring: %w", err)
 		}
-		copy(chosen[lo:], r[:b.B])
-		copy(rejected[lo:], r[b.B:2*b.B])
+		copy(chosen[lo:hi], r[:hi-lo])
+		copy(rejected[lo:hi], r[hi-lo:])
 	}
 	return chosen, rejected, nil
 }

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/warm-rm/warm/data"
@@ -12,31 +11,28 @@ import (
 // ScoreSeqs returns the reward of every single sequence (prompt + response
 // + EOS, as data.Seq lays it out), computed without dropout in batches of
 // batchSize sequences: what best-of-N and RL need to score policy samples.
-// The reward is read at each sequence's last token, whatever pad is, so a
-// pad id equal to EOS is not ambiguous.
-func ScoreSeqs(ctx context.Context, m *model.Model, seqs []data.Seq, pad, batchSize int) ([]float32, error) {
-	if !m.Config.RewardHead {
-		return nil, errors.New("scoring: the model has no reward head (score.weight)")
-	}
+func ScoreSeqs(ctx context.Context, m model.RewardModel, seqs []data.Seq, batchSize int) ([]float32, error) {
 	if batchSize < 1 {
 		return nil, fmt.Errorf("scoring: batch size %d", batchSize)
 	}
 	out := make([]float32, len(seqs))
+	batch := make([][]int32, 0, batchSize)
 	for lo := 0; lo < len(seqs); lo += batchSize {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		hi := min(lo+batchSize, len(seqs))
+		batch = batch[:0]
 		for i := lo; i < hi; i++ {
 			switch n := len(seqs[i].Tokens); {
 			case n == 0:
 				return nil, fmt.Errorf("scoring: sequence %d is empty", i)
-			case n > m.Config.NPositions:
-				return nil, fmt.Errorf("scoring: sequence %d has %d tokens, more than the model's %d positions", i, n, m.Config.NPositions)
+			case n > m.MaxLen():
+				return nil, fmt.Errorf("scoring: sequence %d has %d tokens, more than the model's %d positions", i, n, m.MaxLen())
 			}
+			batch = append(batch, seqs[i].Tokens)
 		}
-		b := data.MakeSeqBatch(seqs[lo:hi], pad)
-		r, err := m.RewardForward(b.Tokens, b.N, b.T, b.Lengths, false, 0)
+		r, err := m.Rewards(batch)
 		if err != nil {
 			return nil, fmt.Errorf("scoring: %w", err)
 		}

@@ -20,7 +20,7 @@ func TestScoreSeqsMatchesSingleSequences(t *testing.T) {
 		{Tokens: []int32{1}, Start: 0},
 		{Tokens: []int32{2, 3, 4, 5, 6}, Start: 1},
 	}
-	got, err := ScoreSeqs(context.Background(), m, seqs, 0, 3)
+	got, err := ScoreSeqs(context.Background(), m, seqs, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,10 +33,10 @@ func TestScoreSeqsMatchesSingleSequences(t *testing.T) {
 			t.Errorf("sequence %d: batched %v, alone %v", i, got[i], r[0])
 		}
 	}
-	if _, err := ScoreSeqs(context.Background(), m, []data.Seq{{Tokens: make([]int32, 17)}}, 0, 3); err == nil {
+	if _, err := ScoreSeqs(context.Background(), m, []data.Seq{{Tokens: make([]int32, 17)}}, 3); err == nil {
 		t.Error("a sequence longer than the context was accepted")
 	}
-	if _, err := ScoreSeqs(context.Background(), m, []data.Seq{{}}, 0, 3); err == nil {
+	if _, err := ScoreSeqs(context.Background(), m, []data.Seq{{}}, 3); err == nil {
 		t.Error("an empty sequence was accepted")
 	}
 }

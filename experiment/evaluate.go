@@ -182,7 +182,6 @@ type pairScores struct{ chosen, rejected []float32 }
 // evaluator scores models on the sets.
 type evaluator struct {
 	sets  []*Set
-	pad   int
 	batch int
 }
 
@@ -192,7 +191,7 @@ func (e *evaluator) score(ctx context.Context, m *model.Model, only []string) (s
 		if only != nil && !slices.Contains(only, s.Name) {
 			continue
 		}
-		c, r, err := eval.ScorePairs(ctx, m, s.tok, e.pad, e.batch)
+		c, r, err := eval.ScorePairs(ctx, m, s.tok, e.batch)
 		if err != nil {
 			return nil, fmt.Errorf("set %s: %w", s.Name, err)
 		}
@@ -278,7 +277,7 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptio
 		return nil, err
 	}
 	ev := &evaluation{
-		evaluator: evaluator{sets: sets, pad: tok.Pad(), batch: o.Batch},
+		evaluator: evaluator{sets: sets, batch: o.Batch},
 		man:       man, members: members, o: o,
 		res: &Results{Date: time.Now().UTC().Format(time.RFC3339), RankSet: o.RankSet},
 	}
@@ -471,7 +470,7 @@ func (ev *evaluation) greedySoup(ctx context.Context, wa *model.Model) error {
 func (ev *evaluation) measureCost(ctx context.Context, wa *model.Model) ([]Cost, error) {
 	s := ev.sets[0]
 	n := min(len(s.tok), 1000)
-	sub := &evaluator{sets: []*Set{{Name: s.Name, tok: s.tok[:n]}}, pad: ev.pad, batch: ev.batch}
+	sub := &evaluator{sets: []*Set{{Name: s.Name, tok: s.tok[:n]}}, batch: ev.batch}
 	timeIt := func(ms ...*model.Model) (float64, error) {
 		t0 := time.Now()
 		for _, m := range ms {

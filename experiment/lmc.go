@@ -124,7 +124,7 @@ func (ev *evaluation) lmc(ctx context.Context) ([]Curve, error) {
 	if len(lsets) == 0 {
 		return nil, nil
 	}
-	lev := &evaluator{sets: lsets, pad: ev.pad, batch: ev.batch}
+	lev := &evaluator{sets: lsets, batch: ev.batch}
 	interp, err := model.New(members[0].Model.Config)
 	if err != nil {
 		return nil, err

@@ -244,7 +244,7 @@ func ScorePairs(ctx context.Context, m *model.Model, enc data.Encoder, pairs []d
 	if err != nil {
 		return nil, nil, err
 	}
-	return eval.ScorePairs(ctx, m, tp, enc.Pad(), 64)
+	return eval.ScorePairs(ctx, m, tp, 64)
 }
 
 // withDropout returns a copy of m whose three dropout probabilities are p.

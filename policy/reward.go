@@ -94,7 +94,7 @@ func (r *RM) Score(ctx context.Context, b *Batch) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := eval.ScoreSeqs(ctx, r.Model, seqs, r.Model.Config.PadID, max(r.BatchSize, 1))
+	s, err := eval.ScoreSeqs(ctx, r.Model, seqs, max(r.BatchSize, 1))
 	if err != nil {
 		return nil, fmt.Errorf("reward %s: %w", r.name, err)
 	}

@@ -129,7 +129,7 @@ func (rs *Rewards) rankHere(ctx context.Context, o RankOptions) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		c, r, err := eval.ScorePairs(ctx, rm.Model, tp, rm.Model.Config.PadID, 64)
+		c, r, err := eval.ScorePairs(ctx, rm.Model, tp, 64)
 		if err != nil {
 			return fmt.Errorf("member %s: %w", rs.Manifest.Members[i].Name, err)
 		}
