@@ -60,3 +60,110 @@ func (m *Model) MaxLen() int { return m.Config.NPositions }
 
 // MaxLen implements RewardModel.
 func (m *Llama) MaxLen() int { return m.Config.MaxPositions }
+
+// LanguageModel is a causal language model of any family as sampling sees
+// it. GPT-2 (*Model) and the Llama family (*Llama, *ForCausalLM) implement
+// it.
+type LanguageModel interface {
+	// NewDecoder returns an empty incremental decoder (a KV cache) for
+	// batch sequences of up to maxLen tokens each.
+	NewDecoder(batch, maxLen int) (Decoder, error)
+	// NextLogits returns the logits [len(seqs), VocabSize()] of the token
+	// after each sequence, computing every position (no cache).
+	NextLogits(seqs [][]int32) ([]float32, error)
+	// MaxLen is the longest sequence the model reads.
+	MaxLen() int
+	// VocabSize is the width of the logits.
+	VocabSize() int
+}
+
+// Decoder decodes a batch of ragged sequences incrementally; logits it
+// returns are [batch, VocabSize()] and valid until its next call.
+type Decoder interface {
+	// Prefill replaces the contents by the prompts (one a sequence, not
+	// empty) and returns the logits of the token after each.
+	Prefill(prompts [][]int32) ([]float32, error)
+	// Step appends tokens[b] to sequence b, for every b, and returns the
+	// logits of the token after it.
+	Step(tokens []int32) ([]float32, error)
+}
+
+var (
+	_ LanguageModel = (*Model)(nil)
+	_ LanguageModel = (*Llama)(nil)
+)
+
+// NewDecoder implements LanguageModel.
+func (m *Model) NewDecoder(batch, maxLen int) (Decoder, error) {
+	kv, err := m.NewKVCache(batch, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	return gpt2Decoder{kv}, nil
+}
+
+// gpt2Decoder adapts KVCache's padded Prefill to ragged prompts.
+type gpt2Decoder struct{ *KVCache }
+
+func (d gpt2Decoder) Prefill(prompts [][]int32) ([]float32, error) {
+	if len(prompts) != d.B {
+		return nil, fmt.Errorf("model: prefill of %d prompts into a KV cache for %d sequences", len(prompts), d.B)
+	}
+	T := 0
+	for _, p := range prompts {
+		T = max(T, len(p))
+	}
+	pad := int32(d.m.Config.PadID)
+	tokens := make([]int32, d.B*T)
+	lengths := make([]int, d.B)
+	for b, p := range prompts {
+		row := tokens[b*T : (b+1)*T]
+		for i := range row {
+			row[i] = pad
+		}
+		copy(row, p)
+		lengths[b] = len(p)
+	}
+	return d.KVCache.Prefill(tokens, T, lengths)
+}
+
+// NextLogits implements LanguageModel. Sequences run one at a time, so
+// right padding (which a pad token equal to EOS would make ambiguous) never
+// enters the pass.
+func (m *Model) NextLogits(seqs [][]int32) ([]float32, error) {
+	V := m.Config.VocabSize
+	out := make([]float32, len(seqs)*V)
+	for b, s := range seqs {
+		logits, err := m.Logits(s, 1, len(s))
+		if err != nil {
+			return nil, err
+		}
+		copy(out[b*V:], logits[(len(s)-1)*V:len(s)*V])
+	}
+	return out, nil
+}
+
+// VocabSize implements LanguageModel.
+func (m *Model) VocabSize() int { return m.Config.VocabSize }
+
+// NewDecoder implements LanguageModel.
+func (m *Llama) NewDecoder(batch, maxLen int) (Decoder, error) { return m.NewLlamaKVCache(batch, maxLen) }
+
+// NextLogits implements LanguageModel.
+func (m *Llama) NextLogits(seqs [][]int32) ([]float32, error) {
+	all, err := m.Logits(seqs)
+	if err != nil {
+		return nil, err
+	}
+	V := m.Config.VocabSize
+	out := make([]float32, len(seqs)*V)
+	row := 0
+	for b, s := range seqs {
+		row += len(s)
+		copy(out[b*V:(b+1)*V], all[(row-1)*V:row*V])
+	}
+	return out, nil
+}
+
+// VocabSize implements LanguageModel.
+func (m *Llama) VocabSize() int { return m.Config.VocabSize }

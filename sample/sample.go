@@ -96,11 +96,11 @@ type Output struct {
 // Generate samples from m for every request. eos ends a response. Prompts
 // longer than the model's context minus MaxTokens are cut from the left.
 // Outputs are in request order, samples in order within a request.
-func Generate(ctx context.Context, m *model.Model, reqs []Request, eos int, cfg Config) ([]Output, error) {
+func Generate(ctx context.Context, m model.LanguageModel, reqs []Request, eos int, cfg Config) ([]Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sampling: %w", err)
 	}
-	maxLen := m.Config.NPositions
+	maxLen := m.MaxLen()
 	if cfg.MaxTokens >= maxLen {
 		return nil, fmt.Errorf("sampling: max tokens %d leaves no room for a prompt in %d positions", cfg.MaxTokens, maxLen)
 	}
@@ -115,15 +115,17 @@ func Generate(ctx context.Context, m *model.Model, reqs []Request, eos int, cfg 
 		}
 	}
 	out := make([]Output, len(jobs))
-	var kv *model.KVCache
+	var kv model.Decoder
+	kvB := min(cfg.BatchSize, max(len(jobs), 1))
 	if !cfg.NoCache {
 		var err error
-		if kv, err = m.NewKVCache(min(cfg.BatchSize, max(len(jobs), 1)), maxLen); err != nil {
+		if kv, err = m.NewDecoder(kvB, maxLen); err != nil {
 			return nil, err
 		}
 	}
-	probs := make([]float64, m.Config.VocabSize)
-	idx := make([]int, m.Config.VocabSize)
+	V := m.VocabSize()
+	probs := make([]float64, V)
+	idx := make([]int, V)
 	for lo := 0; lo < len(jobs); lo += cfg.BatchSize {
 		batch := jobs[lo:min(lo+cfg.BatchSize, len(jobs))]
 		B := len(batch)
@@ -138,14 +140,20 @@ func Generate(ctx context.Context, m *model.Model, reqs []Request, eos int, cfg 
 			rngs[b] = rand.New(rand.NewPCG(cfg.Seed, uint64(j.req)<<24|uint64(j.sample)))
 			out[lo+b] = Output{Prompt: j.req, Sample: j.sample}
 		}
-		dec := newDecoder(m, kv, prompts, B)
+		if kv != nil && B != kvB { // the last, smaller batch
+			var err error
+			if kv, err = m.NewDecoder(B, maxLen); err != nil {
+				return nil, err
+			}
+			kvB = B
+		}
+		dec := &decoder{m: m, kv: kv, seqs: prompts}
 		logits, err := dec.start()
 		if err != nil {
 			return nil, err
 		}
 		done := make([]bool, B)
 		next := make([]int32, B)
-		V := m.Config.VocabSize
 		for t := 0; t < cfg.MaxTokens; t++ {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -190,40 +198,22 @@ func endsWith(tokens []int32, stops [][]int32) int {
 	return 0
 }
 
-// decoder advances a batch by one token, with the KV cache or by full
-// recomputation.
+// decoder advances a batch by one token, with the KV cache (kv) or by
+// full recomputation.
 type decoder struct {
-	m    *model.Model
-	kv   *model.KVCache
+	m    model.LanguageModel
+	kv   model.Decoder
 	seqs [][]int32
-	B    int
-}
-
-func newDecoder(m *model.Model, kv *model.KVCache, prompts [][]int32, B int) *decoder {
-	d := &decoder{m: m, kv: kv, B: B}
-	for _, p := range prompts {
-		d.seqs = append(d.seqs, append([]int32(nil), p...))
-	}
-	return d
 }
 
 func (d *decoder) start() ([]float32, error) {
 	if d.kv != nil {
-		T := 0
-		for _, s := range d.seqs {
-			T = max(T, len(s))
-		}
-		tokens, lengths := d.padded(T)
-		if d.kv.B != d.B { // last, smaller batch
-			kv, err := d.m.NewKVCache(d.B, d.kv.MaxLen)
-			if err != nil {
-				return nil, err
-			}
-			d.kv = kv
-		}
-		return d.kv.Prefill(tokens, T, lengths)
+		return d.kv.Prefill(d.seqs)
 	}
-	return d.full()
+	for b, s := range d.seqs {
+		d.seqs[b] = append([]int32(nil), s...)
+	}
+	return d.m.NextLogits(d.seqs)
 }
 
 func (d *decoder) step(next []int32) ([]float32, error) {
@@ -233,39 +223,7 @@ func (d *decoder) step(next []int32) ([]float32, error) {
 	for b := range d.seqs {
 		d.seqs[b] = append(d.seqs[b], next[b])
 	}
-	return d.full()
-}
-
-func (d *decoder) padded(T int) ([]int32, []int) {
-	pad := int32(d.m.Config.PadID)
-	tokens := make([]int32, d.B*T)
-	lengths := make([]int, d.B)
-	for b, s := range d.seqs {
-		row := tokens[b*T : (b+1)*T]
-		for i := range row {
-			row[i] = pad
-		}
-		copy(row, s)
-		lengths[b] = len(s)
-	}
-	return tokens, lengths
-}
-
-// full recomputes every position and returns the logits of each sequence's
-// last token.
-func (d *decoder) full() ([]float32, error) {
-	V := d.m.Config.VocabSize
-	out := make([]float32, d.B*V)
-	// Sequences are run one at a time so that right padding (which a pad
-	// token equal to EOS would make ambiguous) never enters the pass.
-	for b, s := range d.seqs {
-		logits, err := d.m.Logits(s, 1, len(s))
-		if err != nil {
-			return nil, err
-		}
-		copy(out[b*V:], logits[(len(s)-1)*V:len(s)*V])
-	}
-	return out, nil
+	return d.m.NextLogits(d.seqs)
 }
 
 // pick draws a token from logits under cfg.

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warm-rm/warm/internal/atomicdir"
+	"github.com/warm-rm/warm/scorer"
+)
+
+func init() { rootCmd.AddCommand(newScoreCmd()) }
+
+func newScoreCmd() *cobra.Command {
+	var (
+		modelDir, out string
+		batch         int
+	)
+	cmd := &cobra.Command{
+		Use:   "score --model CKPT FILE.jsonl",
+		Short: "The reward of every record of a JSONL file, in order",
+		Long: `Score every record of a JSONL file ("-" reads standard input) with a reward
+model of any family warm runs (GPT-2, Llama, Mistral, Qwen2, Qwen3, Gemma2)
+and print {"reward": R} a line, in order. Records are one of:
+
+  {"text": "..."}                         the whole sequence
+  {"prompt": "...", "response": "..."}    a prompt and its response
+  {"messages": [{"role": ..., "content": ...}, ...]}
+                                          a conversation, through the chat template
+  {"input_ids": [1, 2, ...]}              token ids, scored as given (needs no
+                                          tokenizer files: config.json and the
+                                          weights suffice)
+
+Other keys are ignored. Every record is checked before any is scored: a bad
+line, or a sequence longer than the model's positions, is an error naming the
+line, and nothing is written.`,
+		Example: `  warm score --model runs/rm pairs.jsonl
+  echo '{"input_ids": [1, 450, 4996]}' | warm score --model ./Qwen2-0.5B-Reward -`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if modelDir == "" {
+				return errors.New("score: --model CKPT is required")
+			}
+			if batch < 1 {
+				return fmt.Errorf("score: --batch %d must be at least 1", batch)
+			}
+			records, err := scorer.ReadRecords(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := scorer.Load(modelDir)
+			if err != nil {
+				return err
+			}
+			rewards, err := s.Score(cmd.Context(), records, batch)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			for _, r := range rewards {
+				buf.WriteString(`{"reward": `)
+				buf.WriteString(strconv.FormatFloat(float64(r), 'g', -1, 32))
+				buf.WriteString("}\n")
+			}
+			if out != "" {
+				return atomicdir.WriteFile(out, buf.Bytes())
+			}
+			_, err = os.Stdout.Write(buf.Bytes())
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&modelDir, "model", "", "reward-model checkpoint directory")
+	fs.StringVarP(&out, "output", "o", "", "write the rewards to this file (atomically) instead of standard output")
+	fs.IntVar(&batch, "batch", 8, "records per forward pass")
+	return cmd
+}

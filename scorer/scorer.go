@@ -1,0 +1,165 @@
+// Package scorer loads a reward model of any family warm runs (GPT-2, and
+// the Llama family: Llama, Mistral, Qwen2, Qwen3, Gemma2) together with what
+// turns records into its token ids, and scores records with it. It is what
+// `warm score`, `warm eval`, best-of-N, the reward side of RL and merge's
+// check share.
+//
+// How a record becomes tokens depends on the family:
+//
+//   - input_ids are used as given (no tokenizer needed);
+//   - GPT-2 checkpoints trained by warm read Encode(prompt) ++
+//     Encode(response) ++ [EOS], the layout they were trained on
+//     (data.Seq); a text is Encode(text) ++ [EOS];
+//   - Llama-family checkpoints read tokenizer(text) with the tokenizer's
+//     special tokens (Hugging Face's add_special_tokens=True: Llama-3's BOS,
+//     none for Qwen2), for a prompt and response their concatenation.
+//
+// The reward is read where each family reads it (model.RewardModel).
+package scorer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/data"
+	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/model/llama"
+	"github.com/warm-rm/warm/tokenizer"
+)
+
+// Scorer is a loaded reward model and its tokenizer. It is safe for
+// concurrent use (passes are serialised: the model's workspace is shared).
+type Scorer struct {
+	// Dir is the checkpoint directory.
+	Dir string
+	// Family is config.json's model_type ("gpt2", "llama", "qwen2", ...).
+	Family string
+	// Model computes the rewards.
+	Model model.RewardModel
+	// Tok is the tokenizer (nil when the checkpoint has no tokenizer.json:
+	// only input_ids records can then be scored).
+	Tok *tokenizer.Tokenizer
+
+	mu sync.Mutex
+}
+
+// Load loads the reward-model checkpoint in dir, of any family.
+func Load(dir string) (*Scorer, error) {
+	typ, err := checkpoint.ModelType(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scorer{Dir: dir, Family: typ}
+	vocab := 0
+	if typ == "gpt2" {
+		ck, err := checkpoint.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		if !ck.Model.Config.RewardHead {
+			return nil, fmt.Errorf("%s: not a reward model (no score.weight; config %s)", dir, checkpoint.ArchLM)
+		}
+		s.Model, s.Tok = ck.Model, ck.Tokenizer
+		return s, nil
+	}
+	m, err := checkpoint.LoadLlama(dir)
+	if err != nil {
+		return nil, err
+	}
+	if m.Config.Head != llama.SequenceClassification {
+		return nil, fmt.Errorf("%s: %s is not a reward model (want a *ForSequenceClassification checkpoint)", dir, m.Config.Architecture)
+	}
+	s.Model, vocab = m, m.Config.VocabSize
+	tokPath := filepath.Join(dir, checkpoint.TokenizerFile)
+	if _, err := os.Stat(tokPath); err == nil {
+		tok, err := tokenizer.Load(tokPath)
+		if err != nil {
+			return nil, fmt.Errorf("loading %s: %w", dir, err)
+		}
+		if tok.VocabSize() > vocab {
+			return nil, fmt.Errorf("%s: the tokenizer has %d tokens but config.json's vocab_size is %d (the embedding would be read out of range)", tokPath, tok.VocabSize(), vocab)
+		}
+		s.Tok = tok
+	}
+	return s, nil
+}
+
+// Rewards scores token sequences in batches of batch sequences.
+func (s *Scorer) Rewards(ctx context.Context, seqs [][]int32, batch int) ([]float32, error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("scoring: batch size %d", batch)
+	}
+	out := make([]float32, 0, len(seqs))
+	for lo := 0; lo < len(seqs); lo += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+batch, len(seqs))
+		s.mu.Lock()
+		r, err := s.Model.Rewards(seqs[lo:hi])
+		s.mu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("scoring %s, records %d-%d: %w", s.Dir, lo+1, hi, err)
+		}
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// errNoTokenizer explains a text record on a checkpoint without tokenizer.json.
+var errNoTokenizer = errors.New("the checkpoint has no tokenizer.json: give input_ids")
+
+// EncodeText returns the token ids of a whole text (see the package doc).
+func (s *Scorer) EncodeText(text string) ([]int32, error) {
+	if s.Tok == nil {
+		return nil, errNoTokenizer
+	}
+	if s.Family == "gpt2" {
+		return appendEOS(s.Tok, s.Tok.Encode(text))
+	}
+	return toInt32(s.Tok.EncodeWithSpecial(text))
+}
+
+// EncodePair returns the token ids of a prompt and its response.
+func (s *Scorer) EncodePair(prompt, response string) ([]int32, error) {
+	if s.Tok == nil {
+		return nil, errNoTokenizer
+	}
+	if s.Family == "gpt2" {
+		seq, _, err := data.EncodeSeq(s.Tok, prompt, response, math.MaxInt32)
+		return seq.Tokens, err
+	}
+	return s.EncodeText(prompt + response)
+}
+
+func appendEOS(tok *tokenizer.Tokenizer, ids []int) ([]int32, error) {
+	eos := tok.EOS()
+	if eos < 0 {
+		return nil, errors.New("the tokenizer has no end-of-text token to end the sequence with")
+	}
+	return toInt32(append(ids, eos))
+}
+
+func toInt32(ids []int) ([]int32, error) {
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		if id < 0 || id > math.MaxInt32 {
+			return nil, fmt.Errorf("token id %d out of range", id)
+		}
+		out[i] = int32(id)
+	}
+	return out, nil
+}
+
+// EncodeMessages renders a conversation with the checkpoint's chat template
+// and returns its token ids.
+func (s *Scorer) EncodeMessages(msgs []json.RawMessage) ([]int32, error) {
+	return nil, errors.New("chat messages need a chat template, which warm does not render yet")
+}
