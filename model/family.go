@@ -147,7 +147,9 @@ func (m *Model) NextLogits(seqs [][]int32) ([]float32, error) {
 func (m *Model) VocabSize() int { return m.Config.VocabSize }
 
 // NewDecoder implements LanguageModel.
-func (m *Llama) NewDecoder(batch, maxLen int) (Decoder, error) { return m.NewLlamaKVCache(batch, maxLen) }
+func (m *Llama) NewDecoder(batch, maxLen int) (Decoder, error) {
+	return m.NewLlamaKVCache(batch, maxLen)
+}
 
 // NextLogits implements LanguageModel.
 func (m *Llama) NextLogits(seqs [][]int32) ([]float32, error) {
