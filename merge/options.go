@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -136,6 +137,13 @@ type Options struct {
 	// with the input bytes processed so far and the total, from the
 	// goroutine running the merge.
 	Progress func(done, total int64)
+	// Verify, when set, is called with the complete output (a temporary
+	// checkpoint directory beside the destination, or the temporary file
+	// for a single-file output) before it is put in place. An error from it
+	// aborts the merge: nothing is published and the error is returned.
+	// merge's check of WARM's precondition (warm merge --check-on) scores
+	// the members and this output here.
+	Verify func(ctx context.Context, output string) error
 }
 
 func (o *Options) validate(nMembers int) error {

@@ -201,6 +201,11 @@ func (p *Plan) Run(ctx context.Context, out string) (res Result, err error) {
 	if asFile {
 		src = shardPaths[0]
 	}
+	if p.opts.Verify != nil {
+		if err := p.opts.Verify(ctx, src); err != nil {
+			return res, fmt.Errorf("merge into %s not written: %w", out, err)
+		}
+	}
 	old, err := atomicdir.Publish(src, out, replace)
 	if err != nil {
 		return res, err

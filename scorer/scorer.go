@@ -9,7 +9,8 @@
 //   - input_ids are used as given (no tokenizer needed);
 //   - GPT-2 checkpoints trained by warm read Encode(prompt) ++
 //     Encode(response) ++ [EOS], the layout they were trained on
-//     (data.Seq); a text is Encode(text) ++ [EOS];
+//     (data.Seq), cut from the left to the model's positions as warm's
+//     training and evaluation cut it; a text is Encode(text) ++ [EOS];
 //   - Llama-family checkpoints read tokenizer(text) with the tokenizer's
 //     special tokens (Hugging Face's add_special_tokens=True: Llama-3's BOS,
 //     none for Qwen2), for a prompt and response their concatenation.
@@ -133,7 +134,7 @@ func (s *Scorer) EncodePair(prompt, response string) ([]int32, error) {
 		return nil, errNoTokenizer
 	}
 	if s.Family == "gpt2" {
-		seq, _, err := data.EncodeSeq(s.Tok, prompt, response, math.MaxInt32)
+		seq, _, err := data.EncodeSeq(s.Tok, prompt, response, s.Model.MaxLen())
 		return seq.Tokens, err
 	}
 	return s.EncodeText(prompt + response)

@@ -1,19 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/merge"
 	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/scorer"
 )
 
 // mergeFlagValues holds the flags of `warm merge`.
@@ -35,6 +40,9 @@ type mergeFlagValues struct {
 	fingerprint     string
 	peakRSS         bool
 	checkOnly       bool
+	checkOn         string
+	checkTol        float64
+	checkBatch      int
 	jsonOut         bool
 	quiet           bool
 	progressNonTerm bool
@@ -95,6 +103,9 @@ func init() {
 	f.BoolVar(&mergeFlags.verify, "verify-members", false, "hash every member first: check stored fingerprints, record content fingerprints of foreign members (reads the members twice)")
 	f.IntVar(&mergeFlags.threads, "threads", 0, "worker goroutines (default: all CPUs)")
 	f.BoolVar(&mergeFlags.checkOnly, "check", false, "run the checks only; read no tensor data, write nothing")
+	f.StringVar(&mergeFlags.checkOn, "check-on", "", "score the members and the merge on this pair file (JSONL or ETHICS CSV) before writing, and refuse a merge that scores worse than the members' mean by more than --check-tol")
+	f.Float64Var(&mergeFlags.checkTol, "check-tol", 0.02, "with --check-on: how far (in pairwise accuracy) below the members' mean the merge may score")
+	f.IntVar(&mergeFlags.checkBatch, "check-batch", 8, "with --check-on: sequences per forward pass")
 	f.BoolVar(&mergeFlags.jsonOut, "json", false, "print the result as JSON")
 	f.BoolVarP(&mergeFlags.quiet, "quiet", "q", false, "no progress bar")
 	f.BoolVar(&mergeFlags.progressNonTerm, "progress", false, "show the progress bar even when stderr is not a terminal")
@@ -146,6 +157,27 @@ func runMerge(cmd *cobra.Command, members []string) error {
 	if fl.output == "" {
 		return fmt.Errorf("no output: give -o OUT")
 	}
+	var check *scorer.MergeCheck
+	if fl.checkOn != "" {
+		if strings.HasSuffix(fl.output, ".safetensors") {
+			return fmt.Errorf("--check-on needs a checkpoint directory as output (config.json beside the weights), not the file %s", fl.output)
+		}
+		if fl.checkTol < 0 {
+			return fmt.Errorf("--check-tol %g must be >= 0", fl.checkTol)
+		}
+		pairs, _, err := data.LoadPairs(fl.checkOn, data.LoadOptions{})
+		if err != nil {
+			return fmt.Errorf("--check-on: %w", err)
+		}
+		opts.Verify = func(ctx context.Context, out string) error {
+			var err error
+			if check, err = scorer.CheckMerge(ctx, members, out, pairs, fl.checkTol, max(fl.checkBatch, 1)); err != nil {
+				return err
+			}
+			printMergeCheck(os.Stderr, check)
+			return check.Err()
+		}
+	}
 	showBar := !fl.quiet && (fl.progressNonTerm || term.IsTerminal(int(os.Stderr.Fd())))
 	var bar *progressbar.ProgressBar
 	if showBar {
@@ -177,6 +209,12 @@ func runMerge(cmd *cobra.Command, members []string) error {
 	if fl.jsonOut {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
+		if check != nil {
+			return enc.Encode(struct {
+				merge.Result
+				Check *scorer.MergeCheck `json:"check"`
+			}{res, check})
+		}
 		return enc.Encode(res)
 	}
 	secs := res.Duration.Seconds()
@@ -191,6 +229,23 @@ func runMerge(cmd *cobra.Command, members []string) error {
 		what, res.Tensors, res.Shards,
 		humanBytes(res.BytesRead), humanBytes(res.BytesWritten), secs, humanBytes(int64(float64(res.BytesRead)/max(secs, 1e-9))), res.Fingerprint)
 	return nil
+}
+
+// printMergeCheck prints the accuracies merge --check-on compared.
+func printMergeCheck(w io.Writer, c *scorer.MergeCheck) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "check on %d pairs\taccuracy\t±se\tmean margin\n", c.Pairs)
+	for _, m := range c.Members {
+		fmt.Fprintf(tw, "member %s\t%.4f\t%.4f\t%.4f\n", m.Path, m.Accuracy, m.StdErr, m.MeanMargin)
+	}
+	fmt.Fprintf(tw, "members' mean\t%.4f\t\t\n", c.MeanMember)
+	fmt.Fprintf(tw, "merge\t%.4f\t%.4f\t%.4f\n", c.Merged.Accuracy, c.Merged.StdErr, c.Merged.MeanMargin)
+	tw.Flush()
+	verdict := "passed"
+	if !c.Passed {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "check %s: merge %.4f vs members' mean %.4f, tolerance %.4f\n", verdict, c.Merged.Accuracy, c.MeanMember, c.Tolerance)
 }
 
 // parseSize parses a byte count with an optional unit: B, KB, MB, GB, TB
