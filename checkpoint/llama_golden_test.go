@@ -1,0 +1,179 @@
+package checkpoint
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/warm-rm/warm/model"
+)
+
+// goldenDir holds tiny random Llama-family checkpoints written by
+// transformers and what transformers computed on them
+// (model/llama/testdata/gen_golden.py regenerates it).
+const goldenDir = "../model/llama/testdata/tiny"
+
+type goldenModel struct {
+	Name, Dir, Family, Head, Dtype string
+	InputIDs                       [][]int32   `json:"input_ids"`
+	Lengths                        []int       `json:"lengths"`
+	RewardsHF                      []float64   `json:"rewards_hf"`
+	RewardIndexHF                  []int       `json:"reward_index_hf"`
+	RewardsRightmost               []float64   `json:"rewards_rightmost"`
+	RewardIndexRightmost           []int       `json:"reward_index_rightmost"`
+	ScoreAt                        [][]float64 `json:"score_at"`
+	Logits                         [][][]float64
+}
+
+func readGolden(t *testing.T) []goldenModel {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(goldenDir, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct{ Models []goldenModel }
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Models) == 0 {
+		t.Fatal("golden.json lists no models")
+	}
+	return g.Models
+}
+
+// relClose reports |got − want| <= tol·max(1, |want|).
+func relClose(got float32, want, tol float64) bool {
+	return math.Abs(float64(got)-want) <= tol*math.Max(1, math.Abs(want))
+}
+
+// TestLlamaGolden loads every tiny checkpoint transformers wrote (F32,
+// BF16, sharded) and compares warm's rewards and logits with the ones
+// transformers computed: within 1e-4 relative, BF16 weights computed in
+// float32 likewise.
+func TestLlamaGolden(t *testing.T) {
+	for _, g := range readGolden(t) {
+		t.Run(g.Name, func(t *testing.T) {
+			m, err := LoadLlama(filepath.Join(goldenDir, g.Dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Head == "ForSequenceClassification" {
+				checkGoldenRewards(t, m, g)
+			} else {
+				checkGoldenLogits(t, m, g)
+			}
+		})
+	}
+}
+
+func checkGoldenRewards(t *testing.T, m *model.Llama, g goldenModel) {
+	// The padded rows as transformers saw them: warm reads each at its
+	// rightmost non-pad token.
+	r, err := m.Rewards(g.InputIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	differ := 0
+	for b, seq := range g.InputIDs {
+		if got := m.RewardIndex(seq); got != g.RewardIndexRightmost[b] {
+			t.Errorf("sequence %d: reward index %d, want %d", b, got, g.RewardIndexRightmost[b])
+		}
+		if !relClose(r[b], g.RewardsRightmost[b], 1e-4) {
+			t.Errorf("sequence %d: reward %v, transformers %v", b, r[b], g.RewardsRightmost[b])
+		}
+		// Where transformers' own rule (first pad − 1 at that commit) picks
+		// the same token it gives the same reward; where it does not (a pad
+		// id inside the sequence), warm must differ from it.
+		if g.RewardIndexHF[b] == g.RewardIndexRightmost[b] {
+			if !relClose(r[b], g.RewardsHF[b], 1e-4) {
+				t.Errorf("sequence %d: reward %v, transformers' forward %v", b, r[b], g.RewardsHF[b])
+			}
+		} else {
+			differ++
+			if relClose(r[b], g.RewardsHF[b], 1e-4) {
+				t.Errorf("sequence %d: the two reward rules pick different tokens but give the same reward %v", b, r[b])
+			}
+		}
+	}
+	if g.Name == "llama-seqcls" && differ == 0 {
+		t.Error("no sequence tests the difference between the first-pad and rightmost-non-pad rules")
+	}
+	// Every position: the reward of each prefix is the score head there.
+	for b, scores := range g.ScoreAt {
+		for pos, want := range scores {
+			prefix := g.InputIDs[b][:pos+1]
+			if m.RewardIndex(prefix) != pos {
+				continue
+			}
+			got, err := m.Rewards([][]int32{prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !relClose(got[0], want, 1e-4) {
+				t.Errorf("sequence %d position %d: score %v, transformers %v", b, pos, got[0], want)
+			}
+		}
+	}
+}
+
+func checkGoldenLogits(t *testing.T, m *model.Llama, g goldenModel) {
+	seqs := make([][]int32, len(g.InputIDs))
+	for b, ids := range g.InputIDs {
+		seqs[b] = ids[:g.Lengths[b]]
+	}
+	logits, err := m.Logits(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := m.Config.VocabSize
+	row, bad := 0, 0
+	for b, s := range seqs {
+		for pos := range s {
+			for v, want := range g.Logits[b][pos] {
+				if got := logits[row*V+v]; !relClose(got, want, 1e-4) && bad < 5 {
+					bad++
+					t.Errorf("sequence %d position %d token %d: logit %v, transformers %v", b, pos, v, got, want)
+				}
+			}
+			row++
+		}
+	}
+	// Decoding with the KV cache gives the full pass's logits.
+	kv, err := m.NewLlamaKVCache(len(seqs), m.Config.MaxPositions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := make([][]int32, len(seqs))
+	for b, s := range seqs {
+		prompts[b] = s[:1]
+	}
+	step, err := kv.Prefill(prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pos := 0; ; pos++ {
+		next := make([]int32, len(seqs))
+		live := false
+		for b, s := range seqs {
+			if pos < len(s) {
+				for v, want := range g.Logits[b][pos] {
+					if got := step[b*V+v]; !relClose(got, want, 1e-4) && bad < 5 {
+						bad++
+						t.Errorf("KV cache: sequence %d position %d token %d: logit %v, transformers %v", b, pos, v, got, want)
+					}
+				}
+			}
+			if pos+1 < len(s) {
+				next[b], live = s[pos+1], true
+			}
+		}
+		if !live {
+			break
+		}
+		if step, err = kv.Step(next); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
