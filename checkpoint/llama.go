@@ -11,6 +11,7 @@ import (
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/model/llama"
 	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/tokenizer"
 )
 
 // ModelType reads the model_type of the checkpoint directory dir's
@@ -162,4 +163,89 @@ func (r *llamaReader) vector(name string) []float32 {
 		r.err = err
 	}
 	return v
+}
+
+// LM is a causal language model of any family with its tokenizer.
+type LM struct {
+	// Family is config.json's model_type.
+	Family string
+	Model  model.LanguageModel
+	// Tok is nil when the checkpoint has no tokenizer.json.
+	Tok *tokenizer.Tokenizer
+	// EOS ends a response: the tokenizer's end-of-text for warm's GPT-2
+	// checkpoints, config.json's (first) eos_token_id for the Llama family;
+	// OtherEOS are the further ids of an eos_token_id list (Llama-3's
+	// <|eot_id|> beside <|end_of_text|>). -1 when there is none.
+	EOS      int
+	OtherEOS []int
+}
+
+// LoadLM loads a language-model checkpoint of any family.
+func LoadLM(dir string) (*LM, error) {
+	typ, err := ModelType(dir)
+	if err != nil {
+		return nil, err
+	}
+	if typ == "gpt2" {
+		ck, err := Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		lm := &LM{Family: typ, Model: ck.Model, Tok: ck.Tokenizer, EOS: -1}
+		if ck.Tokenizer != nil {
+			lm.EOS = ck.Tokenizer.EOS()
+		}
+		return lm, nil
+	}
+	m, err := LoadLlama(dir)
+	if err != nil {
+		return nil, err
+	}
+	if m.Config.Head != llama.CausalLM {
+		return nil, fmt.Errorf("%s: %s is not a language model (want a *ForCausalLM checkpoint)", dir, m.Config.Architecture)
+	}
+	lm := &LM{Family: typ, Model: m, EOS: -1}
+	if len(m.Config.EOS) > 0 {
+		lm.EOS, lm.OtherEOS = m.Config.EOS[0], m.Config.EOS[1:]
+	}
+	if lm.Tok, err = LoadTokenizer(dir, m.Config.VocabSize); err != nil {
+		return nil, err
+	}
+	return lm, nil
+}
+
+// EncodePrompt returns the token ids a prompt is fed to the model as:
+// Encode(text) for warm's GPT-2 checkpoints (trained without a BOS), the
+// tokenizer with its special tokens for the Llama family (Hugging Face's
+// add_special_tokens=True).
+func (lm *LM) EncodePrompt(text string) ([]int32, error) {
+	if lm.Tok == nil {
+		return nil, fmt.Errorf("the checkpoint has no %s", TokenizerFile)
+	}
+	ids := lm.Tok.Encode(text)
+	if lm.Family != "gpt2" {
+		ids = lm.Tok.EncodeWithSpecial(text)
+	}
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		out[i] = int32(id)
+	}
+	return out, nil
+}
+
+// LoadTokenizer loads dir's tokenizer.json when present (nil when
+// not), checking it fits the embedding.
+func LoadTokenizer(dir string, vocab int) (*tokenizer.Tokenizer, error) {
+	p := filepath.Join(dir, TokenizerFile)
+	if _, err := os.Stat(p); err != nil {
+		return nil, nil
+	}
+	tok, err := tokenizer.Load(p)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", dir, err)
+	}
+	if tok.VocabSize() > vocab {
+		return nil, fmt.Errorf("%s: the tokenizer has %d tokens but config.json's vocab_size is %d (the embedding would be read out of range)", p, tok.VocabSize(), vocab)
+	}
+	return tok, nil
 }

@@ -24,8 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/warm-rm/warm/checkpoint"
@@ -78,16 +76,8 @@ func Load(dir string) (*Scorer, error) {
 		return nil, fmt.Errorf("%s: %s is not a reward model (want a *ForSequenceClassification checkpoint)", dir, m.Config.Architecture)
 	}
 	s.Model, vocab = m, m.Config.VocabSize
-	tokPath := filepath.Join(dir, checkpoint.TokenizerFile)
-	if _, err := os.Stat(tokPath); err == nil {
-		tok, err := tokenizer.Load(tokPath)
-		if err != nil {
-			return nil, fmt.Errorf("loading %s: %w", dir, err)
-		}
-		if tok.VocabSize() > vocab {
-			return nil, fmt.Errorf("%s: the tokenizer has %d tokens but config.json's vocab_size is %d (the embedding would be read out of range)", tokPath, tok.VocabSize(), vocab)
-		}
-		s.Tok = tok
+	if s.Tok, err = checkpoint.LoadTokenizer(dir, vocab); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/warm-rm/warm/eval"
 	"github.com/warm-rm/warm/internal/atomicdir"
 	"github.com/warm-rm/warm/pipeline"
+	"github.com/warm-rm/warm/scorer"
 )
 
 func init() { rootCmd.AddCommand(newEvalCmd()) }
@@ -42,6 +44,42 @@ type pairedRow struct {
 	Set    string  `json:"set"`
 	Diff   float64 `json:"diff"`
 	StdErr float64 `json:"stderr"`
+}
+
+// pairScorer loads the reward model at dir, of any family, and returns
+// what scores pairs with it: warm's GPT-2 reward models through the
+// pipeline's layout (cut from the left to maxLen tokens, 0 for the model's
+// context), other families through package scorer.
+func pairScorer(dir string, maxLen int) (func(context.Context, []data.Pair) ([]float32, []float32, error), error) {
+	typ, err := checkpoint.ModelType(dir)
+	if err != nil {
+		return nil, err
+	}
+	if typ != "gpt2" {
+		if maxLen != 0 {
+			return nil, fmt.Errorf("eval: --max-len cuts warm's GPT-2 sequences; %s (%s) reads whole sequences and refuses longer ones", dir, typ)
+		}
+		s, err := scorer.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		if s.Tok == nil {
+			return nil, fmt.Errorf("eval: %s has no tokenizer.json", dir)
+		}
+		return func(ctx context.Context, pairs []data.Pair) ([]float32, []float32, error) {
+			return s.ScorePairs(ctx, pairs, 16)
+		}, nil
+	}
+	ck, err := checkpoint.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ck.Tokenizer == nil {
+		return nil, fmt.Errorf("eval: %s has no tokenizer.json", dir)
+	}
+	return func(ctx context.Context, pairs []data.Pair) ([]float32, []float32, error) {
+		return pipeline.ScorePairs(ctx, ck.Model, ck.Tokenizer, pairs, maxLen)
+	}, nil
 }
 
 func newEvalCmd() *cobra.Command {
@@ -79,15 +117,12 @@ each other one, with its standard error. --json writes every number.`,
 			var rows []evalRow
 			correct := map[[2]int][]bool{} // (model, set) -> per-pair correctness
 			for mi, mp := range models {
-				ck, err := checkpoint.Load(mp)
+				score, err := pairScorer(mp, maxLen)
 				if err != nil {
 					return err
 				}
-				if ck.Tokenizer == nil {
-					return fmt.Errorf("eval: %s has no tokenizer.json", mp)
-				}
 				for i, pairs := range sets {
-					c, r, err := pipeline.ScorePairs(cmd.Context(), ck.Model, ck.Tokenizer, pairs, maxLen)
+					c, r, err := score(cmd.Context(), pairs)
 					if err != nil {
 						return fmt.Errorf("eval: %s on %s: %w", mp, args[i], err)
 					}

@@ -39,13 +39,17 @@ lines with --json.`,
 			if modelPath == "" {
 				return errors.New("generate: --model CKPT is required")
 			}
-			ck, err := checkpoint.Load(modelPath)
+			lm, err := checkpoint.LoadLM(modelPath)
 			if err != nil {
 				return err
 			}
-			if ck.Tokenizer == nil {
+			if lm.Tok == nil {
 				return fmt.Errorf("generate: %s has no tokenizer.json", modelPath)
 			}
+			if lm.EOS < 0 {
+				return fmt.Errorf("generate: %s names no end-of-sequence token (eos_token_id in config.json)", modelPath)
+			}
+			tok := lm.Tok
 			texts := append([]string(nil), prompts...)
 			if promptsFile != "" {
 				ex, _, err := data.LoadExamples(promptsFile, data.LoadOptions{})
@@ -60,7 +64,7 @@ lines with --json.`,
 				return errors.New("generate: give --prompt or --prompts")
 			}
 			for _, st := range stops {
-				ids := ck.Tokenizer.Encode(st)
+				ids := tok.Encode(st)
 				if len(ids) == 0 {
 					return errors.New("generate: --stop text is empty")
 				}
@@ -70,17 +74,20 @@ lines with --json.`,
 				}
 				cfg.Stop = append(cfg.Stop, seq)
 			}
+			// Further end-of-sequence ids end a response too.
+			for _, id := range lm.OtherEOS {
+				cfg.Stop = append(cfg.Stop, []int32{int32(id)})
+			}
 			reqs := make([]sample.Request, len(texts))
 			for i, t := range texts {
-				ids := ck.Tokenizer.Encode(t)
-				p := make([]int32, len(ids))
-				for j, id := range ids {
-					p[j] = int32(id)
+				p, err := lm.EncodePrompt(t)
+				if err != nil {
+					return err
 				}
 				reqs[i] = sample.Request{Prompt: p, N: n}
 			}
 			t0 := time.Now()
-			outs, err := sample.Generate(cmd.Context(), ck.Model, reqs, ck.Tokenizer.EOS(), cfg)
+			outs, err := sample.Generate(cmd.Context(), lm.Model, reqs, lm.EOS, cfg)
 			if err != nil {
 				return err
 			}
@@ -91,13 +98,13 @@ lines with --json.`,
 			for _, o := range outs {
 				ids := make([]int, 0, len(o.Tokens))
 				for _, t := range o.Tokens {
-					if o.Stopped && int(t) == ck.Tokenizer.EOS() {
+					if o.Stopped && int(t) == lm.EOS {
 						continue
 					}
 					ids = append(ids, int(t))
 				}
 				tokens += len(o.Tokens)
-				text, err := ck.Tokenizer.DecodeUTF8(ids)
+				text, err := tok.DecodeUTF8(ids)
 				if err != nil {
 					return err
 				}

@@ -1,0 +1,133 @@
+package scorer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/warm-rm/warm/internal/llamatest"
+)
+
+func writeRM(t *testing.T, family, tok string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), family)
+	if err := llamatest.Write(dir, llamatest.Options{Family: family, Vocab: 700, Tokenizer: tok, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestScoreRecordForms(t *testing.T) {
+	ctx := context.Background()
+	s, err := Load(writeRM(t, "llama", "../tokenizer/testdata/llama3_bpe.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bos, ok := s.Tok.TokenToID("<|begin_of_text|>")
+	if !ok {
+		t.Fatal("fixture has no <|begin_of_text|>")
+	}
+	ids, err := s.EncodeText("the cat sat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids[0] != int32(bos) {
+		t.Errorf("text record does not start with the BOS the post-processor adds: %v", ids)
+	}
+	lines := []string{
+		`{"text": "the cat sat", "id": 7}`,
+		`{"prompt": "the cat", "response": " sat"}`,
+		`{"input_ids": ` + intsJSON(ids) + `}`,
+		`{"text": "a different text altogether"}`,
+	}
+	var recs []Record
+	for i, l := range lines {
+		r, err := ParseRecord([]byte(l), "x:"+string(rune('1'+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	r, err := s.Score(ctx, recs, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r[0] != r[1] || r[0] != r[2] {
+		t.Errorf("the same tokens scored differently by form: %v", r[:3])
+	}
+	if r[3] == r[0] {
+		t.Errorf("different texts gave the same reward %v", r[3])
+	}
+	one, err := s.Score(ctx, recs[3:], 1)
+	if err != nil || one[0] != r[3] {
+		t.Errorf("batching changed a reward: %v vs %v (%v)", one, r[3], err)
+	}
+}
+
+func intsJSON(ids []int32) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(int(id)))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+func TestBadRecords(t *testing.T) {
+	for _, c := range []struct{ line, want string }{
+		{`{"text": "a", "input_ids": [1]}`, "ambiguous"},
+		{`{"prompt": "a"}`, "needs response"},
+		{`{"input_ids": [1, -2]}`, "input_ids[1]"},
+		{`{"id": 3}`, "no field to score"},
+		{`[1, 2]`, "not a JSON object"},
+		{`{"text": 3}`, "field text"},
+		{`{"prompt": "a", "response": [1]}`, "two strings or two lists"},
+	} {
+		if _, err := ParseRecord([]byte(c.line), "f.jsonl:4"); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "f.jsonl:4") {
+			t.Errorf("%s: error %v, want one naming f.jsonl:4 and %q", c.line, err, c.want)
+		}
+	}
+	s, err := Load(writeRM(t, "qwen2", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := make([]int32, 257)
+	for _, c := range []struct {
+		r    Record
+		want string
+	}{
+		{Record{Source: "f:1", InputIDs: long}, "more than the model's 256 positions"},
+		{Record{Source: "f:2", InputIDs: []int32{5, 700}}, "outside the vocabulary"},
+		{Record{Source: "f:3", Text: new(string)}, "no tokenizer.json"},
+	} {
+		if _, err := s.Score(context.Background(), []Record{c.r}, 4); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.r, err, c.want)
+		}
+	}
+}
+
+func TestReadRecordsNamesLine(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "r.jsonl")
+	os.WriteFile(p, []byte("{\"text\": \"a\"}\n\n{\"text\": oops}\n"), 0o644)
+	if _, err := ReadRecords(p); err == nil || !strings.Contains(err.Error(), "r.jsonl:3") {
+		t.Errorf("error %v does not name r.jsonl:3", err)
+	}
+}
+
+// TestLoadRefusesWrongTokenizer: a tokenizer larger than the embedding.
+func TestLoadRefusesWrongTokenizer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	if err := llamatest.Write(dir, llamatest.Options{Vocab: 100, Tokenizer: "../tokenizer/testdata/qwen2_bpe.json"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "vocab_size is 100") {
+		t.Errorf("error %v", err)
+	}
+}
