@@ -15,6 +15,8 @@ type RewardModel interface {
 	Rewards(seqs [][]int32) ([]float32, error)
 	// MaxLen is the longest sequence the model reads.
 	MaxLen() int
+	// VocabSize is the number of token ids the embedding has.
+	VocabSize() int
 }
 
 var (

@@ -67,7 +67,7 @@ func (f *fixture) tinyModel(t testing.TB, reward bool, seed uint64) *model.Model
 }
 
 func (f *fixture) policy(t *testing.T) *Policy {
-	return &Policy{Name: "tiny-sft", Model: f.tinyModel(t, false, 1), Tok: f.tok}
+	return NewPolicy("tiny-sft", f.tinyModel(t, false, 1), f.tok)
 }
 
 func (f *fixture) rm(t *testing.T, name string, seed uint64) *RM {

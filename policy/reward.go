@@ -10,6 +10,7 @@ import (
 	"github.com/warm-rm/warm/data/synth"
 	"github.com/warm-rm/warm/eval"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/scorer"
 	"github.com/warm-rm/warm/sweep"
 	"github.com/warm-rm/warm/tokenizer"
 )
@@ -129,6 +130,54 @@ func (r *RM) seqs(b *Batch) ([]data.Seq, error) {
 		seqs[i] = data.Seq{Tokens: toks, Start: start}
 	}
 	return seqs, nil
+}
+
+// TextRM is a reward model of another family than warm's GPT-2 (Llama,
+// Mistral, Qwen2, Qwen3, Gemma2): samples reach it as text, whatever the
+// policy's tokenizer is. Each (prompt, response) is decoded by the policy,
+// then encoded as the reward model reads it (scorer.Scorer.EncodeChat:
+// its chat template when it has one, else tokenizer(prompt + response)).
+type TextRM struct {
+	name string
+	S    *scorer.Scorer
+	// BatchSize is the number of sequences per forward pass.
+	BatchSize int
+}
+
+// LoadTextRM loads a reward-model checkpoint of any family.
+func LoadTextRM(name, dir string) (*TextRM, error) {
+	s, err := scorer.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reward %s: %w", name, err)
+	}
+	if s.Tok == nil {
+		return nil, fmt.Errorf("reward %s: %s has no tokenizer.json", name, dir)
+	}
+	return &TextRM{name: name, S: s, BatchSize: 16}, nil
+}
+
+// Name implements Reward.
+func (r *TextRM) Name() string { return r.name }
+
+// Score implements Reward.
+func (r *TextRM) Score(ctx context.Context, b *Batch) ([]float64, error) {
+	seqs := make([][]int32, len(b.Items))
+	for i, it := range b.Items {
+		ids, err := r.S.EncodeChat(it.PromptText, it.ResponseText)
+		if err != nil {
+			return nil, fmt.Errorf("reward %s: item %d: %w", r.name, i, err)
+		}
+		seqs[i] = ids
+	}
+	s, err := r.S.Rewards(ctx, seqs, max(r.BatchSize, 1))
+	if err != nil {
+		return nil, fmt.Errorf("reward %s: %w", r.name, err)
+	}
+	out := make([]float64, len(s))
+	for i, v := range s {
+		out[i] = float64(v)
+	}
+	return out, nil
 }
 
 // Ensemble is ENS: the mean of its members' rewards (the prediction

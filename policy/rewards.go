@@ -301,8 +301,12 @@ func (rs *Rewards) parse(spec string) (Reward, error) {
 			return nil, errors.New("rm needs a checkpoint directory (rm:PATH)")
 		}
 		name := filepath.Base(filepath.Clean(arg))
-		if _, err := os.Stat(filepath.Join(arg, checkpoint.ConfigFile)); err != nil {
+		typ, err := checkpoint.ModelType(arg)
+		if err != nil {
 			return nil, fmt.Errorf("%s is not a checkpoint directory: %w", arg, err)
+		}
+		if typ != "gpt2" {
+			return LoadTextRM(name, arg)
 		}
 		return LoadRM(name, arg)
 	}

@@ -164,13 +164,17 @@ func RL(ctx context.Context, o RLOptions) (*RLResult, error) {
 		o.StateEvery = cfg.SaveEvery
 	}
 	ref := o.Policy.Model
+	if ref == nil {
+		return nil, fmt.Errorf("rl: policy %s is not a GPT-2 model: RL fine-tunes warm's GPT-2 engine only for now (the Llama family runs inference; its backward pass is a later issue)", o.Policy.Name)
+	}
 	pm, err := model.New(ref.Config)
 	if err != nil {
 		return nil, err
 	}
 	copy(pm.Flat, ref.Flat)
-	r := &rlRun{o: o, cfg: cfg, policy: pm, ref: ref, orders: map[int][]int{}, eos: o.Policy.Tok.EOS()}
-	r.pol = &Policy{Name: o.Policy.Name, Model: pm, Tok: o.Policy.Tok, Meta: o.Policy.Meta}
+	r := &rlRun{o: o, cfg: cfg, policy: pm, ref: ref, orders: map[int][]int{}, eos: o.Policy.EOS}
+	r.pol = NewPolicy(o.Policy.Name, pm, o.Policy.Tok)
+	r.pol.Meta = o.Policy.Meta
 	if r.train, err = r.pol.EncodePrompts(o.TrainPrompts, cfg.Sample.MaxTokens); err != nil {
 		return nil, fmt.Errorf("rl: training prompts: %w", err)
 	}

@@ -13,24 +13,58 @@ import (
 )
 
 // Policy is a language model (SFT or RL checkpoint) with its tokenizer.
+// Any family samples (best-of-N, win rates); RL trains GPT-2 policies only
+// (fine-tuning the Llama family is its own issue).
 type Policy struct {
-	Name  string
+	Name string
+	// LM samples. Model is the same model when it is warm's GPT-2 engine
+	// (what RL trains and reads log-probabilities from), nil otherwise.
+	LM    model.LanguageModel
 	Model *model.Model
 	Tok   *tokenizer.Tokenizer
+	// EOS ends a response.
+	EOS int
 	// Meta is the checkpoint's metadata (zero for an in-memory policy).
 	Meta checkpoint.Meta
+	// withSpecial encodes prompts with the tokenizer's special tokens (a
+	// BOS): Llama-family policies.
+	withSpecial bool
 }
 
-// LoadPolicy loads a language-model checkpoint directory.
+// NewPolicy wraps an in-memory GPT-2 policy.
+func NewPolicy(name string, m *model.Model, tok *tokenizer.Tokenizer) *Policy {
+	return &Policy{Name: name, LM: m, Model: m, Tok: tok, EOS: tok.EOS()}
+}
+
+// LoadPolicy loads a language-model checkpoint directory of any family.
 func LoadPolicy(dir string) (*Policy, error) {
-	ck, err := checkpoint.Load(dir)
+	typ, err := checkpoint.ModelType(dir)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	if ck.Tokenizer == nil {
+	if typ == "gpt2" {
+		ck, err := checkpoint.Load(dir)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		if ck.Tokenizer == nil {
+			return nil, fmt.Errorf("policy: %s has no tokenizer.json", dir)
+		}
+		p := NewPolicy(dir, ck.Model, ck.Tokenizer)
+		p.Meta = ck.Meta
+		return p, nil
+	}
+	lm, err := checkpoint.LoadLM(dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if lm.Tok == nil {
 		return nil, fmt.Errorf("policy: %s has no tokenizer.json", dir)
 	}
-	return &Policy{Name: dir, Model: ck.Model, Tok: ck.Tokenizer, Meta: ck.Meta}, nil
+	if lm.EOS < 0 {
+		return nil, fmt.Errorf("policy: %s names no end-of-sequence token (eos_token_id in config.json)", dir)
+	}
+	return &Policy{Name: dir, LM: lm.Model, Tok: lm.Tok, EOS: lm.EOS, withSpecial: true}, nil
 }
 
 // Prompts are tokenised prompts for a policy: each cut from the left to
@@ -45,13 +79,16 @@ type Prompts struct {
 
 // EncodePrompts tokenises texts for p, leaving maxTokens positions.
 func (p *Policy) EncodePrompts(texts []string, maxTokens int) (*Prompts, error) {
-	room := p.Model.Config.NPositions - maxTokens
+	room := p.LM.MaxLen() - maxTokens
 	if room < 1 {
-		return nil, fmt.Errorf("max tokens %d leaves no room for a prompt in %d positions", maxTokens, p.Model.Config.NPositions)
+		return nil, fmt.Errorf("max tokens %d leaves no room for a prompt in %d positions", maxTokens, p.LM.MaxLen())
 	}
 	out := &Prompts{Texts: texts, Toks: make([][]int32, len(texts)), MaxTokens: maxTokens}
 	for i, t := range texts {
 		ids := p.Tok.Encode(t)
+		if p.withSpecial {
+			ids = p.Tok.EncodeWithSpecial(t)
+		}
 		if len(ids) == 0 {
 			return nil, fmt.Errorf("prompt %d is empty", i)
 		}
@@ -112,8 +149,7 @@ func (p *Policy) Generate(ctx context.Context, ps *Prompts, n int, cfg sample.Co
 	for i, t := range ps.Toks {
 		reqs[i] = sample.Request{Prompt: t, N: n}
 	}
-	eos := p.Tok.EOS()
-	outs, err := sample.Generate(ctx, p.Model, reqs, eos, cfg)
+	outs, err := sample.Generate(ctx, p.LM, reqs, p.EOS, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +163,7 @@ func (p *Policy) Generate(ctx context.Context, ps *Prompts, n int, cfg sample.Co
 		for j, t := range resp {
 			ids[j] = int(t)
 		}
-		text, err := p.Tok.DecodeUTF8(ids)
+		text, err := DecodeResponse(p.Tok, ids)
 		if err != nil {
 			return nil, fmt.Errorf("sampling: prompt %d sample %d: %w", o.Prompt, o.Sample, err)
 		}
@@ -137,6 +173,20 @@ func (p *Policy) Generate(ctx context.Context, ps *Prompts, n int, cfg sample.Co
 		}
 	}
 	return res, nil
+}
+
+// DecodeResponse decodes sampled ids to text as Hugging Face's decode does:
+// ids past the tokenizer's vocabulary (rows of an embedding padded beyond
+// it, as Qwen2's and Llama's are, which sampling can draw) decode to
+// nothing.
+func DecodeResponse(tok *tokenizer.Tokenizer, ids []int) (string, error) {
+	known := ids[:0:0]
+	for _, id := range ids {
+		if id < tok.VocabSize() {
+			known = append(known, id)
+		}
+	}
+	return tok.DecodeUTF8(known)
 }
 
 // Items returns the batch of samples for scoring.

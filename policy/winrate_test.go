@@ -26,7 +26,7 @@ func TestCompareRuns(t *testing.T) {
 	f := getFixture(t)
 	dir := t.TempDir()
 	sft := f.policy(t)
-	other := &Policy{Name: "other", Model: f.tinyModel(t, false, 9), Tok: f.tok}
+	other := NewPolicy("other", f.tinyModel(t, false, 9), f.tok)
 	save := func(run string, step int, p *Policy) {
 		d := CheckpointDir(filepath.Join(dir, run), step)
 		if err := os.MkdirAll(filepath.Dir(d), 0o755); err != nil {

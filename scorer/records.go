@@ -145,6 +145,11 @@ func (s *Scorer) Encode(r Record) ([]int32, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%s: no tokens to score", r.Source)
 	}
+	for i, id := range ids {
+		if int(id) >= s.Model.VocabSize() {
+			return nil, fmt.Errorf("%s: token id %d at position %d is outside the model's vocabulary [0, %d)", r.Source, id, i, s.Model.VocabSize())
+		}
+	}
 	if n := s.Model.MaxLen(); len(ids) > n {
 		return nil, fmt.Errorf("%s: %d tokens, more than the model's %d positions (max_position_embeddings)", r.Source, len(ids), n)
 	}

@@ -149,6 +149,14 @@ func toInt32(ids []int) ([]int32, error) {
 	return out, nil
 }
 
+// EncodeChat returns the token ids of a prompt and its response as one
+// exchange, for samples passed as text from a policy of another family:
+// the user's prompt and the assistant's response through the chat
+// template when the checkpoint has one, else as EncodePair.
+func (s *Scorer) EncodeChat(prompt, response string) ([]int32, error) {
+	return s.EncodePair(prompt, response)
+}
+
 // EncodeMessages renders a conversation with the checkpoint's chat template
 // and returns its token ids.
 func (s *Scorer) EncodeMessages(msgs []json.RawMessage) ([]int32, error) {

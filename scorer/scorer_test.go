@@ -104,7 +104,7 @@ func TestBadRecords(t *testing.T) {
 		want string
 	}{
 		{Record{Source: "f:1", InputIDs: long}, "more than the model's 256 positions"},
-		{Record{Source: "f:2", InputIDs: []int32{5, 700}}, "outside the vocabulary"},
+		{Record{Source: "f:2", InputIDs: []int32{5, 700}}, "outside the model's vocabulary"},
 		{Record{Source: "f:3", Text: new(string)}, "no tokenizer.json"},
 	} {
 		if _, err := s.Score(context.Background(), []Record{c.r}, 4); err == nil || !strings.Contains(err.Error(), c.want) {

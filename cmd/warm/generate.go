@@ -12,6 +12,7 @@ import (
 
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/data"
+	"github.com/warm-rm/warm/policy"
 	"github.com/warm-rm/warm/sample"
 )
 
@@ -104,7 +105,7 @@ lines with --json.`,
 					ids = append(ids, int(t))
 				}
 				tokens += len(o.Tokens)
-				text, err := tok.DecodeUTF8(ids)
+				text, err := policy.DecodeResponse(tok, ids)
 				if err != nil {
 					return err
 				}
