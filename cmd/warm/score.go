@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ func newScoreCmd() *cobra.Command {
 	var (
 		modelDir, out string
 		batch         int
+		peakRSS       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "score --model CKPT FILE.jsonl",
@@ -52,14 +54,31 @@ line, and nothing is written.`,
 			if err != nil {
 				return err
 			}
+			if peakRSS {
+				defer printPeakRSS()
+			}
+			t0 := time.Now()
 			s, err := scorer.Load(modelDir)
 			if err != nil {
 				return err
 			}
-			rewards, err := s.Score(cmd.Context(), records, batch)
+			loaded := time.Now()
+			seqs := make([][]int32, len(records))
+			tokens := 0
+			for i, r := range records {
+				if seqs[i], err = s.Encode(r); err != nil {
+					return err
+				}
+				tokens += len(seqs[i])
+			}
+			t1 := time.Now()
+			rewards, err := s.Rewards(cmd.Context(), seqs, batch)
 			if err != nil {
 				return err
 			}
+			secs := time.Since(t1).Seconds()
+			stderrLog.Info("scored", "records", len(records), "tokens", tokens, "load_s", fmt.Sprintf("%.2f", loaded.Sub(t0).Seconds()),
+				"forward_s", fmt.Sprintf("%.3f", secs), "tokens_per_s", fmt.Sprintf("%.1f", float64(tokens)/secs))
 			var buf bytes.Buffer
 			for _, r := range rewards {
 				buf.WriteString(`{"reward": `)
@@ -77,5 +96,8 @@ line, and nothing is written.`,
 	fs.StringVar(&modelDir, "model", "", "reward-model checkpoint directory")
 	fs.StringVarP(&out, "output", "o", "", "write the rewards to this file (atomically) instead of standard output")
 	fs.IntVar(&batch, "batch", 8, "records per forward pass")
+	// For bench/llama_compare.sh.
+	fs.BoolVar(&peakRSS, "report-peak-rss", false, "print peak_rss_kib=N (VmHWM) to stderr at the end")
+	fs.MarkHidden("report-peak-rss")
 	return cmd
 }
