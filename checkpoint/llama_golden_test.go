@@ -43,9 +43,15 @@ func readGolden(t *testing.T) []goldenModel {
 	return g.Models
 }
 
+// worstRel is the largest |got − want| / max(1, |want|) relClose saw in
+// the current subtest, logged at its end (go test -v shows it).
+var worstRel float64
+
 // relClose reports |got − want| <= tol·max(1, |want|).
 func relClose(got float32, want, tol float64) bool {
-	return math.Abs(float64(got)-want) <= tol*math.Max(1, math.Abs(want))
+	d := math.Abs(float64(got)-want) / math.Max(1, math.Abs(want))
+	worstRel = math.Max(worstRel, d)
+	return d <= tol
 }
 
 // TestLlamaGolden loads every tiny checkpoint transformers wrote (F32,
@@ -55,6 +61,8 @@ func relClose(got float32, want, tol float64) bool {
 func TestLlamaGolden(t *testing.T) {
 	for _, g := range readGolden(t) {
 		t.Run(g.Name, func(t *testing.T) {
+			worstRel = 0
+			defer func() { t.Logf("largest relative difference from transformers: %.2g", worstRel) }()
 			m, err := LoadLlama(filepath.Join(goldenDir, g.Dir))
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +100,7 @@ func checkGoldenRewards(t *testing.T, m *model.Llama, g goldenModel) {
 			}
 		} else {
 			differ++
-			if relClose(r[b], g.RewardsHF[b], 1e-4) {
+			if math.Abs(float64(r[b])-g.RewardsHF[b]) <= 1e-4*math.Max(1, math.Abs(g.RewardsHF[b])) {
 				t.Errorf("sequence %d: the two reward rules pick different tokens but give the same reward %v", b, r[b])
 			}
 		}
