@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/internal/llamatest"
+	"github.com/warm-rm/warm/safetensors"
 )
 
 // TestMergeCheckOn checks merge --check-on both ways: a member merged with
@@ -69,5 +71,58 @@ func TestMergeCheckOn(t *testing.T) {
 	}
 	if _, err := run("--check-on", pairs, "-o", filepath.Join(dir, "x.safetensors"), member, twin); err == nil {
 		t.Error("--check-on with a single-file output succeeded")
+	}
+
+	// The same for a Qwen2 reward model.
+	q := filepath.Join(dir, "q")
+	if err := llamatest.Write(q, llamatest.Options{Family: "qwen2", Vocab: 700, Tokenizer: "../../tokenizer/testdata/qwen2_bpe.json", Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	qtwin, qneg := filepath.Join(dir, "qtwin"), filepath.Join(dir, "qneg")
+	copyTree(t, q, qtwin)
+	copyTree(t, q, qneg)
+	negateTensor(t, filepath.Join(qneg, safetensors.SingleFileName), "score.weight")
+	if out, err := run("--check-on", pairs, "-o", filepath.Join(dir, "qgood"), q, qtwin); err != nil {
+		t.Fatalf("Qwen2 self-merge failed its check: %v\n%s", err, out)
+	}
+	if _, err := run("--check-on", pairs, "-o", filepath.Join(dir, "qbad"), q, qneg); err == nil || !strings.Contains(err.Error(), "below the members' mean") {
+		t.Fatalf("Qwen2 merge with the negated head: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "qbad")); err == nil {
+		t.Error("a failed Qwen2 check wrote its output")
+	}
+}
+
+// negateTensor rewrites the F32 safetensors file at path with tensor name negated.
+func negateTensor(t *testing.T, path, name string) {
+	t.Helper()
+	s, err := safetensors.OpenSet(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []safetensors.Tensor
+	for _, info := range s.Tensors() {
+		v, err := s.ReadFloat32(info.Name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Name == name {
+			for i := range v {
+				v[i] = -v[i]
+			}
+		}
+		shape := make([]int, len(info.Shape))
+		for i, d := range info.Shape {
+			shape[i] = int(d)
+		}
+		tensor, err := safetensors.F32Tensor(info.Name, shape, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, tensor)
+	}
+	s.Close()
+	if err := safetensors.WriteFile(path, ts, map[string]string{"format": "pt"}); err != nil {
+		t.Fatal(err)
 	}
 }
