@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/warm-rm/warm/kernels"
 	"github.com/warm-rm/warm/model"
+	"github.com/warm-rm/warm/safetensors"
 )
 
 // goldenDir holds tiny random Llama-family checkpoints written by
@@ -182,6 +184,61 @@ func checkGoldenLogits(t *testing.T, m *model.Llama, g goldenModel) {
 		}
 		if step, err = kv.Step(next); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestLlamaF16Weights converts a golden F32 checkpoint to F16 and checks
+// that its matrices stay 16-bit in memory and score like the F32 model to
+// F16's precision.
+func TestLlamaF16Weights(t *testing.T) {
+	src := filepath.Join(goldenDir, "qwen2-seqcls")
+	dst := t.TempDir()
+	set, err := safetensors.OpenSet(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []safetensors.Tensor
+	for _, info := range set.Tensors() {
+		v, err := set.ReadFloat32(info.Name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := make([]byte, 2*len(v))
+		if err := safetensors.EncodeFloat32(safetensors.F16, v, raw); err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, safetensors.Tensor{Spec: safetensors.Spec{Name: info.Name, DType: safetensors.F16, Shape: info.Shape}, Data: raw})
+	}
+	set.Close()
+	if err := safetensors.WriteFile(filepath.Join(dst, safetensors.SingleFileName), ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	conf, _ := os.ReadFile(filepath.Join(src, ConfigFile))
+	os.WriteFile(filepath.Join(dst, ConfigFile), conf, 0o644)
+	m16, err := LoadLlama(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m16.W.Layers[0].Q.Half != kernels.F16 || m16.W.Layers[0].Q.F32 != nil {
+		t.Fatal("F16 matrices were not kept 16-bit")
+	}
+	m32, err := LoadLlama(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if float64(m16.WeightBytes()) > 0.55*float64(m32.WeightBytes()) { // vectors stay float32
+		t.Errorf("F16 weights take %d bytes, F32 %d", m16.WeightBytes(), m32.WeightBytes())
+	}
+	seqs := [][]int32{{5, 9, 17, 33, 65}, {100, 3, 4}}
+	a, err := m16.Rewards(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := m32.Rewards(seqs)
+	for i := range a {
+		if !relClose(a[i], float64(b[i]), 1e-2) {
+			t.Errorf("reward %d: F16 weights %v, F32 %v", i, a[i], b[i])
 		}
 	}
 }
