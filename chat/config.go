@@ -271,6 +271,9 @@ func tokenString(raw json.RawMessage) (string, error) {
 // maxLength reads model_max_length: a non-negative integer (written as an
 // integer or as a whole float such as 1e+30).
 func maxLength(raw json.RawMessage) (int64, error) {
+	if rawKind(raw) != "a number" {
+		return 0, fmt.Errorf("want an integer, got %s", rawKind(raw))
+	}
 	var num json.Number
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
