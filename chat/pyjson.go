@@ -163,8 +163,8 @@ func newline(b *strings.Builder, o dumpOptions, depth int) {
 
 // writeJSONString writes s quoted as Python's json encoder does: \" \\ \n
 // \r \t \b \f, other control characters as \u00XX (lower-case hex), and
-// with ensureASCII every non-ASCII character as \uXXXX (surrogate pairs
-// above U+FFFF). Without it, non-ASCII text, U+2028 and U+2029 included,
+// with ensureASCII DEL and every non-ASCII character as \uXXXX (surrogate
+// pairs above U+FFFF). Without it, non-ASCII text, U+2028 and U+2029 included,
 // is written as is (Go's encoding/json would escape those two).
 func writeJSONString(b *strings.Builder, s string, ensureASCII bool) {
 	const hex = "0123456789abcdef"
@@ -196,7 +196,7 @@ func writeJSONString(b *strings.Builder, s string, ensureASCII bool) {
 			switch {
 			case r < 0x20:
 				u4(r)
-			case r < 0x80 || !ensureASCII:
+			case r < 0x7f || !ensureASCII: // ensure_ascii escapes DEL too
 				b.WriteRune(r)
 			case r > 0xffff:
 				r -= 0x10000

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ardanlabs/jinja"
 )
@@ -98,7 +99,10 @@ func (e *RaiseError) Error() string {
 
 // Compile compiles a chat template. name is used in errors only.
 //
-// Before compiling, the filters tojson, trim and string are renamed to
+// Before compiling, the source is brought to what jinja2's lexer would
+// make of it (newlines normalised to \n, one trailing newline dropped,
+// Python string-literal escapes decoded), and the filters tojson, trim and
+// string are renamed to
 // warm_tojson, warm_trim and warm_string (outside string literals), which
 // Render defines as transformers and jinja2 do: the Jinja library's own
 // versions differ (its tojson sorts keys under indent and formats floats
@@ -314,11 +318,25 @@ func numberValue(n json.Number) (jinja.Value, error) {
 // renamedFilters are the filters Render defines itself (see Compile).
 var renamedFilters = map[string]string{"tojson": "warm_tojson", "trim": "warm_trim", "string": "warm_string"}
 
-// rewrite renames the filters in renamedFilters and turns {% generation %}
-// blocks into {% if true %} blocks. It walks the tags as Jinja's lexer
-// does: text outside {{ }}, {% %} and {# #} is left alone, and so are
-// string literals inside tags.
+// rewrite prepares a template's source for the Jinja library, doing what
+// jinja2's lexer does that the library does not, and renaming filters:
+//
+//   - newlines (\r\n, \r) become \n, and one trailing newline is dropped
+//     (keep_trailing_newline=False);
+//   - string literals are decoded as Python's unicode-escape codec does
+//     (\r, \xhh, \uXXXX, \ooo, ...; the library knows only \n, \t, \\,
+//     \' and \") and written back with those five escapes and raw
+//     characters;
+//   - the filters in renamedFilters are renamed, and {% generation %}
+//     blocks become {% if true %} blocks.
+//
+// It walks the tags as jinja2's lexer does: text outside {{ }}, {% %} and
+// {# #} is left alone, and so are string literals' contents but for their
+// escapes.
 func rewrite(src string) (string, error) {
+	src = strings.ReplaceAll(src, "\r\n", "\n")
+	src = strings.ReplaceAll(src, "\r", "\n")
+	src = strings.TrimSuffix(src, "\n")
 	var b strings.Builder
 	i := 0
 	for i < len(src) {
@@ -360,7 +378,11 @@ func rewrite(src string) (string, error) {
 		if closer == "%}" {
 			tag = rewriteGeneration(tag)
 		}
-		b.WriteString(renameFilters(tag))
+		tag, err = rewriteTag(tag)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(tag)
 		i = end
 	}
 	return b.String(), nil
@@ -411,9 +433,10 @@ func rewriteGeneration(tag string) string {
 	return tag
 }
 
-// renameFilters renames, in one tag, each filter application "| name"
-// whose name is in renamedFilters, leaving string literals alone.
-func renameFilters(tag string) string {
+// rewriteTag renames, in one tag, each filter application "| name" whose
+// name is in renamedFilters, and re-escapes its string literals (see
+// rewrite).
+func rewriteTag(tag string) (string, error) {
 	var b strings.Builder
 	i := 0
 	for i < len(tag) {
@@ -426,14 +449,36 @@ func renameFilters(tag string) string {
 				}
 				j++
 			}
-			j = min(j+1, len(tag))
-			b.WriteString(tag[i:j])
-			i = j
+			if j >= len(tag) {
+				return "", errors.New("unterminated string literal")
+			}
+			lit, err := pyUnescape(tag[i+1 : j])
+			if err != nil {
+				return "", fmt.Errorf("string literal %s: %w", tag[i:j+1], err)
+			}
+			b.WriteByte(c)
+			for _, r := range lit {
+				switch r {
+				case '\\':
+					b.WriteString(`\\`)
+				case rune(c):
+					b.WriteByte('\\')
+					b.WriteByte(c)
+				case '\n':
+					b.WriteString(`\n`)
+				case '\t':
+					b.WriteString(`\t`)
+				default:
+					b.WriteRune(r)
+				}
+			}
+			b.WriteByte(c)
+			i = j + 1
 			continue
 		}
 		if c == '|' && !(i+1 < len(tag) && tag[i+1] == '|') {
 			j := i + 1
-			for j < len(tag) && (tag[j] == ' ' || tag[j] == '\t' || tag[j] == '\n' || tag[j] == '\r') {
+			for j < len(tag) && (tag[j] == ' ' || tag[j] == '\t' || tag[j] == '\n') {
 				j++
 			}
 			k := j
@@ -450,5 +495,67 @@ func renameFilters(tag string) string {
 		b.WriteByte(c)
 		i++
 	}
-	return b.String()
+	return b.String(), nil
+}
+
+// pyUnescape decodes the escapes of a jinja2 string literal's contents as
+// Python's unicode-escape codec does: \<newline> (dropped), \\, \', \",
+// \a, \b, \f, \n, \r, \t, \v, \ooo, \xhh, \uXXXX, \UXXXXXXXX; any other
+// backslash is kept. \N{name} is refused.
+func pyUnescape(s string) (string, error) {
+	if !strings.Contains(s, "\\") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch c := s[i]; c {
+		case '\n':
+		case '\\', '\'', '"':
+			b.WriteByte(c)
+		case 'a':
+			b.WriteByte(7)
+		case 'b':
+			b.WriteByte(8)
+		case 'f':
+			b.WriteByte(12)
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'v':
+			b.WriteByte(11)
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			n, k := 0, i
+			for k < len(s) && k < i+3 && s[k] >= '0' && s[k] <= '7' {
+				n = n*8 + int(s[k]-'0')
+				k++
+			}
+			b.WriteRune(rune(n))
+			i = k - 1
+		case 'x', 'u', 'U':
+			width := map[byte]int{'x': 2, 'u': 4, 'U': 8}[c]
+			if i+1+width > len(s) {
+				return "", fmt.Errorf("truncated \\%c escape", c)
+			}
+			n, err := strconv.ParseUint(s[i+1:i+1+width], 16, 32)
+			if err != nil || n > unicode.MaxRune {
+				return "", fmt.Errorf("bad \\%c escape %q", c, s[i-1:i+1+width])
+			}
+			b.WriteRune(rune(n))
+			i += width
+		case 'N':
+			return "", errors.New("\\N{...} escapes are not supported")
+		default:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
 }
