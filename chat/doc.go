@@ -63,8 +63,9 @@
 // concatenates the value's repr (or "" for None) and the render succeeds.
 // The library is lenient the same way elsewhere (probed against jinja2
 // 3.1.2): an attribute of an undefined value is undefined rather than an
-// UndefinedError; None prints as "" (Python: "None"); floats print with
-// Go's %g ("2", Python "2.0"; tojson is exact); a variable set in a for
+// UndefinedError; inside ~ and + concatenation None becomes "" (Python:
+// "None") and floats are formatted with Go's %g ("2", Python "2.0"); a
+// variable set in a for
 // body is still set at the start of the next iteration (jinja2 starts each
 // iteration afresh); str.lstrip() and str.rstrip() with no argument strip
 // only space, tab, CR and LF; float literals with an exponent (1e-5) in a
@@ -73,11 +74,12 @@
 // transformers refuses render here. Integers in the data beyond int64 are
 // refused (Python's are unbounded).
 //
-// Three gaps of the library are closed before compiling (see Compile):
+// Four gaps of the library are closed before compiling (see Compile):
 // newlines are normalised and one trailing newline dropped, as jinja2's
 // lexer does; string literals' Python escapes (\r, \xhh, \uXXXX, ...) are
-// decoded (the library knows only \n, \t, \\, \' and \"); and tojson,
-// trim and string are replaced.
+// decoded (the library knows only \n, \t, \\, \' and \"); {{ expr }}
+// prints Python's str(expr) (the library prints None as "" and 2.0 as
+// "2"); and tojson, trim and string are replaced.
 //
 // # The Jinja library
 //

@@ -86,6 +86,10 @@ func TestReprTrimString(t *testing.T) {
 		{`{{ v|trim }}`, `{"v": " \u001c\u001f\u3000 x \u0085"}`, `x`},
 		{`{{ v|trim('-') }}`, `{"v": "--x-"}`, `x`},
 		{`{{ v|trim }}`, `{"v": null}`, `None`},
+		// {{ }} prints str(value), as Python does.
+		{`{{ none }}|{{ 2.0 }}|{{ [1, 'a', "it's"] }}|{{ {'a': none} }}|{{ true }}|{{ x }}|{{ 3 if true else 4 }}|{{- 'k' -}}|{{ 'a' ~ 1.5 }}`,
+			`{}`, `None|2.0|[1, 'a', "it's"]|{'a': None}|True||3|k|a1.5`},
+		{`{{ v }}`, `{"v": [1e16, 0.1, null]}`, `[1e+16, 0.1, None]`},
 	} {
 		got, err := render(t, tc.src, tc.vars)
 		if err != nil {

@@ -101,15 +101,16 @@ func (e *RaiseError) Error() string {
 //
 // Before compiling, the source is brought to what jinja2's lexer would
 // make of it (newlines normalised to \n, one trailing newline dropped,
-// Python string-literal escapes decoded), and the filters tojson, trim and
-// string are renamed to
-// warm_tojson, warm_trim and warm_string (outside string literals), which
-// Render defines as transformers and jinja2 do: the Jinja library's own
-// versions differ (its tojson sorts keys under indent and formats floats
-// as Go does; its trim and string do not use Python's whitespace and
-// repr), and its built-in filters cannot be replaced. {% generation %} and
-// {% endgeneration %} (transformers' assistant-mask block, which renders
-// its body) become {% if true %} and {% endif %}.
+// Python string-literal escapes decoded), {{ expr }} becomes
+// {{ (expr)|warm_print }} (Python's str()), and the filters tojson, trim
+// and string are renamed to warm_tojson, warm_trim and warm_string
+// (outside string literals), which Render defines as transformers and
+// jinja2 do: the Jinja library's own versions differ (its tojson sorts keys
+// under indent and formats floats as Go does; its trim and string do not
+// use Python's whitespace and repr), and its built-in filters cannot be
+// replaced. {% generation %} and {% endgeneration %} (transformers'
+// assistant-mask block, which renders its body) become {% if true %} and
+// {% endif %}.
 func Compile(name, source string) (*Template, error) {
 	src, err := rewrite(source)
 	if err != nil {
@@ -202,6 +203,12 @@ func (t *Template) Render(msgs []Message, opts RenderOptions) (string, error) {
 	})
 	data["warm_tojson"] = jinja.NewCallable("tojson", tojsonFilter)
 	data["warm_trim"] = jinja.NewCallable("trim", trimFilter)
+	data["warm_print"] = jinja.NewCallable("print", func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+		if len(args) == 0 {
+			return jinja.Undefined(), errors.New("print: no value")
+		}
+		return jinja.NewString(pyStr(args[0])), nil
+	})
 	data["warm_string"] = jinja.NewCallable("string", func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 		if len(args) == 0 {
 			return jinja.Undefined(), errors.New("string: no value")
@@ -327,6 +334,7 @@ var renamedFilters = map[string]string{"tojson": "warm_tojson", "trim": "warm_tr
 //     (\r, \xhh, \uXXXX, \ooo, ...; the library knows only \n, \t, \\,
 //     \' and \") and written back with those five escapes and raw
 //     characters;
+//   - {{ expr }} becomes {{ (expr)|warm_print }} (see wrapOutput);
 //   - the filters in renamedFilters are renamed, and {% generation %}
 //     blocks become {% if true %} blocks.
 //
@@ -375,8 +383,11 @@ func rewrite(src string) (string, error) {
 			return "", err
 		}
 		tag := src[j:end]
-		if closer == "%}" {
+		switch closer {
+		case "%}":
 			tag = rewriteGeneration(tag)
+		case "}}":
+			tag = wrapOutput(tag)
 		}
 		tag, err = rewriteTag(tag)
 		if err != nil {
@@ -410,6 +421,25 @@ func tagEnd(src string, i int, closer string) (int, error) {
 		i++
 	}
 	return 0, fmt.Errorf("unclosed %q tag", closer[:1])
+}
+
+// wrapOutput turns {{ expr }} into {{ (expr)|warm_print }}, so that
+// values print as Python's str() prints them (None as "None", floats as
+// repr, lists and dicts as their repr) rather than as the library prints
+// them. Whitespace-control marks are kept.
+func wrapOutput(tag string) string {
+	body := tag[2 : len(tag)-2]
+	pre, post := "", ""
+	if strings.HasPrefix(body, "-") || strings.HasPrefix(body, "+") {
+		pre, body = body[:1], body[1:]
+	}
+	if strings.HasSuffix(body, "-") || strings.HasSuffix(body, "+") {
+		post, body = body[len(body)-1:], body[:len(body)-1]
+	}
+	if strings.TrimSpace(body) == "" {
+		return tag
+	}
+	return "{{" + pre + " (" + body + ")|warm_print " + post + "}}"
 }
 
 // rewriteGeneration turns {% generation %} into {% if true %} and
