@@ -27,9 +27,10 @@
 // Llama-3.2 prints "Today Date") as Python's strftime does; tojson is
 // transformers' json.dumps(x, ensure_ascii=False, indent=..., separators=...,
 // sort_keys=...) with Python's separators, escapes and float repr, keys in
-// order. trim and string use Python's whitespace and repr. The sandbox
-// itself is not reproduced: it only refuses unsafe attribute access and
-// mutation (list.append, dict.update), which chat templates do not do.
+// order; {{ }}, trim and string use Python's str(), repr and whitespace.
+// The sandbox itself is not reproduced: it refuses unsafe attribute
+// access, mutation of lists and dicts (append, update) and huge ranges,
+// which chat templates do not use.
 //
 // # BOS
 //
@@ -87,8 +88,9 @@
 // dependencies, written for LLM chat templates; later versions need a
 // newer Go than warm's 1.26). It was compared with
 // github.com/nikolalohinski/gonja/v2 v2.9.1 on the same goldens, set up the
-// same way (trim_blocks, lstrip_blocks, the two globals, tojson replaced):
-// gonja matched 286 of 342, ardanlabs 330. gonja's losses: dict equality
+// same way (trim_blocks, lstrip_blocks, the two globals, tojson replaced by
+// an encoding/json one; a throwaway harness, not committed): gonja matched
+// 286 of 342, ardanlabs 330. gonja's losses: dict equality
 // (Mistral v0.3's message == user_messages[-1]) is false, so the
 // [AVAILABLE_TOOLS] block vanishes; its trim refuses non-strings where
 // Python stringifies (Llama-3 and Gemma with null or list content); data

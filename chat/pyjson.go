@@ -302,6 +302,15 @@ func trimFilter(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value,
 	return jinja.NewString(strings.TrimFunc(s, pyIsSpace)), nil
 }
 
+// strFilter is jinja2's string filter, str(value); Compile also routes
+// every {{ expr }} through it.
+func strFilter(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) == 0 {
+		return jinja.Undefined(), errors.New("string: no value")
+	}
+	return jinja.NewString(pyStr(args[0])), nil
+}
+
 // pyStr is str(v) for the values a chat template handles: strings as they
 // are, None as "None", bools as True/False, floats as repr, and containers
 // as their Python repr.

@@ -203,18 +203,8 @@ func (t *Template) Render(msgs []Message, opts RenderOptions) (string, error) {
 	})
 	data["warm_tojson"] = jinja.NewCallable("tojson", tojsonFilter)
 	data["warm_trim"] = jinja.NewCallable("trim", trimFilter)
-	data["warm_print"] = jinja.NewCallable("print", func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-		if len(args) == 0 {
-			return jinja.Undefined(), errors.New("print: no value")
-		}
-		return jinja.NewString(pyStr(args[0])), nil
-	})
-	data["warm_string"] = jinja.NewCallable("string", func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-		if len(args) == 0 {
-			return jinja.Undefined(), errors.New("string: no value")
-		}
-		return jinja.NewString(pyStr(args[0])), nil
-	})
+	data["warm_string"] = jinja.NewCallable("string", strFilter)
+	data["warm_print"] = jinja.NewCallable("print", strFilter)
 
 	out, err := t.compiled.RenderValues(data)
 	if err != nil {
@@ -245,8 +235,6 @@ func toValue(v any) (jinja.Value, error) {
 	switch x := v.(type) {
 	case nil, Null:
 		return jinja.None(), nil
-	case jinja.Value:
-		return x, nil
 	case bool:
 		return jinja.NewBool(x), nil
 	case string:
