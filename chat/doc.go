@@ -63,7 +63,7 @@
 // Qwen2.5, Mistral): Python raises TypeError, while the Jinja library
 // concatenates the value's repr (or "" for None) and the render succeeds.
 // The library is lenient the same way elsewhere (probed against jinja2
-// 3.1.2): an attribute of an undefined value is undefined rather than an
+// 3.1.2 and 3.1.6): an attribute of an undefined value is undefined rather than an
 // UndefinedError; inside ~ and + concatenation None becomes "" (Python:
 // "None") and floats are formatted with Go's %g ("2", Python "2.0"); a
 // variable set in a for
