@@ -63,17 +63,16 @@
 // Qwen2.5, Mistral): Python raises TypeError, while the Jinja library
 // concatenates the value's repr (or "" for None) and the render succeeds.
 // The library is lenient the same way elsewhere (probed against jinja2
-// 3.1.2 and 3.1.6): an attribute of an undefined value is undefined rather than an
-// UndefinedError; inside ~ and + concatenation None becomes "" (Python:
-// "None") and floats are formatted with Go's %g ("2", Python "2.0"); a
-// variable set in a for
-// body is still set at the start of the next iteration (jinja2 starts each
-// iteration afresh); str.lstrip() and str.rstrip() with no argument strip
-// only space, tab, CR and LF; float literals with an exponent (1e-5) in a
-// template do not parse. None of these changes a render of the nine
-// templates on string contents; they can make a conversation that
-// transformers refuses render here. Integers in the data beyond int64 are
-// refused (Python's are unbounded).
+// 3.1.2 and 3.1.6): an attribute of an undefined value is undefined
+// rather than an UndefinedError; inside ~ and + concatenation None becomes
+// "" (Python: "None") and floats are formatted with Go's %g ("2", Python
+// "2.0"); a variable set in a for body is still set at the start of the
+// next iteration (jinja2 starts each iteration afresh); str.lstrip() and
+// str.rstrip() with no argument strip only space, tab, CR and LF; float
+// literals with an exponent (1e-5) in a template do not parse. None of
+// these changes a render of the nine templates on string contents; they
+// can make a conversation that transformers refuses render here. Integers
+// in the data beyond int64 are refused (Python's are unbounded).
 //
 // Four gaps of the library are closed before compiling (see Compile):
 // newlines are normalised and one trailing newline dropped, as jinja2's
