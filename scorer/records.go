@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/warm-rm/warm/chat"
 )
 
 // Record is one thing to score, in one of four forms: a whole text, a
@@ -24,7 +26,7 @@ type Record struct {
 	// Messages is {"messages": [...]} (TRL's conversational format), or a
 	// conversational prompt and response ({"prompt": [...], "response":
 	// [...]}) joined.
-	Messages []json.RawMessage
+	Messages []chat.Message
 	// InputIDs is {"input_ids": [...]}: scored as given.
 	InputIDs []int32
 }
@@ -59,9 +61,11 @@ func ParseRecord(line []byte, source string) (Record, error) {
 	}
 	if raw, ok := m["messages"]; ok {
 		forms++
-		if err := json.Unmarshal(raw, &r.Messages); err != nil {
-			return r, fmt.Errorf("%s: field messages: want a list of messages: %w", source, err)
+		msgs, err := chat.ParseMessages(raw)
+		if err != nil {
+			return r, fmt.Errorf("%s: field messages: %w", source, err)
 		}
+		r.Messages = msgs
 	}
 	praw, hasP := m["prompt"]
 	rraw, hasR := m["response"]
@@ -71,11 +75,19 @@ func ParseRecord(line []byte, source string) (Record, error) {
 			return r, fmt.Errorf("%s: a record with prompt needs response, and the reverse", source)
 		}
 		var ps, rs string
-		var pm, rm []json.RawMessage
+		var pl, rl []json.RawMessage
 		switch {
 		case json.Unmarshal(praw, &ps) == nil && json.Unmarshal(rraw, &rs) == nil:
 			r.Prompt, r.Response = &ps, &rs
-		case json.Unmarshal(praw, &pm) == nil && json.Unmarshal(rraw, &rm) == nil:
+		case json.Unmarshal(praw, &pl) == nil && json.Unmarshal(rraw, &rl) == nil:
+			pm, err := chat.ParseMessages(praw)
+			if err != nil {
+				return r, fmt.Errorf("%s: field prompt: %w", source, err)
+			}
+			rm, err := chat.ParseMessages(rraw)
+			if err != nil {
+				return r, fmt.Errorf("%s: field response: %w", source, err)
+			}
 			r.Messages = append(pm, rm...)
 		default:
 			return r, fmt.Errorf("%s: fields prompt and response: want two strings or two lists of messages", source)

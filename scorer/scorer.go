@@ -20,12 +20,14 @@ package scorer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"sync"
 
+	"github.com/warm-rm/warm/chat"
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/model"
@@ -45,6 +47,12 @@ type Scorer struct {
 	// Tok is the tokenizer (nil when the checkpoint has no tokenizer.json:
 	// only input_ids records can then be scored).
 	Tok *tokenizer.Tokenizer
+	// Chat is the chat template from tokenizer_config.json (or
+	// chat_template.jinja), nil when the checkpoint has none.
+	Chat *chat.Template
+	// ChatOptions are passed to every render (template variables such as
+	// Qwen3's enable_thinking; the clock Llama-3.2's template prints).
+	ChatOptions chat.RenderOptions
 
 	mu sync.Mutex
 }
@@ -78,6 +86,17 @@ func Load(dir string) (*Scorer, error) {
 	s.Model, vocab = m, m.Config.VocabSize
 	if s.Tok, err = checkpoint.LoadTokenizer(dir, vocab); err != nil {
 		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+		tc, err := chat.LoadDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		if tc.ChatTemplate != "" || len(tc.ChatTemplates) > 0 {
+			if s.Chat, err = tc.Template("", false); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return s, nil
 }
@@ -154,11 +173,26 @@ func toInt32(ids []int) ([]int32, error) {
 // the user's prompt and the assistant's response through the chat
 // template when the checkpoint has one, else as EncodePair.
 func (s *Scorer) EncodeChat(prompt, response string) ([]int32, error) {
-	return s.EncodePair(prompt, response)
+	if s.Chat == nil {
+		return s.EncodePair(prompt, response)
+	}
+	return s.EncodeMessages([]chat.Message{{Role: "user", Content: prompt}, {Role: "assistant", Content: response}})
 }
 
 // EncodeMessages renders a conversation with the checkpoint's chat template
-// and returns its token ids.
-func (s *Scorer) EncodeMessages(msgs []json.RawMessage) ([]int32, error) {
-	return nil, errors.New("chat messages need a chat template, which warm does not render yet")
+// (add_generation_prompt false) and tokenizes the text without adding
+// special tokens, as apply_chat_template(tokenize=True) does: a BOS comes
+// from the template.
+func (s *Scorer) EncodeMessages(msgs []chat.Message) ([]int32, error) {
+	if s.Tok == nil {
+		return nil, errNoTokenizer
+	}
+	if s.Chat == nil {
+		return nil, fmt.Errorf("%s has no chat template (tokenizer_config.json chat_template) to render messages with", s.Dir)
+	}
+	text, err := s.Chat.Render(msgs, s.ChatOptions)
+	if err != nil {
+		return nil, err
+	}
+	return toInt32(s.Tok.Encode(text))
 }

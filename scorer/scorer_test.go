@@ -2,6 +2,7 @@ package scorer
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -129,5 +130,103 @@ func TestLoadRefusesWrongTokenizer(t *testing.T) {
 	}
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "vocab_size is 100") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// withTemplate writes a tokenizer_config.json holding a chat template from
+// chat/testdata into dir.
+func withTemplate(t *testing.T, dir, template string, special map[string]string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("../chat/testdata/templates", template))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]any{"chat_template": string(src)}
+	for k, v := range special {
+		cfg[k] = v
+	}
+	raw, _ := json.Marshal(cfg)
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScoreMessages scores conversations through the chat template: a
+// messages record equals the text the template renders, tokenized without
+// special tokens; a conversational prompt/response is the same
+// conversation; EncodeChat (samples from a policy of another family) is the
+// user/assistant exchange.
+func TestScoreMessages(t *testing.T) {
+	ctx := context.Background()
+	dir := writeRM(t, "qwen2", "../tokenizer/testdata/qwen2_bpe.json")
+	withTemplate(t, dir, "qwen2-instruct.jinja", map[string]string{"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"})
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Chat == nil {
+		t.Fatal("no chat template loaded")
+	}
+	rendered := "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nthe cat<|im_end|>\n<|im_start|>assistant\n sat on the mat<|im_end|>\n"
+	lines := []string{
+		`{"messages": [{"role": "user", "content": "the cat"}, {"role": "assistant", "content": " sat on the mat"}]}`,
+		`{"prompt": [{"role": "user", "content": "the cat"}], "response": [{"role": "assistant", "content": " sat on the mat"}]}`,
+	}
+	var recs []Record
+	for i, l := range lines {
+		r, err := ParseRecord([]byte(l), "m.jsonl:"+strconv.Itoa(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	want := s.Tok.Encode(rendered)
+	ids, err := s.Encode(recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != len(want) {
+		t.Fatalf("messages encode to %d ids, the rendered text to %d", len(ids), len(want))
+	}
+	for i := range ids {
+		if int(ids[i]) != want[i] {
+			t.Fatalf("id %d: %d, rendered text %d", i, ids[i], want[i])
+		}
+	}
+	imStart, _ := s.Tok.TokenToID("<|im_start|>")
+	if int(ids[0]) != imStart {
+		t.Errorf("the template's <|im_start|> is not one special token: %v", ids[:3])
+	}
+	r, err := s.Score(ctx, recs, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chatIDs, err := s.EncodeChat("the cat", " sat on the mat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Rewards(ctx, [][]int32{chatIDs}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r[0] != r[1] || r[0] != rc[0] {
+		t.Errorf("one conversation, three rewards: %v %v %v", r[0], r[1], rc[0])
+	}
+
+	// A template that refuses the conversation: the error carries its message.
+	gemma := writeRM(t, "gemma2", "../tokenizer/testdata/qwen2_bpe.json")
+	withTemplate(t, gemma, "gemma-it.jinja", map[string]string{"bos_token": "<|endoftext|>"})
+	g, err := Load(gemma)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, _ := ParseRecord([]byte(`{"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]}`), "g.jsonl:1")
+	if _, err := g.Score(ctx, []Record{sys}, 1); err == nil || !strings.Contains(err.Error(), "g.jsonl:1") || !strings.Contains(err.Error(), "System role not supported") {
+		t.Errorf("a system turn through Gemma's template: %v", err)
+	}
+	// A checkpoint without a template refuses messages, naming the cause.
+	plain, _ := Load(writeRM(t, "llama", "../tokenizer/testdata/llama3_bpe.json"))
+	if _, err := plain.Score(ctx, recs[:1], 1); err == nil || !strings.Contains(err.Error(), "no chat template") {
+		t.Errorf("messages without a template: %v", err)
 	}
 }
