@@ -17,9 +17,11 @@ import (
 // CanonicalJSON returns the tokenizer as a Hugging Face tokenizer.json, in a
 // canonical form: fixed key order, vocab ordered by id, merges in rank order,
 // added tokens by id, two-space indentation. The same tokenizer always gives
-// the same bytes. Every id is written into model.vocab (added tokens too, as
-// GPT-2's file does). Merges are written as "a b" strings, which every
-// tokenizers version reads (byte-level tokens never contain U+0020); if some
+// the same bytes. For a byte-level BPE every id is written into model.vocab
+// (added tokens too, as GPT-2's file does); a SentencePiece-style one writes
+// only its model's vocabulary there, since its BPE must not know the added
+// tokens past it. Merges are written as "a b" strings, which every tokenizers
+// version reads (byte-level and "▁" tokens never contain U+0020); if some
 // merge part does contain a space, all merges are written as ["a", "b"] pairs.
 // The returned slice must not be modified.
 func (t *Tokenizer) CanonicalJSON() []byte {
@@ -189,8 +191,9 @@ func (t *Tokenizer) Save(path string) error {
 }
 
 // Load reads a Hugging Face tokenizer.json holding a byte-level BPE (the
-// layout Save writes, GPT-2's, and those of other byte-level BPE models with
-// the same pre-tokenizer). Errors name the file and the problem.
+// layout Save writes, GPT-2's, Llama-3's, Qwen2's) or a SentencePiece-style
+// BPE with byte fallback (Llama-2's, Mistral's, Gemma's); Parse lists what
+// is accepted. Errors name the file and the problem.
 func Load(path string) (*Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
