@@ -136,12 +136,12 @@ func TestWriteParityFixtures(t *testing.T) {
 		"decoder":        decoder,
 		"model":          model(true, strMerges),
 	})
-	// Qwen2: merges as ["a", "b"] pairs, no BOS (ByteLevel post-processor).
-	// (Qwen2's own file also has an NFC normalizer, not supported yet.)
+	// Qwen2: merges as ["a", "b"] pairs, no BOS (ByteLevel post-processor),
+	// an NFC normalizer as Qwen2's own file has.
 	write("qwen2_bpe.json", map[string]any{
 		"version": "1.0", "truncation": nil, "padding": nil,
 		"added_tokens":   added("<|endoftext|>", "<|im_start|>", "<|im_end|>", "!<tool_call>", "!</tool_call>"),
-		"normalizer":     nil,
+		"normalizer":     map[string]any{"type": "NFC"},
 		"pre_tokenizer":  pre(Qwen2Pattern),
 		"post_processor": byteLevelPost,
 		"decoder":        decoder,

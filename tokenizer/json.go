@@ -17,9 +17,11 @@ import (
 // CanonicalJSON returns the tokenizer as a Hugging Face tokenizer.json, in a
 // canonical form: fixed key order, vocab ordered by id, merges in rank order,
 // added tokens by id, two-space indentation. The same tokenizer always gives
-// the same bytes. Every id is written into model.vocab (added tokens too, as
-// GPT-2's file does). Merges are written as "a b" strings, which every
-// tokenizers version reads (byte-level tokens never contain U+0020); if some
+// the same bytes. For a byte-level BPE every id is written into model.vocab
+// (added tokens too, as GPT-2's file does); a SentencePiece-style one writes
+// only its model's vocabulary there, since its BPE must not know the added
+// tokens past it. Merges are written as "a b" strings, which every tokenizers
+// version reads (byte-level and "▁" tokens never contain U+0020); if some
 // merge part does contain a space, all merges are written as ["a", "b"] pairs.
 // The returned slice must not be modified.
 func (t *Tokenizer) CanonicalJSON() []byte {
@@ -42,15 +44,19 @@ func (t *Tokenizer) marshal() []byte {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, "\n    {\n      \"id\": %d,\n      \"content\": %s,\n", at.ID, jsonString(at.Content))
-		b.WriteString("      \"single_word\": false,\n      \"lstrip\": false,\n      \"rstrip\": false,\n      \"normalized\": false,\n")
-		fmt.Fprintf(&b, "      \"special\": %t\n    }", at.Special)
+		b.WriteString("      \"single_word\": false,\n      \"lstrip\": false,\n      \"rstrip\": false,\n")
+		fmt.Fprintf(&b, "      \"normalized\": %t,\n      \"special\": %t\n    }", at.Normalized, at.Special)
 	}
 	if len(t.added) > 0 {
 		b.WriteString("\n  ")
 	}
-	b.WriteString("],\n  \"normalizer\": null,\n  \"pre_tokenizer\": ")
-	switch t.pre {
-	case preLlama3, preQwen2:
+	b.WriteString("],\n  \"normalizer\": ")
+	t.norm.marshal(&b)
+	b.WriteString(",\n  \"pre_tokenizer\": ")
+	switch {
+	case t.spm != nil:
+		t.spm.pre.marshal(&b)
+	case t.pre == preLlama3, t.pre == preQwen2:
 		pat := Llama3Pattern
 		if t.pre == preQwen2 {
 			pat = Qwen2Pattern
@@ -83,9 +89,12 @@ func (t *Tokenizer) marshal() []byte {
   }`)
 	}
 	b.WriteString(",\n  \"post_processor\": ")
-	if t.tmpl != nil {
+	switch {
+	case t.tmpl != nil:
 		t.tmpl.marshal(&b)
-	} else {
+	case t.spm != nil:
+		b.WriteString("null")
+	default:
 		b.WriteString(`{
     "type": "ByteLevel",
     "add_prefix_space": false,
@@ -93,27 +102,41 @@ func (t *Tokenizer) marshal() []byte {
     "use_regex": true
   }`)
 	}
-	b.WriteString(`,
-  "decoder": {
+	b.WriteString(",\n  \"decoder\": ")
+	vocab := t.tokens
+	unk, fuseUnk, byteFallback := "null", false, false
+	if t.spm != nil {
+		marshalDecoder(&b, t.spm.dec)
+		// Only the model's vocabulary: added tokens past it stay outside, as
+		// the BPE model must not know them.
+		vocab = t.tokens[:t.spm.nModel]
+		if t.spm.unk >= 0 {
+			unk = jsonString(t.tokens[t.spm.unk])
+		}
+		fuseUnk, byteFallback = t.spm.fuseUnk, t.spm.byteFallback
+	} else {
+		b.WriteString(`{
     "type": "ByteLevel",
     "add_prefix_space": false,
     "trim_offsets": true,
     "use_regex": true
-  },
+  }`)
+	}
+	fmt.Fprintf(&b, `,
   "model": {
     "type": "BPE",
     "dropout": null,
-    "unk_token": null,
+    "unk_token": %s,
     "continuing_subword_prefix": null,
     "end_of_word_suffix": null,
-    "fuse_unk": false,
-    "byte_fallback": false,`)
+    "fuse_unk": %t,
+    "byte_fallback": %t,`, unk, fuseUnk, byteFallback)
 	if t.ignoreMrg {
 		b.WriteString("\n    \"ignore_merges\": true,")
 	}
 	b.WriteString(`
     "vocab": {`)
-	for id, tok := range t.tokens {
+	for id, tok := range vocab {
 		if id > 0 {
 			b.WriteByte(',')
 		}
@@ -168,8 +191,9 @@ func (t *Tokenizer) Save(path string) error {
 }
 
 // Load reads a Hugging Face tokenizer.json holding a byte-level BPE (the
-// layout Save writes, GPT-2's, and those of other byte-level BPE models with
-// the same pre-tokenizer). Errors name the file and the problem.
+// layout Save writes, GPT-2's, Llama-3's, Qwen2's) or a SentencePiece-style
+// BPE with byte fallback (Llama-2's, Mistral's, Gemma's); Parse lists what
+// is accepted. Errors name the file and the problem.
 func Load(path string) (*Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -184,20 +208,27 @@ func Load(path string) (*Tokenizer, error) {
 
 // Parse reads a tokenizer.json from memory; see Load.
 //
-// Accepted: version "1.0"; normalizer null; pre_tokenizer ByteLevel with
-// add_prefix_space false and use_regex true (the default when absent), or
-// Llama-3's and Qwen2's Sequence of a Split (Llama3Pattern or Qwen2Pattern,
-// behavior "Isolated", invert false) and a ByteLevel with use_regex false;
-// decoder ByteLevel; post_processor null, ByteLevel (it only moves offsets),
-// TemplateProcessing (see EncodeWithSpecial) or a Sequence of those; model
-// BPE without dropout, without continuing_subword_prefix or end_of_word_suffix
-// (null or ""), with or without ignore_merges; merges as "a b" strings or
-// ["a", "b"] pairs; added tokens with lstrip, rstrip and single_word false
-// (special or not; normalized either way, which makes no difference without a
-// normalizer). unk_token, fuse_unk and byte_fallback are accepted and
-// ignored: with all 256 byte tokens in the vocabulary (required) no input is
-// unknown. truncation and padding are run-time settings and are ignored.
-// Anything else is an error naming the field.
+// Accepted, in two layouts. Byte-level BPE (GPT-2, Llama-3, Qwen2):
+// pre_tokenizer ByteLevel with add_prefix_space false and use_regex true (the
+// default when absent), or Llama-3's and Qwen2's Sequence of a Split
+// (Llama3Pattern or Qwen2Pattern, behavior "Isolated", invert false) and a
+// ByteLevel with use_regex false; decoder ByteLevel; all 256 byte-level tokens
+// in the vocabulary; unk_token, fuse_unk and byte_fallback accepted and
+// ignored (no input is unknown). SentencePiece-style BPE (Llama-2, Mistral,
+// Gemma; see spm.go): pre_tokenizer null, Metaspace, or Split on the String
+// " " merged with the previous piece; decoder Replace (String pattern),
+// ByteFallback, Fuse, Strip, Metaspace, or a Sequence of them; unk_token (in
+// the vocabulary), fuse_unk and byte_fallback as Hugging Face applies them.
+//
+// Both: version "1.0"; normalizer null, NFC, Prepend, Replace (String
+// pattern) or a Sequence of them; post_processor null, ByteLevel (it only
+// moves offsets), TemplateProcessing (see EncodeWithSpecial) or a Sequence of
+// those; model BPE without dropout, without continuing_subword_prefix or
+// end_of_word_suffix (null or ""), with or without ignore_merges; merges as
+// "a b" strings or ["a", "b"] pairs; added tokens with lstrip, rstrip and
+// single_word false, special or not, normalized or not (the flag is required
+// when there is a normalizer). truncation and padding are run-time settings
+// and are ignored. Anything else is an error naming the field.
 func Parse(data []byte) (*Tokenizer, error) {
 	var f struct {
 		Version       *string           `json:"version"`
@@ -218,22 +249,43 @@ func Parse(data []byte) (*Tokenizer, error) {
 		}
 		return nil, fmt.Errorf("version is %s, want \"1.0\"", v)
 	}
-	if !isNull(f.Normalizer) {
-		return nil, fmt.Errorf("normalizer must be null (normalizers are not supported), got %s", brief(f.Normalizer))
-	}
-	pre, err := parsePreTokenizer(f.PreTokenizer)
+	nz, err := parseNormalizer(f.Normalizer)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkByteLevel("decoder", f.Decoder, true); err != nil {
-		return nil, err
+	var (
+		pre preKind
+		sp  *spm
+	)
+	if isSPMPreTokenizer(f.PreTokenizer) {
+		p, err := parseSPMPreTokenizer(f.PreTokenizer)
+		if err != nil {
+			return nil, err
+		}
+		dec, err := parseSPMDecoder(f.Decoder)
+		if err != nil {
+			return nil, err
+		}
+		sp = &spm{pre: p, dec: dec, unk: -1}
+	} else {
+		if pre, err = parsePreTokenizer(f.PreTokenizer); err != nil {
+			return nil, err
+		}
+		if err := checkByteLevel("decoder", f.Decoder, true); err != nil {
+			return nil, err
+		}
 	}
 	if f.Model == nil {
 		return nil, errors.New("model is missing")
 	}
-	vocab, merges, ignoreMerges, err := parseModel(*f.Model)
+	m, err := parseModel(*f.Model)
 	if err != nil {
 		return nil, err
+	}
+	vocab := m.vocab
+	if sp != nil {
+		sp.nModel = int32(len(vocab))
+		sp.byteFallback, sp.fuseUnk = m.byteFallback, m.fuseUnk
 	}
 	added := make([]AddedToken, 0, len(f.AddedTokens))
 	for i, raw := range f.AddedTokens {
@@ -243,6 +295,7 @@ func Parse(data []byte) (*Tokenizer, error) {
 			SingleWord bool    `json:"single_word"`
 			Lstrip     bool    `json:"lstrip"`
 			Rstrip     bool    `json:"rstrip"`
+			Normalized *bool   `json:"normalized"`
 			Special    bool    `json:"special"`
 		}
 		if err := json.Unmarshal(raw, &a); err != nil {
@@ -254,23 +307,49 @@ func Parse(data []byte) (*Tokenizer, error) {
 		if a.SingleWord || a.Lstrip || a.Rstrip {
 			return nil, fmt.Errorf("added_tokens[%d] (%q): single_word, lstrip and rstrip are not supported", i, *a.Content)
 		}
+		if a.Normalized == nil && nz != nil {
+			return nil, fmt.Errorf("added_tokens[%d] (%q): normalized is missing (with a normalizer it decides where the token matches)", i, *a.Content)
+		}
 		if *a.ID == len(vocab) {
 			// An added token after the model's vocabulary (how Hugging Face
 			// stores tokens added to a trained model): extend the id space.
 			vocab = append(vocab, *a.Content)
 		}
-		added = append(added, AddedToken{ID: *a.ID, Content: *a.Content, Special: a.Special})
+		added = append(added, AddedToken{ID: *a.ID, Content: *a.Content, Special: a.Special, Normalized: a.Normalized != nil && *a.Normalized})
 	}
 	tmpl, err := parsePostProcessor(f.PostProcessor, vocab)
 	if err != nil {
 		return nil, err
 	}
-	t, err := newTokenizer(vocab, merges, added)
+	t, err := newTokenizer(vocab, m.merges, added, nz, sp)
 	if err != nil {
 		return nil, err
 	}
-	t.pre, t.ignoreMrg, t.tmpl = pre, ignoreMerges, tmpl
+	if sp != nil && m.unk != nil {
+		id, ok := t.modelID(*m.unk)
+		if !ok {
+			return nil, fmt.Errorf("model.unk_token %q is not in the model's vocabulary", *m.unk)
+		}
+		sp.unk = id
+	}
+	t.pre, t.ignoreMrg, t.tmpl = pre, m.ignoreMerges, tmpl
 	return t, nil
+}
+
+// isSPMPreTokenizer reports whether a pre_tokenizer makes a
+// SentencePiece-style tokenizer: null, or a Metaspace or (not in a Sequence)
+// Split. Anything else is read as a byte-level one.
+func isSPMPreTokenizer(raw json.RawMessage) bool {
+	if isNull(raw) {
+		return true
+	}
+	var c struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(raw, &c) != nil {
+		return false // parsePreTokenizer reports it
+	}
+	return c.Type == "Metaspace" || c.Type == "Split"
 }
 
 // parsePreTokenizer reads pre_tokenizer: ByteLevel with use_regex true
@@ -346,36 +425,50 @@ func parsePreTokenizer(raw json.RawMessage) (preKind, error) {
 	return kind, nil
 }
 
-// parseModel reads the BPE model: its vocabulary as a dense id -> token table
-// and its merges as token-string pairs.
-func parseModel(raw json.RawMessage) ([]string, [][2]string, bool, error) {
+// bpeModel is what parseModel reads of model.
+type bpeModel struct {
+	vocab        []string // dense: id -> token
+	merges       [][2]string
+	ignoreMerges bool
+	unk          *string // unk_token, nil if null
+	fuseUnk      bool
+	byteFallback bool
+}
+
+// parseModel reads the BPE model: its vocabulary as a dense id -> token table,
+// its merges as token-string pairs, and its flags.
+func parseModel(raw json.RawMessage) (bpeModel, error) {
 	var m struct {
 		Type                    *string           `json:"type"`
 		Dropout                 *float64          `json:"dropout"`
+		UnkToken                *string           `json:"unk_token"`
 		ContinuingSubwordPrefix *string           `json:"continuing_subword_prefix"`
 		EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
+		FuseUnk                 bool              `json:"fuse_unk"`
+		ByteFallback            bool              `json:"byte_fallback"`
 		IgnoreMerges            bool              `json:"ignore_merges"`
 		Vocab                   json.RawMessage   `json:"vocab"`
 		Merges                  []json.RawMessage `json:"merges"`
 	}
+	var out bpeModel
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, nil, false, fmt.Errorf("model: %w", err)
+		return out, fmt.Errorf("model: %w", err)
 	}
 	switch {
 	case m.Type == nil || *m.Type != "BPE":
-		return nil, nil, false, fmt.Errorf("model.type must be \"BPE\"")
+		return out, fmt.Errorf("model.type must be \"BPE\"")
 	case m.Dropout != nil && *m.Dropout != 0:
-		return nil, nil, false, fmt.Errorf("model.dropout %g is not supported (want null)", *m.Dropout)
+		return out, fmt.Errorf("model.dropout %g is not supported (want null)", *m.Dropout)
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":
-		return nil, nil, false, fmt.Errorf("model.continuing_subword_prefix %q is not supported", *m.ContinuingSubwordPrefix)
+		return out, fmt.Errorf("model.continuing_subword_prefix %q is not supported", *m.ContinuingSubwordPrefix)
 	case m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
-		return nil, nil, false, fmt.Errorf("model.end_of_word_suffix %q is not supported", *m.EndOfWordSuffix)
+		return out, fmt.Errorf("model.end_of_word_suffix %q is not supported", *m.EndOfWordSuffix)
 	case isNull(m.Vocab):
-		return nil, nil, false, fmt.Errorf("model.vocab is missing")
+		return out, fmt.Errorf("model.vocab is missing")
 	}
 	vocab, err := parseVocab(m.Vocab)
 	if err != nil {
-		return nil, nil, false, err
+		return out, err
 	}
 	merges := make([][2]string, len(m.Merges))
 	for i, r := range m.Merges {
@@ -383,18 +476,18 @@ func parseModel(raw json.RawMessage) ([]string, [][2]string, bool, error) {
 		if err := json.Unmarshal(r, &s); err == nil {
 			a, b, ok := strings.Cut(s, " ")
 			if !ok || a == "" || b == "" || strings.Contains(b, " ") {
-				return nil, nil, false, fmt.Errorf("model.merges[%d] %q: want two tokens separated by one space", i, s)
+				return out, fmt.Errorf("model.merges[%d] %q: want two tokens separated by one space", i, s)
 			}
 			merges[i] = [2]string{a, b}
 			continue
 		}
 		var p []string
 		if err := json.Unmarshal(r, &p); err != nil || len(p) != 2 {
-			return nil, nil, false, fmt.Errorf("model.merges[%d] %s: want \"a b\" or [\"a\", \"b\"]", i, brief(r))
+			return out, fmt.Errorf("model.merges[%d] %s: want \"a b\" or [\"a\", \"b\"]", i, brief(r))
 		}
 		merges[i] = [2]string{p[0], p[1]}
 	}
-	return vocab, merges, m.IgnoreMerges, nil
+	return bpeModel{vocab: vocab, merges: merges, ignoreMerges: m.IgnoreMerges, unk: m.UnkToken, fuseUnk: m.FuseUnk, byteFallback: m.ByteFallback}, nil
 }
 
 // parseVocab reads the {"token": id, ...} object with a streaming decoder so

@@ -1,16 +1,21 @@
 package tokenizer
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
 // TestParityGolden compares Encode, EncodeWithSpecial and DecodeUTF8 with
 // Hugging Face's tokenizers (@huggingface/tokenizers, by
-// testdata/gen_parity.mjs) on the fixtures in testdata, exactly.
+// testdata/gen_parity.mjs) on the fixtures in testdata, exactly, except
+// where that JS port is known to differ from the Rust library, which warm
+// follows (jsDiffers; each case is checked to be that difference, and
+// TestSPMRustSemantics pins Rust's behaviour).
 func TestParityGolden(t *testing.T) {
 	var golden struct {
 		Generator string `json:"generator"`
@@ -24,8 +29,8 @@ func TestParityGolden(t *testing.T) {
 	if err := json.Unmarshal(mustRead(t, filepath.Join("testdata", "parity_golden.json")), &golden); err != nil {
 		t.Fatal(err)
 	}
-	if len(golden.Fixtures) == 0 {
-		t.Fatal("no fixtures in parity_golden.json")
+	if len(golden.Fixtures) < 5 {
+		t.Fatalf("%d fixtures in parity_golden.json, want 5", len(golden.Fixtures))
 	}
 	for name, cases := range golden.Fixtures {
 		t.Run(name, func(t *testing.T) {
@@ -33,27 +38,83 @@ func TestParityGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fails := 0
+			fails, known := 0, map[string]int{}
 			for _, c := range cases {
 				got := tk.Encode(c.Text)
-				if !slices.Equal(got, c.IDs) {
+				if why := jsEncodeDiffers(t, tk, name, c.Text, got, c.IDs); why != "" {
+					known[why]++
+				} else if !slices.Equal(got, c.IDs) {
 					t.Errorf("Encode(%q) = %v, want %v (%s)", c.Text, got, c.IDs, golden.Generator)
 					fails++
-				}
-				if got := tk.EncodeWithSpecial(c.Text); !slices.Equal(got, c.IDsSpecial) {
+				} else if got := tk.EncodeWithSpecial(c.Text); !slices.Equal(got, c.IDsSpecial) {
 					t.Errorf("EncodeWithSpecial(%q) = %v, want %v", c.Text, got, c.IDsSpecial)
 					fails++
 				}
-				if dec, err := tk.DecodeUTF8(c.IDs); err != nil || dec != c.Decoded {
-					t.Errorf("DecodeUTF8(%v) = %q, %v; want %q", c.IDs, dec, err, c.Decoded)
+				dec, err := tk.DecodeUTF8(c.IDs)
+				if err != nil {
+					t.Errorf("DecodeUTF8(%v): %v", c.IDs, err)
+					fails++
+				} else if why := jsDecodeDiffers(tk, c.IDs, dec, c.Decoded); why != "" {
+					known[why]++
+				} else if dec != c.Decoded {
+					t.Errorf("DecodeUTF8(%v) = %q; want %q", c.IDs, dec, c.Decoded)
 					fails++
 				}
 				if fails > 20 {
 					t.Fatal("too many failures")
 				}
 			}
+			t.Logf("%d cases; known JS-port differences: %v", len(cases), known)
 		})
 	}
+}
+
+// jsEncodeDiffers returns why got (Rust's rule) may differ from js, the JS
+// port's ids, or "" if they must agree. The one case: the JS port takes any
+// piece of normalized text that equals a normalized added token's raw
+// content as that token, where Rust matches only its normalized content
+// (under Llama-2's Prepend normalizer "<tool><tool>" is "▁<tool>" then the
+// characters of "<tool>").
+func jsEncodeDiffers(t *testing.T, tk *Tokenizer, fixture, text string, got, js []int) string {
+	if fixture != "llama2_spm.json" || text != "<tool><tool>" {
+		return ""
+	}
+	tool, _ := tk.TokenToID("<tool>")
+	want := appendIDs([]int{tool}, tk.bpe("<tool>"))
+	if !slices.Equal(got, want) || slices.Equal(got, js) {
+		t.Errorf("Encode(%q) = %v, want Rust's %v (the JS port gives %v)", text, got, want, js)
+	}
+	return "normalized added token's raw content"
+}
+
+// jsDecodeDiffers returns why got (Rust's decoding of ids) may differ from
+// js, the JS port's, or "" if they must agree:
+//   - the JS port's ByteFallback decodes with TextDecoder, which drops a
+//     byte-order mark at the start of each run of byte tokens;
+//   - its Metaspace decoder turns every "▁" into a space and strips one
+//     leading space of the first token, where Rust drops every "▁" of the
+//     first token (prepend_scheme not "never").
+func jsDecodeDiffers(tk *Tokenizer, ids []int, got, js string) string {
+	if got == js || tk.spm == nil {
+		return ""
+	}
+	if strings.Contains(got, "\ufeff") && strings.ReplaceAll(got, "\ufeff", "") == strings.ReplaceAll(js, "\ufeff", "") {
+		return "ByteFallback drops a BOM"
+	}
+	if len(tk.spm.dec) == 1 && tk.spm.dec[0].kind == decMetaspace && len(ids) > 0 {
+		var b strings.Builder
+		for i, id := range ids {
+			s := strings.ReplaceAll(tk.tokens[id], tk.spm.dec[0].repl, " ")
+			if i == 0 {
+				s = strings.TrimPrefix(s, " ")
+			}
+			b.WriteString(s)
+		}
+		if b.String() == js {
+			return "Metaspace decoder, first token"
+		}
+	}
+	return ""
 }
 
 // TestSplitLlama3Cases checks pre-tokens worked out by hand from
@@ -91,11 +152,12 @@ func TestSplitLlama3Cases(t *testing.T) {
 	}
 }
 
-// TestParityCanonicalRoundTrip checks that CanonicalJSON of a Llama-3 or
-// Qwen2 style tokenizer loads back to the same tokenizer.
+// TestParityCanonicalRoundTrip checks that CanonicalJSON of each parity
+// fixture loads back to the same tokenizer.
 func TestParityCanonicalRoundTrip(t *testing.T) {
-	texts := []string{"Hello world", "<|begin_of_text|>I'm 12345 zebra\r\n\n  x", " supercalifragilisticexpialidocious 🙂 東京"}
-	for _, name := range []string{"llama3_bpe.json", "qwen2_bpe.json"} {
+	texts := []string{"Hello world", "<|begin_of_text|>I'm 12345 zebra\r\n\n  x", " supercalifragilisticexpialidocious 🙂 東京",
+		"<s>  Hello <tool> [INST] x</s>", "<start_of_turn>user\n\nHi<end_of_turn>\n", "Cafe\u0301 \u212b"}
+	for _, name := range []string{"llama3_bpe.json", "qwen2_bpe.json", "llama2_spm.json", "mistral_spm.json", "gemma_spm.json"} {
 		tk, err := Load(filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)
@@ -107,9 +169,17 @@ func TestParityCanonicalRoundTrip(t *testing.T) {
 		if tk.Fingerprint() != tk2.Fingerprint() {
 			t.Errorf("%s: fingerprint changed on a round trip", name)
 		}
+		if !bytes.Equal(tk.CanonicalJSON(), tk2.CanonicalJSON()) {
+			t.Errorf("%s: canonical JSON changed on a round trip", name)
+		}
 		for _, s := range texts {
-			if a, b := tk.EncodeWithSpecial(s), tk2.EncodeWithSpecial(s); !slices.Equal(a, b) {
+			a, b := tk.EncodeWithSpecial(s), tk2.EncodeWithSpecial(s)
+			if !slices.Equal(a, b) {
 				t.Errorf("%s: EncodeWithSpecial(%q) = %v after a round trip, %v before", name, s, b, a)
+			}
+			da, _ := tk.DecodeUTF8(a)
+			if db, _ := tk2.DecodeUTF8(a); da != db {
+				t.Errorf("%s: DecodeUTF8(%v) = %q after a round trip, %q before", name, a, db, da)
 			}
 		}
 	}
@@ -189,10 +259,11 @@ func TestParityLoadErrors(t *testing.T) {
 	checkBadFiles(t, cases)
 }
 
-// TestParityLossless checks Decode(Encode(s)) == s on random byte strings
-// (invalid UTF-8 included) for the Llama-3 and Qwen2 fixtures.
+// TestParityLossless checks Decode(EncodeOrdinary(s)) == s on random byte
+// strings (invalid UTF-8 included) for the Llama-3 and Qwen2 fixtures, s
+// NFC-normalized for Qwen2's.
 func TestParityLossless(t *testing.T) {
-	const alphabet = "aZ 1\n\r\t'.!é日🙂\xff\xc3"
+	const alphabet = "aZ 1\n\r\t'.!é日🙂\xff\xc3\u0301"
 	r := rand.New(rand.NewPCG(7, 7))
 	for _, name := range []string{"llama3_bpe.json", "qwen2_bpe.json"} {
 		tk, err := Load(filepath.Join("testdata", name))
@@ -205,7 +276,7 @@ func TestParityLossless(t *testing.T) {
 				b[i] = alphabet[r.IntN(len(alphabet))]
 			}
 			s := string(b)
-			if got, err := tk.Decode(tk.EncodeOrdinary(s)); err != nil || got != s {
+			if got, err := tk.Decode(tk.EncodeOrdinary(s)); err != nil || got != tk.norm.apply(s) {
 				t.Fatalf("%s: Decode(EncodeOrdinary(%q)) = %q, %v", name, s, got, err)
 			}
 		}

@@ -32,11 +32,15 @@ const (
 
 // AddedToken is a token that Encode matches literally in the input text before
 // pre-tokenization, like a Hugging Face "added token" (lstrip, rstrip and
-// single_word false).
+// single_word false). A Normalized one is matched, as Hugging Face does, in
+// the normalized text by its normalized content (so under Llama-2's Prepend
+// normalizer "</s>" matches only as "▁</s>"); the others are cut out of the
+// raw text first.
 type AddedToken struct {
-	ID      int
-	Content string
-	Special bool
+	ID         int
+	Content    string
+	Special    bool
+	Normalized bool
 }
 
 // mergeInfo is the rank of a merge and the id of the token it makes.
@@ -63,10 +67,14 @@ type Tokenizer struct {
 	merges    [][2]int32       // merges in rank order
 	ranks     map[uint64]mergeInfo
 	added     []AddedToken // sorted by id
+	rawAdded  []matchTok   // added tokens matched in the raw text (not Normalized)
+	normAdded []matchTok   // Normalized added tokens, by their normalized content
 	eos       int
 	pad       int
-	pre       preKind // pre-tokenizer regex
-	ignoreMrg bool    // model.ignore_merges: a piece in the vocabulary is one token
+	norm      normalizer // nil: none
+	pre       preKind    // pre-tokenizer regex (byte-level BPE)
+	spm       *spm       // non-nil for a SentencePiece-style BPE (see spm.go)
+	ignoreMrg bool       // model.ignore_merges: a piece in the vocabulary is one token
 	tmpl      *template
 	cache     sync.Map // word -> []int32, shared by Encode callers
 	cacheN    atomic.Int64
@@ -96,9 +104,12 @@ func (t *Tokenizer) split(s string, fn func(string)) {
 }
 
 // newTokenizer checks a vocabulary (index = id), its merges (token strings, in
-// rank order) and added tokens, and builds the lookup tables. Errors name the
-// offending entry; callers add the file name.
-func newTokenizer(vocab []string, merges [][2]string, added []AddedToken) (*Tokenizer, error) {
+// rank order) and added tokens, and builds the lookup tables. With sp nil it
+// is a byte-level BPE (all 256 byte-level tokens must exist); otherwise a
+// SentencePiece-style one whose model vocabulary is vocab[:sp.nModel] (merges
+// must lie in it). Errors name the offending entry; callers add the file
+// name.
+func newTokenizer(vocab []string, merges [][2]string, added []AddedToken, nz normalizer, sp *spm) (*Tokenizer, error) {
 	if len(vocab) == 0 {
 		return nil, fmt.Errorf("empty vocabulary")
 	}
@@ -112,6 +123,8 @@ func newTokenizer(vocab []string, merges [][2]string, added []AddedToken) (*Toke
 		ranks:  make(map[uint64]mergeInfo, len(merges)),
 		eos:    -1,
 		pad:    -1,
+		norm:   nz,
+		spm:    sp,
 	}
 	for id, tok := range vocab {
 		if tok == "" {
@@ -124,27 +137,47 @@ func newTokenizer(vocab []string, merges [][2]string, added []AddedToken) (*Toke
 			return nil, fmt.Errorf("token %q has two ids, %d and %d", tok, prev, id)
 		}
 		t.ids[tok] = int32(id)
-		t.dec[id] = byteLevelDecode(tok)
-	}
-	for b := 0; b < 256; b++ {
-		s := string(byteToRune[b])
-		id, ok := t.ids[s]
-		if !ok {
-			return nil, fmt.Errorf("byte 0x%02x (token %q) is not in the vocabulary: byte-level BPE needs all 256 byte tokens", b, s)
+		if sp == nil {
+			t.dec[id] = byteLevelDecode(tok)
+		} else {
+			t.dec[id] = []byte(tokenPiece(sp.dec, tok))
 		}
-		t.byteID[b] = id
+	}
+	if sp == nil {
+		for b := 0; b < 256; b++ {
+			s := string(byteToRune[b])
+			id, ok := t.ids[s]
+			if !ok {
+				return nil, fmt.Errorf("byte 0x%02x (token %q) is not in the vocabulary: byte-level BPE needs all 256 byte tokens", b, s)
+			}
+			t.byteID[b] = id
+		}
+	} else {
+		for b := 0; b < 256; b++ {
+			sp.byteTok[b] = -1
+			if id, ok := t.modelID(byteTokenName(byte(b))); ok {
+				sp.byteTok[b] = id
+			}
+		}
+	}
+	inModel := func(s string) (int32, bool) {
+		if sp != nil {
+			return t.modelID(s)
+		}
+		id, ok := t.ids[s]
+		return id, ok
 	}
 	t.merges = make([][2]int32, len(merges))
 	for rank, m := range merges {
-		a, okA := t.ids[m[0]]
-		b, okB := t.ids[m[1]]
+		a, okA := inModel(m[0])
+		b, okB := inModel(m[1])
 		switch {
 		case !okA:
 			return nil, fmt.Errorf("merge %d (%q %q): part %q is not in the vocabulary", rank, m[0], m[1], m[0])
 		case !okB:
 			return nil, fmt.Errorf("merge %d (%q %q): part %q is not in the vocabulary", rank, m[0], m[1], m[1])
 		}
-		c, ok := t.ids[m[0]+m[1]]
+		c, ok := inModel(m[0] + m[1])
 		if !ok {
 			return nil, fmt.Errorf("merge %d (%q %q): merged token %q is not in the vocabulary", rank, m[0], m[1], m[0]+m[1])
 		}
@@ -171,6 +204,17 @@ func newTokenizer(vocab []string, merges [][2]string, added []AddedToken) (*Toke
 		t.added = append(t.added, at)
 	}
 	slices.SortFunc(t.added, func(x, y AddedToken) int { return x.ID - y.ID })
+	for _, at := range t.added {
+		if !at.Normalized {
+			t.rawAdded = append(t.rawAdded, matchTok{at.Content, at.ID})
+			continue
+		}
+		c := nz.apply(at.Content)
+		if c == "" {
+			return nil, fmt.Errorf("added token %q: its normalized content is empty", at.Content)
+		}
+		t.normAdded = append(t.normAdded, matchTok{c, at.ID})
+	}
 	if id, ok := t.ids[EOSToken]; ok {
 		t.eos = int(id)
 	}
@@ -190,8 +234,13 @@ func (t *Tokenizer) EOS() int { return t.eos }
 // tokenizer has no pad token).
 func (t *Tokenizer) Pad() int { return t.pad }
 
-// TokenToID returns the id of a token string (in byte-level form, e.g. "Ġthe"
-// for " the"), and whether it exists.
+// TokenToID returns the id of a token string as the vocabulary spells it, and
+// whether it exists: byte-level form for a byte-level BPE ("Ġthe" for
+// " the"), SentencePiece form for Llama-2, Mistral and Gemma ("▁the",
+// "<0x0A>"), and an added token by its content ("<s>", "</s>",
+// "<start_of_turn>"). Callers that know which strings are a model's BOS, EOS
+// or pad token (from its tokenizer_config.json or chat template) get their
+// ids here; EOS and Pad know only warm's own names.
 func (t *Tokenizer) TokenToID(tok string) (int, bool) {
 	id, ok := t.ids[tok]
 	return int(id), ok
@@ -206,7 +255,9 @@ func (t *Tokenizer) IDToToken(id int) (string, bool) {
 }
 
 // TokenBytes returns the bytes that token id decodes to, and whether the id
-// exists. The slice must not be modified.
+// exists. For a SentencePiece-style tokenizer it is what the token stands for
+// in the middle of a text ("▁the" is " the", "<0x0A>" is "\n"); the decoder
+// may treat the first token differently. The slice must not be modified.
 func (t *Tokenizer) TokenBytes(id int) ([]byte, bool) {
 	if id < 0 || id >= len(t.tokens) {
 		return nil, false
@@ -228,18 +279,17 @@ func (t *Tokenizer) AddedTokens() []AddedToken {
 	return append([]AddedToken(nil), t.added...)
 }
 
-// Encode returns the token ids of text. Like Hugging Face, occurrences of an
-// added token's content (such as "<|endoftext|>") are split out first and
-// encoded as that token's id; the text between them is pre-tokenized (see
-// PreTokenize) and each piece is BPE-encoded from its bytes. Any byte string is
-// accepted, including invalid UTF-8, and Decode(Encode(text)) == text. Use
+// Encode returns the token ids of text, as Hugging Face's
+// tokenizer.encode(text, add_special_tokens=False). Occurrences of an added
+// token's content (such as "<|endoftext|>" or "<s>") are split out first and
+// encoded as that token's id; each text segment between them is normalized
+// (if the file has a normalizer), Normalized added tokens are split out of
+// it, and each remaining piece is pre-tokenized (see PreTokenize) and
+// BPE-encoded. Any byte string is accepted, including invalid UTF-8; for a
+// byte-level BPE without a normalizer Decode(Encode(text)) == text. Use
 // EncodeOrdinary for text in which special strings must stay plain text.
 func (t *Tokenizer) Encode(text string) []int {
-	var out []int
-	t.forSegments(text, func(seg string) {
-		t.split(seg, func(p string) { out = t.appendWordShared(out, p) })
-	}, func(id int) { out = append(out, id) })
-	return out
+	return t.encode(nil, text, true, t.appendWordShared)
 }
 
 // EncodeWithSpecial is Encode followed by the file's post-processor: the
@@ -272,32 +322,68 @@ func (t *Tokenizer) SpecialTokensAround() (prefix, suffix []int) {
 // EncodeOrdinary is Encode without matching added tokens: "<|endoftext|>" in
 // the text is encoded as its characters. Use it for untrusted text.
 func (t *Tokenizer) EncodeOrdinary(text string) []int {
-	var out []int
-	t.split(text, func(p string) { out = t.appendWordShared(out, p) })
-	return out
+	return t.encode(nil, text, false, t.appendWordShared)
 }
 
-// forSegments cuts text at occurrences of added tokens (leftmost first, the
-// longest at equal positions, as Hugging Face's leftmost-longest matcher) and
-// calls plain for each non-empty text segment and special for each match.
-func (t *Tokenizer) forSegments(text string, plain func(string), special func(int)) {
-	if len(t.added) == 0 {
+// encode appends the ids of text to dst, matching added tokens if added, and
+// encodes each pre-token with word (which caches).
+func (t *Tokenizer) encode(dst []int, text string, added bool, word func([]int, string) []int) []int {
+	pretok := func(p string, atStart bool) {
+		if t.spm != nil {
+			t.spm.pre.words(p, atStart, func(w string) { dst = word(dst, w) })
+		} else {
+			t.split(p, func(w string) { dst = word(dst, w) })
+		}
+	}
+	special := func(id int) { dst = append(dst, id) }
+	plain := func(seg string, atStart bool) {
+		if t.norm != nil {
+			seg = t.norm.apply(seg)
+		}
+		if !added || len(t.normAdded) == 0 {
+			if seg != "" {
+				pretok(seg, atStart)
+			}
+			return
+		}
+		splitAdded(seg, t.normAdded, func(p string, off int) { pretok(p, atStart && off == 0) }, special)
+	}
+	if !added {
+		plain(text, true)
+		return dst
+	}
+	splitAdded(text, t.rawAdded, func(seg string, off int) { plain(seg, off == 0) }, special)
+	return dst
+}
+
+// matchTok is an added token as splitAdded looks for it.
+type matchTok struct {
+	content string
+	id      int
+}
+
+// splitAdded cuts text at occurrences of toks (leftmost first, the longest at
+// equal positions, as Hugging Face's leftmost-longest matcher) and calls
+// plain with each non-empty text segment and its offset, and special with
+// each match.
+func splitAdded(text string, toks []matchTok, plain func(string, int), special func(int)) {
+	if len(toks) == 0 {
 		if text != "" {
-			plain(text)
+			plain(text, 0)
 		}
 		return
 	}
-	// next[k] is the next occurrence of added token k at or after pos, or -1.
-	next := make([]int, len(t.added))
-	for k, at := range t.added {
-		next[k] = strings.Index(text, at.Content)
+	// next[k] is the next occurrence of token k at or after pos, or -1.
+	next := make([]int, len(toks))
+	for k, at := range toks {
+		next[k] = strings.Index(text, at.content)
 	}
 	pos := 0
 	for {
 		best := -1
-		for k, at := range t.added {
+		for k, at := range toks {
 			if next[k] >= 0 && next[k] < pos {
-				if i := strings.Index(text[pos:], at.Content); i >= 0 {
+				if i := strings.Index(text[pos:], at.content); i >= 0 {
 					next[k] = pos + i
 				} else {
 					next[k] = -1
@@ -306,21 +392,21 @@ func (t *Tokenizer) forSegments(text string, plain func(string), special func(in
 			if next[k] < 0 {
 				continue
 			}
-			if best < 0 || next[k] < next[best] || (next[k] == next[best] && len(at.Content) > len(t.added[best].Content)) {
+			if best < 0 || next[k] < next[best] || (next[k] == next[best] && len(at.content) > len(toks[best].content)) {
 				best = k
 			}
 		}
 		if best < 0 {
 			if pos < len(text) {
-				plain(text[pos:])
+				plain(text[pos:], pos)
 			}
 			return
 		}
 		if next[best] > pos {
-			plain(text[pos:next[best]])
+			plain(text[pos:next[best]], pos)
 		}
-		special(t.added[best].ID)
-		pos = next[best] + len(t.added[best].Content)
+		special(toks[best].id)
+		pos = next[best] + len(toks[best].content)
 	}
 }
 
@@ -363,10 +449,7 @@ func (e *encoder) appendWord(dst []int, w string) []int {
 }
 
 func (e *encoder) encode(text string) []int {
-	out := make([]int, 0, len(text)/3+1)
-	e.t.forSegments(text, func(seg string) {
-		e.t.split(seg, func(p string) { out = e.appendWord(out, p) })
-	}, func(id int) { out = append(out, id) })
+	out := e.t.encode(make([]int, 0, len(text)/3+1), text, true, e.appendWord)
 	if len(out) == 0 {
 		return nil // as Encode
 	}
@@ -407,25 +490,42 @@ func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string) ([][]int, e
 
 // bpe encodes one pre-token: its bytes become byte tokens, then the adjacent
 // pair with the lowest merge rank is merged (the leftmost among equal ranks)
-// until no pair has a merge. A heap keeps this O(n log n) in the piece length,
-// the same procedure as Hugging Face's BPE (and so GPT-2's).
+// until no pair has a merge (mergeAll). A SentencePiece-style tokenizer
+// starts from characters instead (bpeSPM).
 //
 // With model.ignore_merges (Llama-3), a pre-token that is itself in the
 // vocabulary is that one token, whatever the merges would make of it.
 func (t *Tokenizer) bpe(w string) []int32 {
+	if t.spm != nil {
+		return t.bpeSPM(w)
+	}
 	n := len(w)
 	if t.ignoreMrg && n > 1 {
 		if id, ok := t.ids[byteLevelString([]byte(w))]; ok {
 			return []int32{id}
 		}
 	}
-	if n == 1 {
-		return []int32{t.byteID[w[0]]}
+	ids := make([]int32, n)
+	for i := 0; i < n; i++ {
+		ids[i] = t.byteID[w[i]]
+	}
+	return t.mergeAll(ids)
+}
+
+// mergeAll applies the merges to a word's symbols: the adjacent pair with
+// the lowest merge rank is merged (the leftmost among equal ranks) until no
+// pair has a merge. A heap keeps this O(n log n) in the word length, the same
+// procedure as Hugging Face's Word::merge_all (and so GPT-2's). The result
+// reuses ids' storage.
+func (t *Tokenizer) mergeAll(ids []int32) []int32 {
+	n := len(ids)
+	if n < 2 {
+		return ids
 	}
 	type sym struct{ id, prev, next int32 }
 	syms := make([]sym, n)
-	for i := 0; i < n; i++ {
-		syms[i] = sym{t.byteID[w[i]], int32(i - 1), int32(i + 1)}
+	for i, id := range ids {
+		syms[i] = sym{id, int32(i - 1), int32(i + 1)}
 	}
 	syms[n-1].next = -1
 	h := candHeap(make([]cand, 0, n))
@@ -460,11 +560,11 @@ func (t *Tokenizer) bpe(w string) []int32 {
 			}
 		}
 	}
-	out := make([]int32, 0, 4)
+	out := ids[:0]
 	for i := int32(0); i >= 0; i = syms[i].next {
 		out = append(out, syms[i].id)
 	}
-	return out
+	return slices.Clip(out)
 }
 
 // cand is a possible merge at a symbol position of a word being encoded.
@@ -526,21 +626,34 @@ func (h *candHeap) pop() cand {
 	return c
 }
 
-// Decode returns the bytes that ids stand for, exactly: Decode(Encode(s)) == s
-// for every string s, including invalid UTF-8 (a Go string holds any bytes).
-// Added tokens decode to their content. Hugging Face's decoder instead returns
-// valid UTF-8; DecodeUTF8 does the same. An id outside the vocabulary is an
-// error naming it.
+// Decode returns the bytes that ids stand for, exactly. For a byte-level BPE
+// without a normalizer Decode(Encode(s)) == s for every string s, including
+// invalid UTF-8 (a Go string holds any bytes); added tokens decode to their
+// content. Hugging Face's decoder instead returns valid UTF-8; DecodeUTF8 does
+// the same. A SentencePiece-style tokenizer decodes with its file's decoder
+// chain (the "▁" become spaces, a leading space may be stripped, so the text
+// need not come back), with byte tokens as raw bytes even where they are not
+// valid UTF-8. An id outside the vocabulary is an error naming it.
 func (t *Tokenizer) Decode(ids []int) (string, error) {
+	if t.spm != nil {
+		return t.decodeSPM(ids, false)
+	}
 	b, err := t.decodeBytes(ids)
 	return string(b), err
 }
 
-// DecodeUTF8 decodes like Hugging Face's ByteLevel decoder: the bytes of the
-// tokens, with each maximal ill-formed UTF-8 subsequence replaced by U+FFFD
-// (Rust's String::from_utf8_lossy). The result is always valid UTF-8, and
-// equals Decode's whenever that is valid UTF-8.
+// DecodeUTF8 decodes as Hugging Face's tokenizer.decode(ids,
+// skip_special_tokens=False) does. For a byte-level BPE that is the bytes of
+// the tokens with each maximal ill-formed UTF-8 subsequence replaced by U+FFFD
+// (Rust's String::from_utf8_lossy, as its ByteLevel decoder); for a
+// SentencePiece-style one, the decoder chain with Rust's ByteFallback rule (a
+// run of byte tokens that is not valid UTF-8 is one U+FFFD per token). The
+// result is always valid UTF-8, and equals Decode's whenever that is valid
+// UTF-8.
 func (t *Tokenizer) DecodeUTF8(ids []int) (string, error) {
+	if t.spm != nil {
+		return t.decodeSPM(ids, true)
+	}
 	b, err := t.decodeBytes(ids)
 	if err != nil {
 		return "", err

@@ -433,7 +433,7 @@ func TestSaveLoad(t *testing.T) {
 	if back.EOS() != tk.EOS() || back.Pad() != tk.Pad() || back.VocabSize() != tk.VocabSize() {
 		t.Fatal("specials or size changed")
 	}
-	if !reflect.DeepEqual(back.AddedTokens(), []AddedToken{{256, EOSToken, true}, {257, PadToken, true}}) {
+	if !reflect.DeepEqual(back.AddedTokens(), []AddedToken{{ID: 256, Content: EOSToken, Special: true}, {ID: 257, Content: PadToken, Special: true}}) {
 		t.Fatalf("added tokens %v", back.AddedTokens())
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
@@ -512,7 +512,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing byte", strings.Replace(good, `"!": 0`, `"<s>": 0`, 1), "byte 0x21"},
 		{"gap", strings.Replace(good, `"Ġt": 256`, `"Ġt": 999`, 1), "id 256 is missing"},
 		{"version", strings.Replace(good, `"version": "1.0"`, `"version": "2.0"`, 1), `version is "2.0"`},
-		{"normalizer", strings.Replace(good, `"normalizer": null`, `"normalizer": {"type": "NFC"}`, 1), "normalizer must be null"},
+		{"normalizer", strings.Replace(good, `"normalizer": null`, `"normalizer": {"type": "Lowercase"}`, 1), `normalizer: type "Lowercase" is not supported`},
 		{"prefix space", strings.Replace(good, `"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false`, `"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": true`, 1), "add_prefix_space true"},
 		{"model type", strings.Replace(good, `"type": "BPE"`, `"type": "WordPiece"`, 1), `model.type must be "BPE"`},
 		{"added token conflict", strings.Replace(good, `"id": 268`, `"id": 267`, 1), `id 267 is already token "Ġo"`},

@@ -154,8 +154,8 @@ func train(ctx context.Context, texts iter.Seq[string], totalBytes int64, cfg Tr
 	for i, m := range merges {
 		ms[i] = [2]string{vocab[m[0]], vocab[m[1]]}
 	}
-	added := []AddedToken{{TrainedEOSID, EOSToken, true}, {TrainedPadID, PadToken, true}}
-	t, err := newTokenizer(vocab, ms, added)
+	added := []AddedToken{{ID: TrainedEOSID, Content: EOSToken, Special: true}, {ID: TrainedPadID, Content: PadToken, Special: true}}
+	t, err := newTokenizer(vocab, ms, added, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: train: %w", err) // a bug if it happens
 	}
@@ -164,7 +164,7 @@ func train(ctx context.Context, texts iter.Seq[string], totalBytes int64, cfg Tr
 
 // specialSplitter cuts literal special tokens out of training text, as
 // Encode does, so that they are never counted as words.
-var specialSplitter = &Tokenizer{added: []AddedToken{{TrainedEOSID, EOSToken, true}, {TrainedPadID, PadToken, true}}}
+var specialSplitter = []matchTok{{EOSToken, TrainedEOSID}, {PadToken, TrainedPadID}}
 
 // countWords counts pre-token frequencies over texts with several workers.
 func countWords(ctx context.Context, texts iter.Seq[string], totalBytes int64, workers int, progress func(Progress)) (map[string]int64, error) {
@@ -188,7 +188,7 @@ func countWords(ctx context.Context, texts iter.Seq[string], totalBytes int64, w
 			}
 			for batch := range batches {
 				for _, text := range batch {
-					specialSplitter.forSegments(text, func(seg string) { splitPieces(seg, add) }, func(int) {})
+					splitAdded(text, specialSplitter, func(seg string, _ int) { splitPieces(seg, add) }, func(int) {})
 				}
 			}
 			results[w] = m

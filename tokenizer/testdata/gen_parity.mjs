@@ -3,7 +3,14 @@
 // For every fixture and every case it records the ids of encode(text) with
 // add_special_tokens false and true, and decode(ids) of the former (no
 // clean-up of tokenization spaces, special tokens kept). The Go test
-// TestParityGolden compares warm's tokenizer with these, exactly.
+// TestParityGolden compares warm's tokenizer with these, exactly, except for
+// the few cases where this JS port is known to differ from the Rust library
+// (see jsEncodeDiffers and jsDecodeDiffers there).
+//
+// Fixtures: llama3_bpe.json and qwen2_bpe.json (byte-level, written by the Go
+// test TestWriteParityFixtures; Qwen2's has an NFC normalizer) and
+// llama2_spm.json, mistral_spm.json and gemma_spm.json (SentencePiece-style,
+// written by gen_spm_fixtures.mjs).
 import { createRequire } from "node:module";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +21,7 @@ const main = require.resolve("@huggingface/tokenizers");
 const version = JSON.parse(readFileSync(join(main, "..", "..", "package.json"), "utf8")).version;
 
 const dir = process.argv[2] ?? ".";
-const FIXTURES = ["llama3_bpe.json", "qwen2_bpe.json"];
+const FIXTURES = ["llama3_bpe.json", "qwen2_bpe.json", "llama2_spm.json", "mistral_spm.json", "gemma_spm.json"];
 
 const CASES = [
   "", " ", "  ", "a", " a", "  a", "a ", "a  ", "a  b", "a   b", "Hello world", "Hello  world  ",
@@ -51,6 +58,35 @@ for (let i = 0; i < 300; i++) {
   let s = "";
   const len = 1 + rnd(24);
   for (let k = 0; k < len; k++) s += ALPHABET[rnd(ALPHABET.length)];
+  CASES.push(s);
+}
+
+// SentencePiece-style cases (gen_spm_fixtures.mjs): spaces and "▁", byte
+// fallback, the added tokens of those fixtures (each fixture reads the
+// others' as plain text), and NFC (qwen2_bpe.json has an NFC normalizer).
+CASES.push(
+  "Hello", " Hello", "  Hello", "   Hello", "Hello ", "Hello  ", "Hello world ", " Hello world", "    return ids",
+  "a b  c   d    e", "\u2581", "\u2581Hello", "a\u2581b", "\u2581\u2581x", " \u2581 ", "<0x41>", "<0xF0><0x9F>", "x<0x0A>y",
+  "The reward model reads the response.", "weight averaged reward models", "Averaging the weights", "SentencePiece",
+  "internationalization", "antidisestablishmentarianism", "Photosynthesis converts sunlight", "naïve", "crème brûlée",
+  "東京", "京都は古い都で", "日本語の文章です。", "中文的句子", "한국어", "Привет, мир!", "Zürich", "🙂", "🙂🙂", "a🙂b", " 🙂 ",
+  "👨‍👩‍👧", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\u{10FFFF}", "\uFFFD", "\u00ff\u0100", "line\nline", "\n", "\n\n", "\n\n\n", "\n\n\n\n", "\t", "\t\tx", "a\tb\tc",
+  "<s>", "</s>", "<unk>", "<s>Hello", "<s> Hello", "Hello</s>", "<s>Hello</s>", "a<s>b", "a <s> b", "<s><s>", "</s><s>", "<s>\n",
+  "<tool>", " <tool>", "a<tool>", "a <tool> b", "<tool><tool>", " <tool> <tool>", "<s><tool>", "<s> <tool>", "<too", "<tool",
+  "[INST]", "[INST] Hi [/INST]", "[INST]Hi[/INST]", " [INST]", "[INST][/INST]", "<s>[INST] What is 2+2? [/INST]",
+  "<bos>", "<eos>", "<pad>", "<bos>Hi", "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n",
+  "<start_of_turn>", "<end_of_turn>", "<start_of_turn><end_of_turn>", "x<start_of_turn>y", "<unused3>", "<table><tr></table>", "<table>x",
+  "\u2581\u2581", "\u2581\u2581\u2581\u2581", "a\u2581\u2581b", "\n\nx", "x\n\n\ny", "  \n\n  ",
+  "e\u0301", "Cafe\u0301", "n\u0303o", "A\u030a", "\u212b", "\u2126", "\uf900", "e\u0301\u0301", "A\u0323\u0307", "A\u0307\u0323",
+  "\u1100\u1161\u11a8", "\ufb01", "\u00c5\u030a", "o\u0308\u0301", "\u0301", " \u0301", "<|im_start|>\u0301", "e<|im_end|>\u0301", "Z\u00fc\u0308rich",
+);
+
+// Random strings over an alphabet for the SentencePiece fixtures.
+const SPM_ALPHABET = [..."ab ZeT  \u2581\n\t.,!é京🙂\u0301", "<s>", "</s>", "<tool>", "[INST]", "<bos>", "<start_of_turn>", "\n\n", "the", " the", "▁▁"];
+for (let i = 0; i < 200; i++) {
+  let s = "";
+  const len = 1 + rnd(16);
+  for (let k = 0; k < len; k++) s += SPM_ALPHABET[rnd(SPM_ALPHABET.length)];
   CASES.push(s);
 }
 
