@@ -455,8 +455,10 @@ func parseModel(raw json.RawMessage) (bpeModel, error) {
 		return out, fmt.Errorf("model: %w", err)
 	}
 	switch {
-	case m.Type == nil || *m.Type != "BPE":
-		return out, fmt.Errorf("model.type must be \"BPE\"")
+	case m.Type == nil:
+		return out, fmt.Errorf("model.type is missing (warm implements \"BPE\")")
+	case *m.Type != "BPE":
+		return out, fmt.Errorf("model.type %q is not supported (warm implements \"BPE\": byte-level, or SentencePiece-style with byte fallback)", *m.Type)
 	case m.Dropout != nil && *m.Dropout != 0:
 		return out, fmt.Errorf("model.dropout %g is not supported (want null)", *m.Dropout)
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "":

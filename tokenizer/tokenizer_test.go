@@ -514,7 +514,7 @@ func TestLoadErrors(t *testing.T) {
 		{"version", strings.Replace(good, `"version": "1.0"`, `"version": "2.0"`, 1), `version is "2.0"`},
 		{"normalizer", strings.Replace(good, `"normalizer": null`, `"normalizer": {"type": "Lowercase"}`, 1), `normalizer: type "Lowercase" is not supported`},
 		{"prefix space", strings.Replace(good, `"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false`, `"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": true`, 1), "add_prefix_space true"},
-		{"model type", strings.Replace(good, `"type": "BPE"`, `"type": "WordPiece"`, 1), `model.type must be "BPE"`},
+		{"model type", strings.Replace(good, `"type": "BPE"`, `"type": "WordPiece"`, 1), `model.type "WordPiece" is not supported`},
 		{"added token conflict", strings.Replace(good, `"id": 268`, `"id": 267`, 1), `id 267 is already token "Ġo"`},
 	}
 	dir := checkBadFiles(t, cases)
