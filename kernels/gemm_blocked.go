@@ -106,6 +106,7 @@ type gemmJob struct {
 // gemmScratch is one goroutine's private buffers.
 type gemmScratch struct {
 	aMem []float32
+	hMem []float32 // widened rows of a 16-bit B (GemmHalfBT)
 	tile [maxTile]float32
 }
 
@@ -214,7 +215,15 @@ func (j *gemmJob) do(w, phase, lo, hi int) {
 		for p := lo; p < hi; p++ {
 			j0 := j.jc + p*nr
 			if j.half != 0 {
-				packBHalfT(j.half, j.bh, j.ldb, j.pc, j.kb, j0, min(nr, j.n-j0), nr, j.bPack[p*nr*j.kb:(p+1)*nr*j.kb])
+				// Widen the panel's rows of B (contiguous runs) into
+				// scratch, then transpose them with the kernel's packer.
+				cols := min(nr, j.n-j0)
+				tmp := alignedFloats(&j.scratch[w].hMem, cols*j.kb)
+				for c := 0; c < cols; c++ {
+					src := j.bh[(j0+c)*j.ldb+j.pc:][:j.kb]
+					j.half.WidenInto(tmp[c*j.kb:(c+1)*j.kb], src)
+				}
+				j.kern.packB(true, tmp, j.kb, 0, j.kb, 0, cols, nr, j.bPack[p*nr*j.kb:(p+1)*nr*j.kb])
 				continue
 			}
 			j.kern.packB(j.transB, j.b, j.ldb, j.pc, j.kb, j0, min(nr, j.n-j0), nr, j.bPack[p*nr*j.kb:(p+1)*nr*j.kb])

@@ -58,11 +58,19 @@ func (h Half) WidenInto(dst []float32, src []uint16) {
 // GemmHalfBT computes C = alpha*A*Bᵀ + beta*C where A is m×k float32 (lda),
 // C is m×n float32 (ldc) and B is n×k in the 16-bit format h (ldb): a
 // weight matrix in PyTorch's Linear layout [out, in] as a checkpoint stores
-// it. B is widened to float32 as it is packed, one block at a time, so no
-// float32 copy of B is ever held. The result is bit-identical to Gemm with
-// transB on the widened B, for any Threads(); widening costs one pass over
-// each packed block, a few percent of a product with more than a few dozen
-// rows.
+// it. No float32 copy of B is ever held:
+//
+//   - with more than HalfDirectRows rows, B is widened as it is packed, one
+//     block at a time, and the result is bit-identical to Gemm with transB
+//     on the widened B; widening costs one pass over each packed block, a
+//     few percent of a product with hundreds of rows;
+//   - with at most HalfDirectRows rows (decoding a few tokens), each row of
+//     B is widened once into a small buffer and dotted with every row of A
+//     (Dot's summation order, so the last bits differ from Gemm's): packing
+//     is a strided transposition of the whole matrix, which for so few rows
+//     costs several times the products.
+//
+// Either way the result does not depend on Threads().
 func GemmHalfBT(h Half, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	gemmHalf(activeKernel(), Threads(), h, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
@@ -101,32 +109,50 @@ func gemmHalf(kern *microKernel, threads int, h Half, m, n, k int, alpha float32
 	if float64(m)*float64(n)*float64(k) < serialFlops {
 		threads = 1
 	}
+	if m <= HalfDirectRows {
+		gemmHalfRows(threads, h, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	runGemmJob(kern, threads, func(j *gemmJob) { j.half, j.bh = h, b }, false, true, m, n, k, alpha, a, lda, nil, ldb, beta, c, ldc)
 }
 
-// packBHalfT is packB for a transposed 16-bit B: dst[p*nr+j] =
-// widen(b[(j0+j)*ldb+pc+p]), columns from cols to nr zero.
-func packBHalfT(h Half, b []uint16, ldb, pc, kb, j0, cols, nr int, dst []float32) {
-	dst = dst[:kb*nr]
-	if cols < nr {
-		clear(dst)
-	}
-	var t *[1 << 16]float32
-	if h == F16 {
-		t = f16Table()
-	}
-	for j := 0; j < cols; j++ {
-		src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kb]
-		if t != nil {
-			for p, v := range src {
-				dst[p*nr+j] = t[v]
+// HalfDirectRows is the most rows of A for which GemmHalfBT takes dot
+// products with each widened row of B instead of packing B. It is a fixed
+// constant: which path a product takes never depends on the thread count.
+const HalfDirectRows = 16
+
+// gemmHalfRows is GemmHalfBT for few rows of A: the columns of C (rows of
+// B) are split over up to threads goroutines; each element of C is one Dot.
+func gemmHalfRows(threads int, h Half, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+	work := func(lo, hi int) {
+		buf := make([]float32, k)
+		for j := lo; j < hi; j++ {
+			h.WidenInto(buf, b[j*ldb:j*ldb+k])
+			for i := 0; i < m; i++ {
+				v := alpha * Dot(a[i*lda:i*lda+k], buf)
+				if beta != 0 {
+					v += beta * c[i*ldc+j]
+				}
+				c[i*ldc+j] = v
 			}
-			continue
-		}
-		for p, v := range src {
-			dst[p*nr+j] = math.Float32frombits(uint32(v) << 16)
 		}
 	}
+	threads = min(threads, (n+63)/64)
+	if threads <= 1 {
+		work(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + threads - 1) / threads
+	for lo := step; lo < n; lo += step {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			work(lo, hi)
+		}(lo, min(lo+step, n))
+	}
+	work(0, min(step, n))
+	wg.Wait()
 }
 
 // f16Table maps every binary16 bit pattern to its float32 value (256 KiB,

@@ -1,20 +1,22 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 )
 
 // TestGemmHalfBTMatchesGemm checks that a 16-bit B widened while packing
-// gives the same bits as Gemm on the widened matrix, for both formats,
-// every kernel, several thread counts and shapes that cross the k-block and
-// column-block boundaries.
+// gives the same bits as Gemm on the widened matrix (more than
+// HalfDirectRows rows), or as Dot with each widened row (at most that
+// many), for both formats, every kernel, several thread counts and shapes
+// that cross the k-block and column-block boundaries.
 func TestGemmHalfBTMatchesGemm(t *testing.T) {
 	defer SetThreads(Threads())
 	defer SetKernel("")
 	rng := rand.New(rand.NewPCG(1, 2))
-	shapes := []struct{ m, n, k int }{{1, 1, 1}, {7, 33, 19}, {64, 200, 513}, {130, 96, 1100}, {3, 1000, 64}}
+	shapes := []struct{ m, n, k int }{{1, 1, 1}, {7, 33, 19}, {64, 200, 513}, {130, 96, 1100}, {3, 1000, 64}, {16, 300, 700}, {17, 300, 700}}
 	for _, kn := range Kernels() {
 		if err := SetKernel(kn); err != nil {
 			t.Fatal(err)
@@ -38,7 +40,15 @@ func TestGemmHalfBTMatchesGemm(t *testing.T) {
 				h.WidenInto(b, bh)
 				c0 := randSlice(rng, s.m*s.n)
 				want := append([]float32(nil), c0...)
-				Gemm(false, true, s.m, s.n, s.k, 0.5, a, s.k, b, ldb, 1, want, s.n)
+				if s.m > HalfDirectRows {
+					Gemm(false, true, s.m, s.n, s.k, 0.5, a, s.k, b, ldb, 1, want, s.n)
+				} else {
+					for i := 0; i < s.m; i++ {
+						for j := 0; j < s.n; j++ {
+							want[i*s.n+j] = 0.5*Dot(a[i*s.k:(i+1)*s.k], b[j*ldb:j*ldb+s.k]) + want[i*s.n+j]
+						}
+					}
+				}
 				for _, th := range []int{1, 2, 3} {
 					SetThreads(th)
 					got := append([]float32(nil), c0...)
@@ -79,5 +89,32 @@ func TestHalfWiden(t *testing.T) {
 	}
 	if !math.IsInf(float64(F16.Widen(0x7c00)), 1) || !math.IsNaN(float64(F16.Widen(0x7e00))) {
 		t.Error("F16 Inf/NaN not preserved")
+	}
+}
+
+// BenchmarkGemmHalfBT times the two paths of GemmHalfBT on Qwen2-0.5B's
+// MLP shape against Gemm on float32 weights: decoding 8 tokens (the
+// dot-product path) and a 512-row forward (the packing path).
+func BenchmarkGemmHalfBT(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, m := range []int{8, 512} {
+		n, k := 4864, 896
+		a := randSlice(rng, m*k)
+		w := randSlice(rng, n*k)
+		wh := make([]uint16, len(w))
+		for i, f := range w {
+			wh[i] = uint16(math.Float32bits(f) >> 16)
+		}
+		c := make([]float32, m*n)
+		b.Run(fmt.Sprintf("m=%d/bf16", m), func(b *testing.B) {
+			for range b.N {
+				GemmHalfBT(BF16, m, n, k, 1, a, k, wh, k, 0, c, n)
+			}
+		})
+		b.Run(fmt.Sprintf("m=%d/f32", m), func(b *testing.B) {
+			for range b.N {
+				Gemm(false, true, m, n, k, 1, a, k, w, k, 0, c, n)
+			}
+		})
 	}
 }

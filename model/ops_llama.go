@@ -216,8 +216,20 @@ func gluForward(gate, up []float32, N, C int, gelu bool) {
 			}
 			return
 		}
+		// SiLU(x) = x·σ(x), σ from e^(−|x|) (never overflows) through
+		// the vectorised exponential the softmax uses: σ(x) = 1/(1+e) for
+		// x ≥ 0, e/(1+e) below.
+		e := make([]float32, len(g))
 		for j, x := range g {
-			g[j] = x / (1 + float32(math.Exp(float64(-x)))) * u[j]
+			e[j] = -abs32(x)
+		}
+		expShift(e, 0)
+		for j, x := range g {
+			sg := 1 / (1 + e[j])
+			if x < 0 {
+				sg *= e[j]
+			}
+			g[j] = x * sg * u[j]
 		}
 	})
 }
@@ -235,4 +247,11 @@ func addBias(x, bias []float32, N, C int) {
 			}
 		}
 	})
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
