@@ -218,18 +218,23 @@ func gluForward(gate, up []float32, N, C int, gelu bool) {
 		}
 		// SiLU(x) = x·σ(x), σ from e^(−|x|) (never overflows) through
 		// the vectorised exponential the softmax uses: σ(x) = 1/(1+e) for
-		// x ≥ 0, e/(1+e) below.
-		e := make([]float32, len(g))
-		for j, x := range g {
-			e[j] = -abs32(x)
-		}
-		expShift(e, 0)
-		for j, x := range g {
-			sg := 1 / (1 + e[j])
-			if x < 0 {
-				sg *= e[j]
+		// x ≥ 0, e/(1+e) below. One row of scratch per chunk.
+		e := make([]float32, C)
+		for r := 0; r < hi-lo; r++ {
+			gr, ur := g[r*C:(r+1)*C], u[r*C:(r+1)*C]
+			// Branch-free (the sign of x is random): −|x| by setting
+			// the sign bit, and σ = t/(1+e) with t = 1, or e when x < 0.
+			for j, x := range gr {
+				e[j] = math.Float32frombits(math.Float32bits(x) | 1<<31)
 			}
-			g[j] = x * sg * u[j]
+			expShift(e, 0)
+			ur = ur[:len(gr)]
+			e = e[:len(gr)]
+			for j, x := range gr {
+				neg := float32(math.Float32bits(x) >> 31)
+				ej := e[j]
+				gr[j] = x * ((1 + neg*(ej-1)) / (1 + ej)) * ur[j]
+			}
 		}
 	})
 }
@@ -247,11 +252,4 @@ func addBias(x, bias []float32, N, C int) {
 			}
 		}
 	})
-}
-
-func abs32(x float32) float32 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -22,16 +23,42 @@ import (
 	"github.com/warm-rm/warm/train"
 )
 
-var threads int
+var (
+	threads    int
+	cpuProfile string
+	profFile   *os.File
+)
 
 func init() {
 	rootCmd.PersistentFlags().IntVar(&threads, "threads", runtime.GOMAXPROCS(0), "goroutines the compute kernels use")
+	rootCmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (go tool pprof)")
 	rootCmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if threads < 1 {
 			return fmt.Errorf("--threads %d: must be at least 1", threads)
 		}
 		kernels.SetThreads(threads)
+		if cpuProfile != "" {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return fmt.Errorf("--cpuprofile: %w", err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+				return fmt.Errorf("--cpuprofile: %w", err)
+			}
+			profFile = f
+		}
 		return nil
+	}
+	rootCmd.PersistentPostRun = func(*cobra.Command, []string) { stopProfile() }
+}
+
+// stopProfile ends a --cpuprofile profile (also called when a command fails).
+func stopProfile() {
+	if profFile != nil {
+		pprof.StopCPUProfile()
+		profFile.Close()
+		profFile = nil
 	}
 }
 
