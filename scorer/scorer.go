@@ -32,6 +32,7 @@ import (
 	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/model/llama"
+	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/tokenizer"
 )
 
@@ -42,6 +43,10 @@ type Scorer struct {
 	Dir string
 	// Family is config.json's model_type ("gpt2", "llama", "qwen2", ...).
 	Family string
+	// Fingerprint identifies the weights: the checkpoint's warm.fingerprint
+	// (content hash) when it has one, else its header identity (names,
+	// dtypes, shapes and sizes; checkpoints of other tools).
+	Fingerprint string
 	// Model computes the rewards.
 	Model model.RewardModel
 	// Tok is the tokenizer (nil when the checkpoint has no tokenizer.json:
@@ -64,6 +69,15 @@ func Load(dir string) (*Scorer, error) {
 		return nil, err
 	}
 	s := &Scorer{Dir: dir, Family: typ}
+	set, err := safetensors.OpenSet(dir)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", dir, err)
+	}
+	s.Fingerprint = set.Metadata[safetensors.MetaFingerprint]
+	if s.Fingerprint == "" {
+		s.Fingerprint = set.HeaderIdentity()
+	}
+	set.Close()
 	vocab := 0
 	if typ == "gpt2" {
 		ck, err := checkpoint.Load(dir)
@@ -193,6 +207,20 @@ func (s *Scorer) EncodeMessages(msgs []chat.Message) ([]int32, error) {
 	text, err := s.Chat.Render(msgs, s.ChatOptions)
 	if err != nil {
 		return nil, err
+	}
+	return toInt32(s.Tok.Encode(text))
+}
+
+// EncodeQuery returns the token ids of a text that already carries its
+// special tokens (a chat-formatted prompt + response, as RL trainers send
+// it): tokenized without adding any, as OpenRLHF's serve_rm.py does. For
+// warm's GPT-2 reward models it is EncodeText (their layout ends in EOS).
+func (s *Scorer) EncodeQuery(text string) ([]int32, error) {
+	if s.Tok == nil {
+		return nil, errNoTokenizer
+	}
+	if s.Family == "gpt2" {
+		return s.EncodeText(text)
 	}
 	return toInt32(s.Tok.Encode(text))
 }

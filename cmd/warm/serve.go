@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warm-rm/warm/serve"
+)
+
+func init() { rootCmd.AddCommand(newServeCmd()) }
+
+func newServeCmd() *cobra.Command {
+	var (
+		model     string
+		ens       []string
+		addr      string
+		tokenFile string
+		opts      serve.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "serve (--model CKPT | --ens CKPT...)",
+		Short: "Serve a reward model (or an ensemble) over HTTP to RL trainers",
+		Long: `Serve a reward model of any family warm runs: one checkpoint (a single RM or a
+merged WARM model) with --model, or an ensemble's members with --ens (the
+mean of their rewards; their standard deviation on request).
+
+Endpoints:
+  POST /get_reward   OpenRLHF's remote reward model: {"query": [text, ...]}
+                     -> {"rewards": [...], "scores": [...], "extra_logs": {}}
+                     (queries are prompt + response with their special
+                     tokens, tokenized without adding any)
+  POST /classify     vLLM-style: {"input": text | [text, ...]} -> {"data":
+                     [{"index": i, "probs": [reward]}]}
+  POST /v1/score     {"items": [{"text"} | {"prompt", "response"} |
+                     {"messages"} | {"input_ids"}], "uncertainty": bool}
+  POST /v1/compare   {"pairs": [{"prompt", "chosen", "rejected"}]} -> rewards,
+                     margins and the Bradley-Terry probability
+  GET  /v1/model     what is served, and its fingerprint
+  POST /admin/reload reload the checkpoints (also on SIGHUP); a reload that
+                     fails its checks keeps the current model
+  GET  /healthz, /readyz, /metrics (Prometheus)
+
+Requests from concurrent clients are batched (--max-batch-tokens,
+--max-wait); a full queue answers 503 with Retry-After. Every response
+carries the fingerprint of the model that computed it (X-Warm-Fingerprint).
+It listens on 127.0.0.1 unless told otherwise; any other address needs a
+bearer token (--token-file, or WARM_SERVE_TOKEN), required on every
+endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
+		Example: `  warm serve --model runs/warm --addr 127.0.0.1:8000
+  curl -s localhost:8000/get_reward -d '{"query": ["the boat was sold. TL;DR: a boat sold"]}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case model != "" && len(ens) > 0:
+				return errors.New("serve: give --model or --ens, not both")
+			case model != "":
+				opts.Models = []string{model}
+			case len(ens) > 1:
+				opts.Models = ens
+			case len(ens) == 1:
+				return errors.New("serve: --ens needs at least two members (serve one with --model)")
+			default:
+				return errors.New("serve: --model CKPT or --ens CKPT... is required")
+			}
+			token := os.Getenv("WARM_SERVE_TOKEN")
+			if tokenFile != "" {
+				b, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("serve: --token-file: %w", err)
+				}
+				token = strings.TrimSpace(string(b))
+			}
+			if !serve.IsLoopback(addr) && token == "" {
+				return fmt.Errorf("serve: %s is not a loopback address: give a bearer token (--token-file or WARM_SERVE_TOKEN)", addr)
+			}
+			opts.Token = token
+			opts.Log = stderrLog
+			srv, err := serve.New(opts)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			stderrLog.Info("serving", "addr", ln.Addr().String(), "models", strings.Join(opts.Models, ","), "fingerprint", srv.Fingerprint())
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for range hup {
+					srv.Reload() // logs its outcome
+				}
+			}()
+			errc := make(chan error, 1)
+			go func() { errc <- hs.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return fmt.Errorf("serve: %w", err)
+			case <-cmd.Context().Done():
+			}
+			stderrLog.Info("shutting down: draining requests")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(ctx); err != nil {
+				return fmt.Errorf("serve: shutdown: %w", err)
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&model, "model", "", "reward-model checkpoint to serve (an RM or a merged WARM model)")
+	fs.StringSliceVar(&ens, "ens", nil, "ensemble members to serve (the mean of their rewards; repeatable)")
+	fs.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
+	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token clients must send")
+	fs.IntVar(&opts.MaxBatchTokens, "max-batch-tokens", 8192, "tokens per forward batch across requests")
+	fs.DurationVar(&opts.MaxWait, "max-wait", 5*time.Millisecond, "how long a batch waits to fill")
+	fs.IntVar(&opts.Queue, "queue", 256, "requests that may wait; more are answered 503")
+	fs.Int64Var(&opts.MaxBodyBytes, "max-body", 8<<20, "largest request body in bytes")
+	fs.IntVar(&opts.MaxTexts, "max-texts", 512, "most texts a request may carry")
+	return cmd
+}

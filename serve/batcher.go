@@ -1,0 +1,154 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// errQueueFull is returned when the queue of waiting requests is full: the
+// handler answers 503 with Retry-After.
+var errQueueFull = errors.New("the request queue is full")
+
+// job is one request's sequences, scored together in one batch (a request
+// is never split, so all its rewards come from one model).
+type job struct {
+	ctx    context.Context
+	seqs   [][]int32
+	tokens int
+	done   chan result
+}
+
+type result struct {
+	rewards, std []float32 // std: the ensemble members' spread (nil for one model)
+	fingerprint  string
+	tokens       int // the request's tokens (set by the handler)
+	err          error
+}
+
+// batcher collects jobs from concurrent requests into batches of at most
+// maxTokens tokens, waiting at most maxWait for a batch to fill, and runs
+// them one at a time on the current model.
+type batcher struct {
+	queue     chan *job
+	maxTokens int
+	maxWait   time.Duration
+	current   func() *loaded
+	observe   func(batchSeqs, batchTokens int, seconds float64)
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+func newBatcher(queue, maxTokens int, maxWait time.Duration, current func() *loaded, observe func(int, int, float64)) *batcher {
+	b := &batcher{queue: make(chan *job, queue), maxTokens: maxTokens, maxWait: maxWait, current: current, observe: observe, stop: make(chan struct{})}
+	b.wg.Add(1)
+	go b.run()
+	return b
+}
+
+// submit queues a job and waits for its result (or the request's end).
+func (b *batcher) submit(ctx context.Context, seqs [][]int32) (result, error) {
+	j := &job{ctx: ctx, seqs: seqs, done: make(chan result, 1)}
+	for _, s := range seqs {
+		j.tokens += len(s)
+	}
+	select {
+	case b.queue <- j:
+	default:
+		return result{}, errQueueFull
+	}
+	select {
+	case r := <-j.done:
+		return r, r.err
+	case <-ctx.Done():
+		return result{}, ctx.Err()
+	}
+}
+
+// depth is the number of queued jobs.
+func (b *batcher) depth() int { return len(b.queue) }
+
+func (b *batcher) close() {
+	close(b.stop)
+	b.wg.Wait()
+}
+
+func (b *batcher) run() {
+	defer b.wg.Done()
+	var next *job
+	for {
+		first := next
+		next = nil
+		if first == nil {
+			select {
+			case first = <-b.queue:
+			case <-b.stop:
+				return
+			}
+		}
+		batch := []*job{first}
+		tokens := first.tokens
+		timer := time.NewTimer(b.maxWait)
+	fill:
+		for tokens < b.maxTokens {
+			select {
+			case j := <-b.queue:
+				if tokens+j.tokens > b.maxTokens {
+					next = j // starts the next batch
+					break fill
+				}
+				batch = append(batch, j)
+				tokens += j.tokens
+			case <-timer.C:
+				break fill
+			case <-b.stop:
+				timer.Stop()
+				b.runBatch(batch)
+				return
+			}
+		}
+		timer.Stop()
+		b.runBatch(batch)
+	}
+}
+
+// runBatch scores the live jobs of a batch in one pass of the current model.
+func (b *batcher) runBatch(batch []*job) {
+	live := batch[:0]
+	var seqs [][]int32
+	for _, j := range batch {
+		if j.ctx.Err() != nil { // the client went away: skip its work
+			continue
+		}
+		live = append(live, j)
+		seqs = append(seqs, j.seqs...)
+	}
+	if len(live) == 0 {
+		return
+	}
+	m := b.current()
+	t0 := time.Now()
+	r, sd, err := m.rewards(seqs)
+	b.observe(len(seqs), tokensOf(seqs), time.Since(t0).Seconds())
+	off := 0
+	for _, j := range live {
+		res := result{fingerprint: m.fingerprint, err: err}
+		if err == nil {
+			res.rewards = r[off : off+len(j.seqs)]
+			if sd != nil {
+				res.std = sd[off : off+len(j.seqs)]
+			}
+		}
+		off += len(j.seqs)
+		j.done <- res
+	}
+}
+
+func tokensOf(seqs [][]int32) int {
+	n := 0
+	for _, s := range seqs {
+		n += len(s)
+	}
+	return n
+}

@@ -1,0 +1,134 @@
+package serve
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/scorer"
+)
+
+// loaded is what the server serves: one reward model (a single RM or a
+// merged WARM checkpoint), or the members of a prediction ensemble (ENS:
+// the mean of their rewards, with their standard deviation as the
+// uncertainty).
+type loaded struct {
+	dirs    []string
+	members []*scorer.Scorer
+	// fingerprint identifies the served weights: the model's own, or a
+	// hash of the members' for an ensemble.
+	fingerprint string
+}
+
+// load loads the reward models in dirs (one, or an ensemble's members,
+// which must read the same tokens).
+func load(dirs []string) (*loaded, error) {
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("no model to serve")
+	}
+	l := &loaded{dirs: dirs}
+	for _, d := range dirs {
+		s, err := scorer.Load(d)
+		if err != nil {
+			return nil, err
+		}
+		if s.Tok == nil {
+			return nil, fmt.Errorf("%s has no tokenizer.json: a server scores texts", d)
+		}
+		if strings.HasPrefix(s.Fingerprint, safetensors.HeaderIdentityPrefix) {
+			// A checkpoint of another tool carries no content fingerprint,
+			// and its header identity does not change when new weights of
+			// the same shapes land: hash the content, so a reload shows.
+			if s.Fingerprint, err = contentFingerprint(d); err != nil {
+				return nil, err
+			}
+		}
+		if len(l.members) > 0 {
+			if err := compatible(l.members[0], s); err != nil {
+				return nil, fmt.Errorf("ensemble member %s: %w", d, err)
+			}
+		}
+		l.members = append(l.members, s)
+	}
+	if len(l.members) == 1 {
+		l.fingerprint = l.members[0].Fingerprint
+	} else {
+		h := sha256.New()
+		for _, m := range l.members {
+			h.Write([]byte(m.Fingerprint + "\n"))
+		}
+		l.fingerprint = "ens:" + hex.EncodeToString(h.Sum(nil))[:32]
+	}
+	return l, nil
+}
+
+func contentFingerprint(dir string) (string, error) {
+	set, err := safetensors.OpenSet(dir)
+	if err != nil {
+		return "", err
+	}
+	defer set.Close()
+	return set.Fingerprint(context.Background(), 0)
+}
+
+// compatible checks that b reads exactly the tokens a does (same family,
+// tokenizer and chat template), so requests encoded for one can be scored
+// by the other.
+func compatible(a, b *scorer.Scorer) error {
+	switch {
+	case a.Family != b.Family:
+		return fmt.Errorf("model type %s, not %s", b.Family, a.Family)
+	case a.Tok.Fingerprint() != b.Tok.Fingerprint():
+		return fmt.Errorf("its tokenizer.json differs from %s's", a.Dir)
+	case (a.Chat == nil) != (b.Chat == nil) || a.Chat != nil && a.Chat.Source != b.Chat.Source:
+		return fmt.Errorf("its chat template differs from %s's", a.Dir)
+	case a.Model.MaxLen() != b.Model.MaxLen() || a.Model.VocabSize() != b.Model.VocabSize():
+		return fmt.Errorf("its positions or vocabulary differ from %s's", a.Dir)
+	}
+	return nil
+}
+
+// enc is the scorer that encodes requests (every member encodes alike).
+func (l *loaded) enc() *scorer.Scorer { return l.members[0] }
+
+// rewards scores the sequences with every member; for an ensemble the
+// result is the members' mean, and std their standard deviation.
+func (l *loaded) rewards(seqs [][]int32) (mean, std []float32, err error) {
+	if len(l.members) == 1 {
+		r, err := l.members[0].Model.Rewards(seqs)
+		return r, nil, err
+	}
+	all := make([][]float32, len(l.members))
+	for k, m := range l.members {
+		if all[k], err = m.Model.Rewards(seqs); err != nil {
+			return nil, nil, fmt.Errorf("member %s: %w", m.Dir, err)
+		}
+	}
+	mean, std = make([]float32, len(seqs)), make([]float32, len(seqs))
+	M := float64(len(all))
+	for i := range seqs {
+		var s, ss float64
+		for k := range all {
+			s += float64(all[k][i])
+		}
+		mu := s / M
+		for k := range all {
+			d := float64(all[k][i]) - mu
+			ss += d * d
+		}
+		mean[i], std[i] = float32(mu), float32(math.Sqrt(ss/M))
+	}
+	return mean, std, nil
+}
+
+// describe names what is served, for logs.
+func (l *loaded) describe() string {
+	if len(l.dirs) == 1 {
+		return l.dirs[0]
+	}
+	return fmt.Sprintf("ENS(%d) of %s", len(l.dirs), strings.Join(l.dirs, ", "))
+}
