@@ -120,16 +120,22 @@ func (r *RM) seqs(b *Batch) ([]data.Seq, error) {
 			seqs[i] = s
 			continue
 		}
-		toks := make([]int32, 0, len(it.Prompt)+len(it.Response)+1)
-		toks = append(append(append(toks, it.Prompt...), it.Response...), eos)
-		start := len(it.Prompt)
-		if cut := len(toks) - maxLen; cut > 0 {
-			toks = toks[cut:]
-			start = max(start-cut, 0)
-		}
-		seqs[i] = data.Seq{Tokens: toks, Start: start}
+		seqs[i] = itemSeq(it, eos, maxLen)
 	}
 	return seqs, nil
+}
+
+// itemSeq lays an item's token ids out as warm's reward models read them:
+// prompt ++ response ++ [EOS], cut from the left to maxLen.
+func itemSeq(it Item, eos int32, maxLen int) data.Seq {
+	toks := make([]int32, 0, len(it.Prompt)+len(it.Response)+1)
+	toks = append(append(append(toks, it.Prompt...), it.Response...), eos)
+	start := len(it.Prompt)
+	if cut := len(toks) - maxLen; cut > 0 {
+		toks = toks[cut:]
+		start = max(start-cut, 0)
+	}
+	return data.Seq{Tokens: toks, Start: start}
 }
 
 // TextRM is a reward model of another family than warm's GPT-2 (Llama,

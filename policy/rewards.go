@@ -238,6 +238,7 @@ func (rs *Rewards) ENS(M int) (*Ensemble, error) {
 //	ens:M        ENS(M): mean reward of the top M members
 //	warm:M       WARM(M): weight average of the top M members
 //	rm:PATH      any reward-model checkpoint directory
+//	http://HOST:PORT  a reward served by warm serve
 //	gold         the synthetic task's gold reward
 //
 // The same spec returns the same Reward.
@@ -266,6 +267,8 @@ func (rs *Rewards) parse(spec string) (Reward, error) {
 		return n, nil
 	}
 	switch kind {
+	case "http", "https":
+		return NewServed(spec), nil
 	case "gold":
 		return Gold{}, nil
 	case "best":
@@ -310,7 +313,7 @@ func (rs *Rewards) parse(spec string) (Reward, error) {
 		}
 		return LoadRM(name, arg)
 	}
-	return nil, fmt.Errorf("unknown kind %q (best, member:K, ens:M, warm:M, rm:PATH, gold)", kind)
+	return nil, fmt.Errorf("unknown kind %q (best, member:K, ens:M, warm:M, rm:PATH, http://HOST:PORT, gold)", kind)
 }
 
 // Named is a reward under another name (the same scores).

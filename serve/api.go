@@ -233,7 +233,7 @@ func (s *Server) model(w http.ResponseWriter, _ *http.Request) error {
 	m := l.enc()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"models": l.dirs, "members": len(l.members), "family": m.Family, "fingerprint": l.fingerprint,
-		"max_len": m.Model.MaxLen(), "chat_template": m.Chat != nil,
+		"max_len": m.Model.MaxLen(), "chat_template": m.Chat != nil, "tokenizer_fingerprint": m.Tok.Fingerprint(),
 	})
 	return nil
 }

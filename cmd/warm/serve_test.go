@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/internal/llamatest"
+	"github.com/warm-rm/warm/policy"
 )
 
 // freeAddr returns a loopback address nobody listens on.
@@ -120,5 +122,43 @@ func TestServeCommand(t *testing.T) {
 	cmd.Env = append(os.Environ(), "WARM_SERVE_TOKEN=")
 	if msg, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(msg), "bearer token") {
 		t.Errorf("non-loopback without a token: %v %s", err, msg)
+	}
+}
+
+// TestServedReward: best-of-N against a reward served by warm serve gives
+// the same curves as the in-process reward model (same tokenizer: the
+// items travel as token ids), and RL runs against it.
+func TestServedReward(t *testing.T) {
+	bin := buildWarm(t)
+	dir := t.TempDir()
+	tinyPolicySetup(t, dir)
+	p := func(s string) string { return filepath.Join(dir, s) }
+	member := p("sweep/members/member-00")
+	addr := freeAddr(t)
+	startServe(t, bin, "--model", member, "--addr", addr)
+	common := []string{"--prompts", p("data/prompts.jsonl"), "--max-tokens", "6", "--max-prompts", "3", "--ref-samples", "2", "--max-n", "4"}
+	read := func(run string) policy.BoNResult {
+		var r policy.BoNResult
+		raw, err := os.ReadFile(p(run + "/bon.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, c := range []struct{ reward, run string }{{"rm:" + member, "bon-local"}, {"http://" + addr, "bon-served"}} {
+		if out, err := runCmd(t, newBoNCmd(), append([]string{"--policy", p("sft"), "--rewards", c.reward, "-o", p(c.run)}, common...)...); err != nil {
+			t.Fatalf("bon %s: %v\n%s", c.reward, err, out)
+		}
+	}
+	local, served := read("bon-local").Curves[0], read("bon-served").Curves[0]
+	if fmt.Sprint(local.Proxy) != fmt.Sprint(served.Proxy) || fmt.Sprint(local.Control) != fmt.Sprint(served.Control) {
+		t.Errorf("served curves differ from in-process ones:\n local  %v %v\n served %v %v", local.Proxy, local.Control, served.Proxy, served.Control)
+	}
+	if out, err := runCmd(t, newRLCmd(), "--policy", p("sft"), "--reward", "http://"+addr, "--prompts", p("data/prompts.jsonl"), "--max-tokens", "6",
+		"--steps", "2", "--save-every", "2", "--eval-prompts", "2", "--prompts-per-step", "2", "--samples-per-prompt", "2", "-o", p("rl-served")); err != nil {
+		t.Fatalf("rl against the served reward: %v\n%s", err, out)
 	}
 }
