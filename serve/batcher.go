@@ -89,26 +89,43 @@ func (b *batcher) run() {
 		}
 		batch := []*job{first}
 		tokens := first.tokens
-		timer := time.NewTimer(b.maxWait)
+		// Take whatever queued while the previous batch ran (continuous
+		// batching: a busy server batches by itself), then wait up to
+		// maxWait for more if the batch still has room.
+		var timer *time.Timer
+		var expired <-chan time.Time
+		if b.maxWait > 0 {
+			timer = time.NewTimer(b.maxWait)
+			expired = timer.C
+		}
 	fill:
 		for tokens < b.maxTokens {
+			var j *job
 			select {
-			case j := <-b.queue:
-				if tokens+j.tokens > b.maxTokens {
-					next = j // starts the next batch
+			case j = <-b.queue:
+			default:
+				if expired == nil {
 					break fill
 				}
-				batch = append(batch, j)
-				tokens += j.tokens
-			case <-timer.C:
-				break fill
-			case <-b.stop:
-				timer.Stop()
-				b.runBatch(batch)
-				return
+				select {
+				case j = <-b.queue:
+				case <-expired:
+					break fill
+				case <-b.stop:
+					b.runBatch(batch)
+					return
+				}
 			}
+			if tokens+j.tokens > b.maxTokens {
+				next = j // starts the next batch
+				break fill
+			}
+			batch = append(batch, j)
+			tokens += j.tokens
 		}
-		timer.Stop()
+		if timer != nil {
+			timer.Stop()
+		}
 		b.runBatch(batch)
 	}
 }

@@ -3,7 +3,8 @@
 // runs, behind HTTP endpoints that RL trainers already call (OpenRLHF's
 // /get_reward, a vLLM-style /classify) and warm's own /v1/score and
 // /v1/compare. Requests from concurrent clients are batched dynamically
-// (at most MaxBatchTokens tokens, waiting at most MaxWait); a bounded queue
+// (at most MaxBatchTokens tokens: a batch takes what queued while the
+// previous one ran, and waits at most MaxWait for more); a bounded queue
 // answers 503 with Retry-After when full; a request is never split across
 // batches, so all its rewards come from one model, whose fingerprint the
 // response carries. Reload swaps in a checked new model atomically:
@@ -43,7 +44,9 @@ type Options struct {
 	// larger than it runs alone).
 	MaxBatchTokens int
 	// MaxWait is how long the first request of a batch waits for others
-	// (default 5ms).
+	// once the queue is empty (default 0: a batch takes what queued while
+	// the previous one ran and starts at once, which batches a busy server
+	// by itself and adds no latency to an idle one).
 	MaxWait time.Duration
 	// Queue is the number of requests that may wait (default 256).
 	Queue int
@@ -59,9 +62,6 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.MaxBatchTokens <= 0 {
 		o.MaxBatchTokens = 8192
-	}
-	if o.MaxWait <= 0 {
-		o.MaxWait = 5 * time.Millisecond
 	}
 	if o.Queue <= 0 {
 		o.Queue = 256

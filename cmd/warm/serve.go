@@ -126,7 +126,7 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 	fs.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token clients must send")
 	fs.IntVar(&opts.MaxBatchTokens, "max-batch-tokens", 8192, "tokens per forward batch across requests")
-	fs.DurationVar(&opts.MaxWait, "max-wait", 5*time.Millisecond, "how long a batch waits to fill")
+	fs.DurationVar(&opts.MaxWait, "max-wait", 0, "how long a batch waits for more requests once the queue is empty (0: it takes what queued while the previous batch ran)")
 	fs.IntVar(&opts.Queue, "queue", 256, "requests that may wait; more are answered 503")
 	fs.Int64Var(&opts.MaxBodyBytes, "max-body", 8<<20, "largest request body in bytes")
 	fs.IntVar(&opts.MaxTexts, "max-texts", 512, "most texts a request may carry")
