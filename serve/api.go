@@ -51,7 +51,7 @@ func checkLen(enc *scorer.Scorer, field string, seqs [][]int32) error {
 }
 
 // run encodes, checks and scores a request's sequences in one batch.
-func (s *Server) run(r *http.Request, field string, n int, enc func(m *scorer.Scorer, i int) ([]int32, error)) (result, error) {
+func (s *Server) run(r *http.Request, field string, n int, std bool, enc func(m *scorer.Scorer, i int) ([]int32, error)) (result, error) {
 	m := s.cur.Load().enc()
 	seqs, err := s.encodeAll(field, n, func(i int) ([]int32, error) { return enc(m, i) })
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *Server) run(r *http.Request, field string, n int, enc func(m *scorer.Sc
 	if err := checkLen(m, field, seqs); err != nil {
 		return result{}, err
 	}
-	res, err := s.b.submit(r.Context(), seqs)
+	res, err := s.b.submit(r.Context(), seqs, std)
 	res.tokens = tokensOf(seqs)
 	return res, err
 }
@@ -87,7 +87,7 @@ func (s *Server) getReward(w http.ResponseWriter, r *http.Request) error {
 	if err := s.readJSON(w, r, &req); err != nil {
 		return err
 	}
-	res, err := s.run(r, "query", len(req.Query), func(m *scorer.Scorer, i int) ([]int32, error) { return m.EncodeQuery(req.Query[i]) })
+	res, err := s.run(r, "query", len(req.Query), false, func(m *scorer.Scorer, i int) ([]int32, error) { return m.EncodeQuery(req.Query[i]) })
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 	} else if err := json.Unmarshal(req.Input, &texts); err != nil {
 		return badRequest("input: want a string or a list of strings")
 	}
-	res, err := s.run(r, "input", len(texts), func(m *scorer.Scorer, i int) ([]int32, error) { return m.EncodeText(texts[i]) })
+	res, err := s.run(r, "input", len(texts), false, func(m *scorer.Scorer, i int) ([]int32, error) { return m.EncodeText(texts[i]) })
 	if err != nil {
 		return err
 	}
@@ -155,8 +155,8 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	if err := s.readJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.Uncertainty && len(s.cur.Load().members) < 2 {
-		return badRequest("uncertainty needs an ensemble's members (warm serve --ens DIR...)")
+	if req.Uncertainty && !s.cur.Load().canUncertain() {
+		return badRequest("uncertainty needs the members (warm serve --warm DIR... or --ens DIR...)")
 	}
 	recs := make([]scorer.Record, len(req.Items))
 	for i, raw := range req.Items {
@@ -166,7 +166,7 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 		}
 		recs[i] = rec
 	}
-	res, err := s.run(r, "items", len(recs), func(m *scorer.Scorer, i int) ([]int32, error) { return m.Encode(recs[i]) })
+	res, err := s.run(r, "items", len(recs), req.Uncertainty, func(m *scorer.Scorer, i int) ([]int32, error) { return m.Encode(recs[i]) })
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 			recs = append(recs, rec)
 		}
 	}
-	res, err := s.run(r, "pairs", len(recs), func(m *scorer.Scorer, i int) ([]int32, error) { return m.Encode(recs[i]) })
+	res, err := s.run(r, "pairs", len(recs), false, func(m *scorer.Scorer, i int) ([]int32, error) { return m.Encode(recs[i]) })
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (s *Server) model(w http.ResponseWriter, _ *http.Request) error {
 	l := s.cur.Load()
 	m := l.enc()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"models": l.dirs, "members": len(l.members), "family": m.Family, "fingerprint": l.fingerprint,
+		"models": l.dirs, "members": len(l.members), "warm": l.warm != nil, "family": m.Family, "fingerprint": l.fingerprint,
 		"max_len": m.Model.MaxLen(), "chat_template": m.Chat != nil, "tokenizer_fingerprint": m.Tok.Fingerprint(),
 	})
 	return nil

@@ -17,6 +17,7 @@ type job struct {
 	ctx    context.Context
 	seqs   [][]int32
 	tokens int
+	std    bool // the request asked for the members' spread
 	done   chan result
 }
 
@@ -48,8 +49,8 @@ func newBatcher(queue, maxTokens int, maxWait time.Duration, current func() *loa
 }
 
 // submit queues a job and waits for its result (or the request's end).
-func (b *batcher) submit(ctx context.Context, seqs [][]int32) (result, error) {
-	j := &job{ctx: ctx, seqs: seqs, done: make(chan result, 1)}
+func (b *batcher) submit(ctx context.Context, seqs [][]int32, std bool) (result, error) {
+	j := &job{ctx: ctx, seqs: seqs, std: std, done: make(chan result, 1)}
 	for _, s := range seqs {
 		j.tokens += len(s)
 	}
@@ -134,19 +135,21 @@ func (b *batcher) run() {
 func (b *batcher) runBatch(batch []*job) {
 	live := batch[:0]
 	var seqs [][]int32
+	std := false
 	for _, j := range batch {
 		if j.ctx.Err() != nil { // the client went away: skip its work
 			continue
 		}
 		live = append(live, j)
 		seqs = append(seqs, j.seqs...)
+		std = std || j.std
 	}
 	if len(live) == 0 {
 		return
 	}
 	m := b.current()
 	t0 := time.Now()
-	r, sd, err := m.rewards(seqs)
+	r, sd, err := m.rewards(seqs, std)
 	b.observe(len(seqs), tokensOf(seqs), time.Since(t0).Seconds())
 	off := 0
 	for _, j := range live {

@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/warm-rm/warm/merge"
 	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/scorer"
 )
@@ -19,14 +22,18 @@ import (
 type loaded struct {
 	dirs    []string
 	members []*scorer.Scorer
+	// warm is the weight average of the members (--warm): what is served;
+	// the members then only give the uncertainty, when asked.
+	warm *scorer.Scorer
 	// fingerprint identifies the served weights: the model's own, or a
 	// hash of the members' for an ensemble.
 	fingerprint string
 }
 
 // load loads the reward models in dirs (one, or an ensemble's members,
-// which must read the same tokens).
-func load(dirs []string) (*loaded, error) {
+// which must read the same tokens); with o.WARM, it also averages the
+// members (loadWARM).
+func load(dirs []string, o *Options) (*loaded, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("no model to serve")
 	}
@@ -54,9 +61,14 @@ func load(dirs []string) (*loaded, error) {
 		}
 		l.members = append(l.members, s)
 	}
-	if len(l.members) == 1 {
+	switch {
+	case o.WARM:
+		if err := l.loadWARM(o); err != nil {
+			return nil, err
+		}
+	case len(l.members) == 1:
 		l.fingerprint = l.members[0].Fingerprint
-	} else {
+	default:
 		h := sha256.New()
 		for _, m := range l.members {
 			h.Write([]byte(m.Fingerprint + "\n"))
@@ -92,16 +104,59 @@ func compatible(a, b *scorer.Scorer) error {
 	return nil
 }
 
+// loadWARM averages the members with merge.Run (uniform, float64
+// accumulation: the bytes `warm merge` writes) into a temporary directory
+// beside the first member's parent, loads the average and removes the
+// directory.
+func (l *loaded) loadWARM(o *Options) error {
+	tmp, err := os.MkdirTemp(o.TempDir, "warm-serve-")
+	if err != nil {
+		return fmt.Errorf("averaging the members: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "warm")
+	res, err := merge.Run(context.Background(), out, l.dirs, merge.Options{
+		IgnoreBaseFingerprint: o.IgnoreBaseFingerprint, NoSync: true, Fingerprint: merge.FingerprintAlways})
+	if err != nil {
+		return fmt.Errorf("averaging the members: %w", err)
+	}
+	w, err := scorer.Load(out)
+	if err != nil {
+		return err
+	}
+	w.Dir = fmt.Sprintf("WARM(%d)", len(l.dirs))
+	l.warm, l.fingerprint = w, res.Fingerprint
+	return nil
+}
+
 // enc is the scorer that encodes requests (every member encodes alike).
 func (l *loaded) enc() *scorer.Scorer { return l.members[0] }
 
-// rewards scores the sequences with every member; for an ensemble the
-// result is the members' mean, and std their standard deviation.
-func (l *loaded) rewards(seqs [][]int32) (mean, std []float32, err error) {
+// canUncertain reports whether the server holds members to disagree.
+func (l *loaded) canUncertain() bool { return len(l.members) > 1 }
+
+// rewards scores the sequences: the single model, the weight average
+// (WARM), or the members' mean (ENS). std, the members' standard
+// deviation, is computed for an ensemble always and for WARM only when
+// withStd (it costs a pass of every member).
+func (l *loaded) rewards(seqs [][]int32, withStd bool) (mean, std []float32, err error) {
+	if l.warm != nil {
+		r, err := l.warm.Model.Rewards(seqs)
+		if err != nil || !withStd {
+			return r, nil, err
+		}
+		_, sd, err := l.ensemble(seqs)
+		return r, sd, err
+	}
 	if len(l.members) == 1 {
 		r, err := l.members[0].Model.Rewards(seqs)
 		return r, nil, err
 	}
+	return l.ensemble(seqs)
+}
+
+// ensemble is the members' mean and standard deviation.
+func (l *loaded) ensemble(seqs [][]int32) (mean, std []float32, err error) {
 	all := make([][]float32, len(l.members))
 	for k, m := range l.members {
 		if all[k], err = m.Model.Rewards(seqs); err != nil {
@@ -129,6 +184,9 @@ func (l *loaded) rewards(seqs [][]int32) (mean, std []float32, err error) {
 func (l *loaded) describe() string {
 	if len(l.dirs) == 1 {
 		return l.dirs[0]
+	}
+	if l.warm != nil {
+		return fmt.Sprintf("WARM(%d) of %s", len(l.dirs), strings.Join(l.dirs, ", "))
 	}
 	return fmt.Sprintf("ENS(%d) of %s", len(l.dirs), strings.Join(l.dirs, ", "))
 }

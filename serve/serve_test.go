@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/internal/llamatest"
+	"github.com/warm-rm/warm/merge"
 	"github.com/warm-rm/warm/scorer"
 )
 
@@ -195,7 +196,7 @@ func TestBadRequests(t *testing.T) {
 		{"bad record", "/v1/score", `{"items": [{"text": "a", "input_ids": [1]}]}`, 400, "items[0]"},
 		{"id outside the vocabulary", "/v1/score", `{"items": [{"input_ids": [5, 9999]}]}`, 400, "items[0]"},
 		{"classify input", "/classify", `{"input": 3}`, 400, "input"},
-		{"uncertainty of one model", "/v1/score", `{"items": [{"text": "a"}], "uncertainty": true}`, 400, "ensemble"},
+		{"uncertainty of one model", "/v1/score", `{"items": [{"text": "a"}], "uncertainty": true}`, 400, "members"},
 		{"admin without a token", "/admin/reload", `{}`, 403, "token"},
 	} {
 		code, v, _ := post(t, ts.URL+c.path, "", c.body)
@@ -280,11 +281,11 @@ func TestEnsemble(t *testing.T) {
 // went away is skipped.
 func TestQueueFullAndCancel(t *testing.T) {
 	b := &batcher{queue: make(chan *job, 1)} // no worker: the queue stays full
-	go b.submit(context.Background(), [][]int32{{1}})
+	go b.submit(context.Background(), [][]int32{{1}}, false)
 	for b.depth() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := b.submit(context.Background(), [][]int32{{1}}); err != errQueueFull {
+	if _, err := b.submit(context.Background(), [][]int32{{1}}, false); err != errQueueFull {
 		t.Errorf("full queue: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -294,5 +295,40 @@ func TestQueueFullAndCancel(t *testing.T) {
 	b2.runBatch([]*job{{ctx: ctx, seqs: [][]int32{{1}}, done: make(chan result, 1)}})
 	if ran {
 		t.Error("a cancelled job was scored")
+	}
+}
+
+// TestWARM: --warm serves the average warm merge would write (same
+// fingerprint, same rewards as the merged checkpoint scored offline), and
+// the members' spread on request.
+func TestWARM(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	writeRM(t, a, 8)
+	writeRM(t, b, 9)
+	merged := filepath.Join(root, "merged")
+	res, err := merge.Run(context.Background(), merged, []string{a, b}, merge.Options{IgnoreBaseFingerprint: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := offline(t, merged, queries[1:2])
+	ra, rb := offline(t, a, queries[1:2]), offline(t, b, queries[1:2])
+	s, ts := newTestServer(t, Options{Models: []string{a, b}, WARM: true, IgnoreBaseFingerprint: true, TempDir: root})
+	if s.Fingerprint() != res.Fingerprint {
+		t.Errorf("served fingerprint %s, warm merge wrote %s", s.Fingerprint(), res.Fingerprint)
+	}
+	body, _ := json.Marshal(map[string]any{"items": []any{map[string]string{"text": queries[1]}}, "uncertainty": true})
+	code, v, _ := post(t, ts.URL+"/v1/score", "", string(body))
+	if code != 200 {
+		t.Fatalf("%d %v", code, v)
+	}
+	if got := floats(v["rewards"])[0]; float32(got) != want[0] {
+		t.Errorf("WARM reward %v, the merged checkpoint offline %v", got, want[0])
+	}
+	if got := floats(v["std"])[0]; math.Abs(got-math.Abs(float64(ra[0])-float64(rb[0]))/2) > 1e-5 {
+		t.Errorf("std %v, members %v %v", got, ra[0], rb[0])
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 3 {
+		t.Errorf("the temporary average was left behind: %v", entries)
 	}
 }

@@ -35,8 +35,16 @@ import (
 // Options configure a Server.
 type Options struct {
 	// Models are the checkpoint directories served: one reward model, or
-	// the members of an ensemble (ENS, the mean of their rewards).
+	// the members of an ensemble (ENS, the mean of their rewards), or with
+	// WARM the members of a weight average.
 	Models []string
+	// WARM serves the uniform weight average of Models, made at start (and
+	// at each reload) exactly as `warm merge` makes it; the members stay in
+	// memory for the uncertainty. IgnoreBaseFingerprint averages members
+	// without a common warm.base_fingerprint (other tools' checkpoints).
+	WARM, IgnoreBaseFingerprint bool
+	// TempDir holds the average while it is loaded (default os.TempDir()).
+	TempDir string
 	// Token, when set, is the bearer token every endpoint but /healthz
 	// requires. /admin/* is refused without one.
 	Token string
@@ -97,11 +105,11 @@ type Server struct {
 // New loads the models and starts the batcher.
 func New(opts Options) (*Server, error) {
 	opts.defaults()
-	l, err := load(opts.Models)
+	s := &Server{opts: opts, reg: prometheus.NewRegistry()}
+	l, err := load(opts.Models, &s.opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, reg: prometheus.NewRegistry()}
 	s.cur.Store(l)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warm_requests_total", Help: "Requests by endpoint and HTTP status."}, []string{"endpoint", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "warm_request_seconds", Help: "Request latency by endpoint.",
@@ -153,7 +161,7 @@ func (s *Server) Reload() (string, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	old := s.cur.Load()
-	l, err := load(old.dirs)
+	l, err := load(old.dirs, &s.opts)
 	if err == nil {
 		err = compatible(old.enc(), l.enc())
 	}

@@ -22,17 +22,20 @@ func init() { rootCmd.AddCommand(newServeCmd()) }
 func newServeCmd() *cobra.Command {
 	var (
 		model     string
-		ens       []string
+		ens, warm []string
 		addr      string
 		tokenFile string
 		opts      serve.Options
 	)
 	cmd := &cobra.Command{
-		Use:   "serve (--model CKPT | --ens CKPT...)",
+		Use:   "serve (--model CKPT | --ens CKPT... | --warm CKPT...)",
 		Short: "Serve a reward model (or an ensemble) over HTTP to RL trainers",
 		Long: `Serve a reward model of any family warm runs: one checkpoint (a single RM or a
-merged WARM model) with --model, or an ensemble's members with --ens (the
-mean of their rewards; their standard deviation on request).
+merged WARM model) with --model; an ensemble's members with --ens (the
+mean of their rewards, M passes); or members with --warm, averaged in memory
+at start exactly as 'warm merge' averages them and served as one model, the
+members kept for their standard deviation when a request asks
+("uncertainty": true on /v1/score).
 
 Endpoints:
   POST /get_reward   OpenRLHF's remote reward model: {"query": [text, ...]}
@@ -60,17 +63,25 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
   curl -s localhost:8000/get_reward -d '{"query": ["the boat was sold. TL;DR: a boat sold"]}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			given := 0
+			for _, g := range []bool{model != "", len(ens) > 0, len(warm) > 0} {
+				if g {
+					given++
+				}
+			}
 			switch {
-			case model != "" && len(ens) > 0:
-				return errors.New("serve: give --model or --ens, not both")
+			case given > 1:
+				return errors.New("serve: give one of --model, --ens and --warm")
 			case model != "":
 				opts.Models = []string{model}
+			case len(ens) == 1 || len(warm) == 1:
+				return errors.New("serve: --ens and --warm need at least two members (serve one with --model)")
 			case len(ens) > 1:
 				opts.Models = ens
-			case len(ens) == 1:
-				return errors.New("serve: --ens needs at least two members (serve one with --model)")
+			case len(warm) > 1:
+				opts.Models, opts.WARM = warm, true
 			default:
-				return errors.New("serve: --model CKPT or --ens CKPT... is required")
+				return errors.New("serve: --model CKPT, --ens CKPT... or --warm CKPT... is required")
 			}
 			token := os.Getenv("WARM_SERVE_TOKEN")
 			if tokenFile != "" {
@@ -123,6 +134,8 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 	fs := cmd.Flags()
 	fs.StringVar(&model, "model", "", "reward-model checkpoint to serve (an RM or a merged WARM model)")
 	fs.StringSliceVar(&ens, "ens", nil, "ensemble members to serve (the mean of their rewards; repeatable)")
+	fs.StringSliceVar(&warm, "warm", nil, "members to average in memory and serve as one model (repeatable)")
+	fs.BoolVar(&opts.IgnoreBaseFingerprint, "ignore-base-fingerprint", false, "with --warm: average members without a common warm.base_fingerprint (other tools' checkpoints)")
 	fs.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token clients must send")
 	fs.IntVar(&opts.MaxBatchTokens, "max-batch-tokens", 8192, "tokens per forward batch across requests")
