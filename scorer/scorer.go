@@ -47,6 +47,9 @@ type Scorer struct {
 	// (content hash) when it has one, else its header identity (names,
 	// dtypes, shapes and sizes; checkpoints of other tools).
 	Fingerprint string
+	// BaseFingerprint is the checkpoint's warm.base_fingerprint: the
+	// pre-trained model it was fine-tuned from ("" for other tools').
+	BaseFingerprint string
 	// Model computes the rewards.
 	Model model.RewardModel
 	// Tok is the tokenizer (nil when the checkpoint has no tokenizer.json:
@@ -74,6 +77,7 @@ func Load(dir string) (*Scorer, error) {
 		return nil, fmt.Errorf("loading %s: %w", dir, err)
 	}
 	s.Fingerprint = set.Metadata[safetensors.MetaFingerprint]
+	s.BaseFingerprint = set.Metadata[safetensors.MetaBaseFingerprint]
 	if s.Fingerprint == "" {
 		s.Fingerprint = set.HeaderIdentity()
 	}

@@ -28,6 +28,68 @@ type loaded struct {
 	// fingerprint identifies the served weights: the model's own, or a
 	// hash of the members' for an ensemble.
 	fingerprint string
+	// accuracy is the pairwise accuracy on Options.ReloadPairs (NaN when
+	// none are given), measured before the model was published.
+	accuracy float64
+}
+
+// served is the scorer whose weights answer requests (the average for
+// --warm, the first member otherwise): its base fingerprint is the one a
+// reload must keep.
+func (l *loaded) served() *scorer.Scorer {
+	if l.warm != nil {
+		return l.warm
+	}
+	return l.members[0]
+}
+
+// check runs the checks a model must pass before it is served: finite
+// rewards on a probe, and its accuracy on the reload pairs.
+func (l *loaded) check(o *Options) error {
+	probe, err := l.enc().EncodeText("the reward server checks this model before serving it")
+	if err != nil {
+		return err
+	}
+	if n := l.enc().Model.MaxLen(); len(probe) > n {
+		probe = probe[len(probe)-n:]
+	}
+	r, _, err := l.rewards([][]int32{probe}, false)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(float64(r[0])) || math.IsInf(float64(r[0]), 0) {
+		return fmt.Errorf("%s gives a non-finite reward (%v) on a probe text: are its weights finite?", l.describe(), r[0])
+	}
+	l.accuracy = math.NaN()
+	if len(o.ReloadPairs) == 0 {
+		return nil
+	}
+	var seqs [][]int32
+	for _, p := range o.ReloadPairs {
+		for _, resp := range []string{p.Chosen, p.Rejected} {
+			ids, err := l.enc().Encode(scorer.Record{Source: p.Source, Prompt: &p.Prompt, Response: &resp})
+			if err != nil {
+				return err
+			}
+			seqs = append(seqs, ids)
+		}
+	}
+	rw := make([]float32, 0, len(seqs))
+	for lo := 0; lo < len(seqs); lo += 32 {
+		part, _, err := l.rewards(seqs[lo:min(lo+32, len(seqs))], false)
+		if err != nil {
+			return err
+		}
+		rw = append(rw, part...)
+	}
+	correct := 0
+	for i := 0; i < len(rw); i += 2 {
+		if rw[i] > rw[i+1] {
+			correct++
+		}
+	}
+	l.accuracy = float64(correct) / float64(len(o.ReloadPairs))
+	return nil
 }
 
 // load loads the reward models in dirs (one, or an ensemble's members,
@@ -74,6 +136,9 @@ func load(dirs []string, o *Options) (*loaded, error) {
 			h.Write([]byte(m.Fingerprint + "\n"))
 		}
 		l.fingerprint = "ens:" + hex.EncodeToString(h.Sum(nil))[:32]
+	}
+	if err := l.check(o); err != nil {
+		return nil, err
 	}
 	return l, nil
 }

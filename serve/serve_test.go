@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/internal/llamatest"
 	"github.com/warm-rm/warm/merge"
+	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/scorer"
 )
 
@@ -330,5 +332,66 @@ func TestWARM(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(root); len(entries) != 3 {
 		t.Errorf("the temporary average was left behind: %v", entries)
+	}
+}
+
+// TestReloadAccuracyCheck: with reload pairs, a new model that scores them
+// worse than the served one is refused (here: the reward head negated,
+// accuracy 1 → 0), and the served model stays.
+func TestReloadAccuracyCheck(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rm")
+	writeRM(t, dir, 12)
+	texts := []string{"a dog ate the bone", "the cat sat", "i found money", "zzz", "x y z", "the boat"}
+	r := offline(t, dir, texts)
+	var pairs []data.Pair
+	for i := 0; i+1 < len(texts); i += 2 {
+		c, rj := texts[i], texts[i+1]
+		if r[i] < r[i+1] {
+			c, rj = rj, c
+		}
+		pairs = append(pairs, data.Pair{Chosen: c, Rejected: rj, Source: fmt.Sprintf("pair %d", i/2)})
+	}
+	s, ts := newTestServer(t, Options{Models: []string{dir}, Token: "t", ReloadPairs: pairs, ReloadTolerance: 0.1})
+	cur := s.Fingerprint()
+	// Negate score.weight in place.
+	set, err := safetensors.OpenSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts2 []safetensors.Tensor
+	for _, info := range set.Tensors() {
+		v, _ := set.ReadFloat32(info.Name, nil)
+		if info.Name == "score.weight" {
+			for i := range v {
+				v[i] = -v[i]
+			}
+		}
+		shape := make([]int, len(info.Shape))
+		for i, d := range info.Shape {
+			shape[i] = int(d)
+		}
+		tensor, _ := safetensors.F32Tensor(info.Name, shape, v)
+		ts2 = append(ts2, tensor)
+	}
+	set.Close()
+	if err := safetensors.WriteFile(filepath.Join(dir, safetensors.SingleFileName), ts2, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, v, _ := post(t, ts.URL+"/admin/reload", "t", `{}`)
+	if code != 409 || !strings.Contains(fmt.Sprint(v["error"]), "accuracy 0.0000") {
+		t.Errorf("reload of a worse model: %d %v", code, v)
+	}
+	if s.Fingerprint() != cur {
+		t.Error("the worse model was swapped in")
+	}
+}
+
+// TestTimeout: a request past the server's timeout is answered 504.
+func TestTimeout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rm")
+	writeRM(t, dir, 13)
+	_, ts := newTestServer(t, Options{Models: []string{dir}, Timeout: time.Nanosecond})
+	if code, v, _ := post(t, ts.URL+"/get_reward", "", `{"query": ["a dog"]}`); code != 504 || !strings.Contains(fmt.Sprint(v["error"]), "timeout") {
+		t.Errorf("%d %v", code, v)
 	}
 }

@@ -30,6 +30,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/warm-rm/warm/data"
 )
 
 // Options configure a Server.
@@ -45,6 +47,11 @@ type Options struct {
 	WARM, IgnoreBaseFingerprint bool
 	// TempDir holds the average while it is loaded (default os.TempDir()).
 	TempDir string
+	// ReloadPairs, when set, is a pair set every model is scored on before
+	// it is served: a reload whose accuracy is below the current model's by
+	// more than ReloadTolerance is refused.
+	ReloadPairs     []data.Pair
+	ReloadTolerance float64
 	// Token, when set, is the bearer token every endpoint but /healthz
 	// requires. /admin/* is refused without one.
 	Token string
@@ -62,6 +69,9 @@ type Options struct {
 	// texts a request may carry (default 512).
 	MaxBodyBytes int64
 	MaxTexts     int
+	// Timeout bounds a request from arrival to answer (default 60s): past
+	// it the request's work is skipped and it is answered 504.
+	Timeout time.Duration
 	// Log receives one record per reload and per failed request (nil:
 	// silent).
 	Log *slog.Logger
@@ -79,6 +89,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxTexts <= 0 {
 		o.MaxTexts = 512
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Minute
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -165,6 +178,13 @@ func (s *Server) Reload() (string, error) {
 	if err == nil {
 		err = compatible(old.enc(), l.enc())
 	}
+	if err == nil && !s.opts.IgnoreBaseFingerprint && old.served().BaseFingerprint != l.served().BaseFingerprint {
+		err = fmt.Errorf("its base fingerprint %q differs from the served model's %q (fine-tuned from another pre-trained model?)",
+			l.served().BaseFingerprint, old.served().BaseFingerprint)
+	}
+	if err == nil && l.accuracy < old.accuracy-s.opts.ReloadTolerance {
+		err = fmt.Errorf("its accuracy %.4f on the %d reload pairs is below the served model's %.4f by more than %.4f", l.accuracy, len(s.opts.ReloadPairs), old.accuracy, s.opts.ReloadTolerance)
+	}
 	if err != nil {
 		s.reloads.WithLabelValues("failed").Inc()
 		s.opts.Log.Error("reload failed; still serving the previous model", "fingerprint", old.fingerprint, "err", err)
@@ -194,7 +214,9 @@ func (s *Server) route(pattern, name string, h func(http.ResponseWriter, *http.R
 	s.mux.Handle(pattern, s.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		rec := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		if err := h(rec, r); err != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
+		defer cancel()
+		if err := h(rec, r.WithContext(ctx)); err != nil {
 			s.fail(rec, r, err)
 		}
 		s.requests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
@@ -226,7 +248,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errQueueFull):
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusGatewayTimeout
+		err = fmt.Errorf("the request took longer than the server's timeout of %v", s.opts.Timeout)
+	case errors.Is(err, context.Canceled):
 		status = 499 // the client went away; nobody reads this
 	}
 	if status >= 500 {

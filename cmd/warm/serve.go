@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/serve"
 )
 
@@ -25,6 +26,7 @@ func newServeCmd() *cobra.Command {
 		ens, warm []string
 		addr      string
 		tokenFile string
+		checkOn   string
 		opts      serve.Options
 	)
 	cmd := &cobra.Command{
@@ -95,6 +97,13 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 				return fmt.Errorf("serve: %s is not a loopback address: give a bearer token (--token-file or WARM_SERVE_TOKEN)", addr)
 			}
 			opts.Token = token
+			if checkOn != "" {
+				pairs, _, err := data.LoadPairs(checkOn, data.LoadOptions{})
+				if err != nil {
+					return fmt.Errorf("serve: --reload-check-on: %w", err)
+				}
+				opts.ReloadPairs = pairs
+			}
 			opts.Log = stderrLog
 			srv, err := serve.New(opts)
 			if err != nil {
@@ -105,7 +114,8 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
-			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+				WriteTimeout: opts.Timeout + 10*time.Second, IdleTimeout: 2 * time.Minute}
 			stderrLog.Info("serving", "addr", ln.Addr().String(), "models", strings.Join(opts.Models, ","), "fingerprint", srv.Fingerprint())
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
@@ -143,5 +153,8 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 	fs.IntVar(&opts.Queue, "queue", 256, "requests that may wait; more are answered 503")
 	fs.Int64Var(&opts.MaxBodyBytes, "max-body", 8<<20, "largest request body in bytes")
 	fs.IntVar(&opts.MaxTexts, "max-texts", 512, "most texts a request may carry")
+	fs.DurationVar(&opts.Timeout, "timeout", time.Minute, "longest a request may take (answered 504 past it)")
+	fs.StringVar(&checkOn, "reload-check-on", "", "pair file (JSONL or ETHICS CSV): a reload whose accuracy on it falls below the served model's by more than --reload-check-tol is refused")
+	fs.Float64Var(&opts.ReloadTolerance, "reload-check-tol", 0.02, "with --reload-check-on: the accuracy a reload may lose")
 	return cmd
 }
