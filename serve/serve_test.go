@@ -395,3 +395,28 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("%d %v", code, v)
 	}
 }
+
+// TestOpenAPI: /openapi.json is valid JSON and describes every endpoint
+// the server routes.
+func TestOpenAPI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rm")
+	writeRM(t, dir, 14)
+	_, ts := newTestServer(t, Options{Models: []string{dir}})
+	resp, err := http.Get(ts.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Paths map[string]map[string]any
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	for path, method := range map[string]string{"/get_reward": "post", "/classify": "post", "/v1/score": "post", "/v1/compare": "post",
+		"/v1/model": "get", "/admin/reload": "post", "/healthz": "get", "/readyz": "get", "/metrics": "get", "/openapi.json": "get"} {
+		if _, ok := doc.Paths[path][method]; !ok {
+			t.Errorf("openapi.json lacks %s %s", method, path)
+		}
+	}
+}

@@ -13,6 +13,7 @@ package serve
 
 import (
 	"context"
+	_ "embed"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,11 @@ import (
 
 	"github.com/warm-rm/warm/data"
 )
+
+// openAPI describes the endpoints (served at /openapi.json).
+//
+//go:embed openapi.json
+var openAPI []byte
 
 // Options configure a Server.
 type Options struct {
@@ -152,6 +158,11 @@ func New(opts Options) (*Server, error) {
 	s.route("GET /readyz", "readyz", func(w http.ResponseWriter, _ *http.Request) error {
 		io.WriteString(w, "ready\n")
 		return nil
+	})
+	s.route("GET /openapi.json", "openapi", func(w http.ResponseWriter, _ *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		_, err := w.Write(openAPI)
+		return err
 	})
 	metrics := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
 	s.mux.Handle("GET /metrics", s.auth(metrics))
