@@ -420,3 +420,24 @@ func TestOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestWatch: new weights landing in the served directory are picked up.
+func TestWatch(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rm")
+	writeRM(t, dir, 15)
+	s, _ := newTestServer(t, Options{Models: []string{dir}})
+	old := s.Fingerprint()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Watch(ctx, 10*time.Millisecond)
+	time.Sleep(30 * time.Millisecond)
+	next := filepath.Join(t.TempDir(), "next")
+	writeRM(t, next, 16)
+	os.Rename(filepath.Join(next, "model.safetensors"), filepath.Join(dir, "model.safetensors"))
+	for i := 0; s.Fingerprint() == old; i++ {
+		if i > 300 {
+			t.Fatal("the new weights were not loaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

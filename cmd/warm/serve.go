@@ -27,6 +27,7 @@ func newServeCmd() *cobra.Command {
 		addr      string
 		tokenFile string
 		checkOn   string
+		watch     time.Duration
 		opts      serve.Options
 	)
 	cmd := &cobra.Command{
@@ -125,6 +126,9 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 					srv.Reload() // logs its outcome
 				}
 			}()
+			if watch > 0 {
+				go srv.Watch(cmd.Context(), watch)
+			}
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
 			select {
@@ -153,6 +157,7 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 	fs.IntVar(&opts.Queue, "queue", 256, "requests that may wait; more are answered 503")
 	fs.Int64Var(&opts.MaxBodyBytes, "max-body", 8<<20, "largest request body in bytes")
 	fs.IntVar(&opts.MaxTexts, "max-texts", 512, "most texts a request may carry")
+	fs.DurationVar(&watch, "watch", 0, "poll the served directories this often and reload when their files change (0: off; SIGHUP and /admin/reload always work)")
 	fs.DurationVar(&opts.Timeout, "timeout", time.Minute, "longest a request may take (answered 504 past it)")
 	fs.StringVar(&checkOn, "reload-check-on", "", "pair file (JSONL or ETHICS CSV): a reload whose accuracy on it falls below the served model's by more than --reload-check-tol is refused")
 	fs.Float64Var(&opts.ReloadTolerance, "reload-check-tol", 0.02, "with --reload-check-on: the accuracy a reload may lose")
