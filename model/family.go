@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // RewardModel is a reward model of any family as the rest of warm scores
 // with it (eval, policy, merge's check, warm score): one reward a token
@@ -171,3 +174,81 @@ func (m *Llama) NextLogits(seqs [][]int32) ([]float32, error) {
 
 // VocabSize implements LanguageModel.
 func (m *Llama) VocabSize() int { return m.Config.VocabSize }
+
+// CheckFinite reports the first weight that is NaN or infinite, naming
+// its tensor (a checkpoint that would poison every reward).
+func (m *Model) CheckFinite() error {
+	for _, p := range m.Params() {
+		if i := firstNonFinite(p.Data); i >= 0 {
+			return fmt.Errorf("model: tensor %s has a non-finite value (%v at index %d)", p.Name, p.Data[i], i)
+		}
+	}
+	return nil
+}
+
+// CheckFinite reports the first weight that is NaN or infinite, naming
+// its tensor.
+func (m *Llama) CheckFinite() error {
+	check := func(name string, w *Matrix) error {
+		if w == nil {
+			return nil
+		}
+		if w.H != nil {
+			for i, x := range w.H {
+				if f := w.Half.Widen(x); f != f || f > math.MaxFloat32 || f < -math.MaxFloat32 {
+					return fmt.Errorf("model: tensor %s has a non-finite value (%v at index %d)", name, f, i)
+				}
+			}
+			return nil
+		}
+		if i := firstNonFinite(w.F32); i >= 0 {
+			return fmt.Errorf("model: tensor %s has a non-finite value (%v at index %d)", name, w.F32[i], i)
+		}
+		return nil
+	}
+	vec := func(name string, v []float32) error {
+		if i := firstNonFinite(v); i >= 0 {
+			return fmt.Errorf("model: tensor %s has a non-finite value (%v at index %d)", name, v[i], i)
+		}
+		return nil
+	}
+	errs := []error{check("model.embed_tokens.weight", &m.W.Embed), vec("model.norm.weight", m.W.Norm),
+		check("score.weight", m.W.Score), check("lm_head.weight", m.W.LMHead)}
+	for l := range m.W.Layers {
+		L := &m.W.Layers[l]
+		p := fmt.Sprintf("model.layers.%d.", l)
+		for _, w := range []struct {
+			n string
+			m *Matrix
+		}{{"self_attn.q_proj", &L.Q}, {"self_attn.k_proj", &L.K}, {"self_attn.v_proj", &L.V}, {"self_attn.o_proj", &L.O},
+			{"mlp.gate_proj", &L.Gate}, {"mlp.up_proj", &L.Up}, {"mlp.down_proj", &L.Down}} {
+			errs = append(errs, check(p+w.n+".weight", w.m))
+		}
+		for _, v := range []struct {
+			n string
+			v []float32
+		}{{"input_layernorm.weight", L.InputNorm}, {"post_attention_layernorm.weight", L.PostAttnNorm},
+			{"pre_feedforward_layernorm.weight", L.PreFFNorm}, {"post_feedforward_layernorm.weight", L.PostFFNorm},
+			{"self_attn.q_proj.bias", L.QB}, {"self_attn.k_proj.bias", L.KB}, {"self_attn.v_proj.bias", L.VB}, {"self_attn.o_proj.bias", L.OB},
+			{"self_attn.q_norm.weight", L.QNorm}, {"self_attn.k_norm.weight", L.KNorm},
+			{"mlp.gate_proj.bias", L.GateB}, {"mlp.up_proj.bias", L.UpB}, {"mlp.down_proj.bias", L.DownB}} {
+			errs = append(errs, vec(p+v.n, v.v))
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstNonFinite is the index of the first NaN or infinity in x, or -1.
+func firstNonFinite(x []float32) int {
+	for i, v := range x {
+		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
+			return i
+		}
+	}
+	return -1
+}

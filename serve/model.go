@@ -43,9 +43,21 @@ func (l *loaded) served() *scorer.Scorer {
 	return l.members[0]
 }
 
-// check runs the checks a model must pass before it is served: finite
-// rewards on a probe, and its accuracy on the reload pairs.
+// check runs the checks a model must pass before it is served: every
+// weight finite, a finite reward on a probe, and its accuracy on the
+// reload pairs.
 func (l *loaded) check(o *Options) error {
+	type finite interface{ CheckFinite() error }
+	for _, m := range append(append([]*scorer.Scorer(nil), l.members...), l.warm) {
+		if m == nil {
+			continue
+		}
+		if f, ok := m.Model.(finite); ok {
+			if err := f.CheckFinite(); err != nil {
+				return fmt.Errorf("%s: %w", m.Dir, err)
+			}
+		}
+	}
 	probe, err := l.enc().EncodeText("the reward server checks this model before serving it")
 	if err != nil {
 		return err

@@ -441,3 +441,29 @@ func TestWatch(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestNonFiniteWeights: a checkpoint with a NaN weight is refused, naming
+// the tensor.
+func TestNonFiniteWeights(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rm")
+	writeRM(t, dir, 17)
+	set, _ := safetensors.OpenSet(dir)
+	var ts2 []safetensors.Tensor
+	for _, info := range set.Tensors() {
+		v, _ := set.ReadFloat32(info.Name, nil)
+		if info.Name == "model.layers.1.mlp.up_proj.weight" {
+			v[7] = float32(math.NaN())
+		}
+		shape := make([]int, len(info.Shape))
+		for i, d := range info.Shape {
+			shape[i] = int(d)
+		}
+		tensor, _ := safetensors.F32Tensor(info.Name, shape, v)
+		ts2 = append(ts2, tensor)
+	}
+	set.Close()
+	safetensors.WriteFile(filepath.Join(dir, safetensors.SingleFileName), ts2, nil)
+	if _, err := New(Options{Models: []string{dir}}); err == nil || !strings.Contains(err.Error(), "model.layers.1.mlp.up_proj.weight") {
+		t.Errorf("a NaN weight: %v", err)
+	}
+}
