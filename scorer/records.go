@@ -135,8 +135,22 @@ func ReadRecords(path string) ([]Record, error) {
 	return out, nil
 }
 
-// Encode returns the token ids of a record.
+// Encode returns the token ids of a record, checked against the model:
+// ids inside the vocabulary, at most the model's positions.
 func (s *Scorer) Encode(r Record) ([]int32, error) {
+	ids, err := s.Tokens(r)
+	if err != nil {
+		return nil, err
+	}
+	if n := s.Model.MaxLen(); len(ids) > n {
+		return nil, fmt.Errorf("%s: %d tokens, more than the model's %d positions (max_position_embeddings)", r.Source, len(ids), n)
+	}
+	return ids, nil
+}
+
+// Tokens is Encode without the length check (for a caller with its own
+// truncation policy).
+func (s *Scorer) Tokens(r Record) ([]int32, error) {
 	var ids []int32
 	var err error
 	switch {
@@ -161,9 +175,6 @@ func (s *Scorer) Encode(r Record) ([]int32, error) {
 		if int(id) >= s.Model.VocabSize() {
 			return nil, fmt.Errorf("%s: token id %d at position %d is outside the model's vocabulary [0, %d)", r.Source, id, i, s.Model.VocabSize())
 		}
-	}
-	if n := s.Model.MaxLen(); len(ids) > n {
-		return nil, fmt.Errorf("%s: %d tokens, more than the model's %d positions (max_position_embeddings)", r.Source, len(ids), n)
 	}
 	return ids, nil
 }

@@ -36,15 +36,20 @@ func (s *Server) encodeAll(field string, n int, enc func(i int) ([]int32, error)
 	return seqs, nil
 }
 
-// checkLen applies the truncation policy, which is to refuse: a text longer
-// than the model's positions is an error naming it, never cut silently.
-func checkLen(enc *scorer.Scorer, field string, seqs [][]int32) error {
+// checkLen applies the truncation policy to texts longer than the model's
+// positions: "refuse" answers a 400 naming the text, "left" keeps its last
+// tokens (the reward is read at the end). Nothing is cut silently: the
+// policy is the server's, stated at start.
+func checkLen(enc *scorer.Scorer, policy, field string, seqs [][]int32) error {
+	n := enc.Model.MaxLen()
 	for i, s := range seqs {
 		switch {
 		case len(s) == 0:
 			return badRequest("%s[%d] has no tokens", field, i)
-		case len(s) > enc.Model.MaxLen():
-			return badRequest("%s[%d] has %d tokens, more than the model's %d positions", field, i, len(s), enc.Model.MaxLen())
+		case len(s) > n && policy == "left":
+			seqs[i] = s[len(s)-n:]
+		case len(s) > n:
+			return badRequest("%s[%d] has %d tokens, more than the model's %d positions (the server refuses longer texts; warm serve --truncate left keeps their last tokens)", field, i, len(s), n)
 		}
 	}
 	return nil
@@ -57,7 +62,7 @@ func (s *Server) run(r *http.Request, field string, n int, std bool, enc func(m 
 	if err != nil {
 		return result{}, err
 	}
-	if err := checkLen(m, field, seqs); err != nil {
+	if err := checkLen(m, s.opts.Truncate, field, seqs); err != nil {
 		return result{}, err
 	}
 	res, err := s.b.submit(r.Context(), seqs, std)
@@ -166,7 +171,7 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 		}
 		recs[i] = rec
 	}
-	res, err := s.run(r, "items", len(recs), req.Uncertainty, func(m *scorer.Scorer, i int) ([]int32, error) { return m.Encode(recs[i]) })
+	res, err := s.run(r, "items", len(recs), req.Uncertainty, func(m *scorer.Scorer, i int) ([]int32, error) { return m.Tokens(recs[i]) })
 	if err != nil {
 		return err
 	}
@@ -211,7 +216,7 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 			recs = append(recs, rec)
 		}
 	}
-	res, err := s.run(r, "pairs", len(recs), false, func(m *scorer.Scorer, i int) ([]int32, error) { return m.Encode(recs[i]) })
+	res, err := s.run(r, "pairs", len(recs), false, func(m *scorer.Scorer, i int) ([]int32, error) { return m.Tokens(recs[i]) })
 	if err != nil {
 		return err
 	}

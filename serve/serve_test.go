@@ -194,7 +194,7 @@ func TestBadRequests(t *testing.T) {
 		{"oversized", "/get_reward", `{"query": ["` + strings.Repeat("a", 5000) + `"]}`, 413, "larger than 4096"},
 		{"too many texts", "/get_reward", `{"query": ["a", "b", "c", "d", "e"]}`, 400, "limit of 4"},
 		{"empty", "/get_reward", `{"query": []}`, 400, "empty"},
-		{"too long", "/v1/score", string(long), 400, "items[0]: 300 tokens"},
+		{"too long", "/v1/score", string(long), 400, "items[0] has 300 tokens"},
 		{"bad record", "/v1/score", `{"items": [{"text": "a", "input_ids": [1]}]}`, 400, "items[0]"},
 		{"id outside the vocabulary", "/v1/score", `{"items": [{"input_ids": [5, 9999]}]}`, 400, "items[0]"},
 		{"classify input", "/classify", `{"input": 3}`, 400, "input"},
@@ -383,6 +383,25 @@ func TestReloadAccuracyCheck(t *testing.T) {
 	}
 	if s.Fingerprint() != cur {
 		t.Error("the worse model was swapped in")
+	}
+}
+
+// TestTruncateLeft: with --truncate left a long text keeps its last tokens.
+func TestTruncateLeft(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rm")
+	writeRM(t, dir, 18)
+	_, ts := newTestServer(t, Options{Models: []string{dir}, Truncate: "left"})
+	ids := make([]int, 300)
+	for i := range ids {
+		ids[i] = 5 + i%50
+	}
+	long, _ := json.Marshal(map[string]any{"items": []any{map[string]any{"input_ids": ids}, map[string]any{"input_ids": ids[44:]}}})
+	code, v, _ := post(t, ts.URL+"/v1/score", "", string(long))
+	if r := floats(v["rewards"]); code != 200 || r[0] != r[1] {
+		t.Errorf("%d %v: the long text should score as its last 256 tokens", code, v)
+	}
+	if _, err := New(Options{Models: []string{dir}, Truncate: "middle"}); err == nil {
+		t.Error("an unknown truncation policy was accepted")
 	}
 }
 

@@ -75,6 +75,10 @@ type Options struct {
 	// texts a request may carry (default 512).
 	MaxBodyBytes int64
 	MaxTexts     int
+	// Truncate is the policy for a text longer than the model's positions:
+	// "refuse" (default: a 400 naming the text) or "left" (keep its last
+	// tokens, where the reward is read).
+	Truncate string
 	// Timeout bounds a request from arrival to answer (default 60s): past
 	// it the request's work is skipped and it is answered 504.
 	Timeout time.Duration
@@ -95,6 +99,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxTexts <= 0 {
 		o.MaxTexts = 512
+	}
+	if o.Truncate == "" {
+		o.Truncate = "refuse"
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = time.Minute
@@ -124,6 +131,9 @@ type Server struct {
 // New loads the models and starts the batcher.
 func New(opts Options) (*Server, error) {
 	opts.defaults()
+	if opts.Truncate != "refuse" && opts.Truncate != "left" {
+		return nil, fmt.Errorf("truncation policy %q: want refuse or left", opts.Truncate)
+	}
 	s := &Server{opts: opts, reg: prometheus.NewRegistry()}
 	l, err := load(opts.Models, &s.opts)
 	if err != nil {

@@ -158,6 +158,7 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 	fs.Int64Var(&opts.MaxBodyBytes, "max-body", 8<<20, "largest request body in bytes")
 	fs.IntVar(&opts.MaxTexts, "max-texts", 512, "most texts a request may carry")
 	fs.DurationVar(&watch, "watch", 0, "poll the served directories this often and reload when their files change (0: off; SIGHUP and /admin/reload always work)")
+	fs.StringVar(&opts.Truncate, "truncate", "refuse", "a text longer than the model's positions: refuse (a 400 naming it) or left (keep its last tokens)")
 	fs.DurationVar(&opts.Timeout, "timeout", time.Minute, "longest a request may take (answered 504 past it)")
 	fs.StringVar(&checkOn, "reload-check-on", "", "pair file (JSONL or ETHICS CSV): a reload whose accuracy on it falls below the served model's by more than --reload-check-tol is refused")
 	fs.Float64Var(&opts.ReloadTolerance, "reload-check-tol", 0.02, "with --reload-check-on: the accuracy a reload may lose")
