@@ -19,7 +19,6 @@ import (
 	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/internal/llamatest"
 	"github.com/warm-rm/warm/merge"
-	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/scorer"
 )
 
@@ -353,28 +352,12 @@ func TestReloadAccuracyCheck(t *testing.T) {
 	}
 	s, ts := newTestServer(t, Options{Models: []string{dir}, Token: "t", ReloadPairs: pairs, ReloadTolerance: 0.1})
 	cur := s.Fingerprint()
-	// Negate score.weight in place.
-	set, err := safetensors.OpenSet(dir)
+	err := llamatest.EditTensor(dir, "score.weight", func(v []float32) {
+		for i := range v {
+			v[i] = -v[i]
+		}
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	var ts2 []safetensors.Tensor
-	for _, info := range set.Tensors() {
-		v, _ := set.ReadFloat32(info.Name, nil)
-		if info.Name == "score.weight" {
-			for i := range v {
-				v[i] = -v[i]
-			}
-		}
-		shape := make([]int, len(info.Shape))
-		for i, d := range info.Shape {
-			shape[i] = int(d)
-		}
-		tensor, _ := safetensors.F32Tensor(info.Name, shape, v)
-		ts2 = append(ts2, tensor)
-	}
-	set.Close()
-	if err := safetensors.WriteFile(filepath.Join(dir, safetensors.SingleFileName), ts2, nil); err != nil {
 		t.Fatal(err)
 	}
 	code, v, _ := post(t, ts.URL+"/admin/reload", "t", `{}`)
@@ -466,22 +449,9 @@ func TestWatch(t *testing.T) {
 func TestNonFiniteWeights(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "rm")
 	writeRM(t, dir, 17)
-	set, _ := safetensors.OpenSet(dir)
-	var ts2 []safetensors.Tensor
-	for _, info := range set.Tensors() {
-		v, _ := set.ReadFloat32(info.Name, nil)
-		if info.Name == "model.layers.1.mlp.up_proj.weight" {
-			v[7] = float32(math.NaN())
-		}
-		shape := make([]int, len(info.Shape))
-		for i, d := range info.Shape {
-			shape[i] = int(d)
-		}
-		tensor, _ := safetensors.F32Tensor(info.Name, shape, v)
-		ts2 = append(ts2, tensor)
+	if err := llamatest.EditTensor(dir, "model.layers.1.mlp.up_proj.weight", func(v []float32) { v[7] = float32(math.NaN()) }); err != nil {
+		t.Fatal(err)
 	}
-	set.Close()
-	safetensors.WriteFile(filepath.Join(dir, safetensors.SingleFileName), ts2, nil)
 	if _, err := New(Options{Models: []string{dir}}); err == nil || !strings.Contains(err.Error(), "model.layers.1.mlp.up_proj.weight") {
 		t.Errorf("a NaN weight: %v", err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/internal/llamatest"
-	"github.com/warm-rm/warm/safetensors"
 )
 
 // TestMergeCheckOn checks merge --check-on both ways: a member merged with
@@ -81,7 +80,9 @@ func TestMergeCheckOn(t *testing.T) {
 	qtwin, qneg := filepath.Join(dir, "qtwin"), filepath.Join(dir, "qneg")
 	copyTree(t, q, qtwin)
 	copyTree(t, q, qneg)
-	negateTensor(t, filepath.Join(qneg, safetensors.SingleFileName), "score.weight")
+	if err := llamatest.EditTensor(qneg, "score.weight", negate); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := run("--check-on", pairs, "-o", filepath.Join(dir, "qgood"), q, qtwin); err != nil {
 		t.Fatalf("Qwen2 self-merge failed its check: %v\n%s", err, out)
 	}
@@ -93,36 +94,8 @@ func TestMergeCheckOn(t *testing.T) {
 	}
 }
 
-// negateTensor rewrites the F32 safetensors file at path with tensor name negated.
-func negateTensor(t *testing.T, path, name string) {
-	t.Helper()
-	s, err := safetensors.OpenSet(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ts []safetensors.Tensor
-	for _, info := range s.Tensors() {
-		v, err := s.ReadFloat32(info.Name, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Name == name {
-			for i := range v {
-				v[i] = -v[i]
-			}
-		}
-		shape := make([]int, len(info.Shape))
-		for i, d := range info.Shape {
-			shape[i] = int(d)
-		}
-		tensor, err := safetensors.F32Tensor(info.Name, shape, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts = append(ts, tensor)
-	}
-	s.Close()
-	if err := safetensors.WriteFile(path, ts, map[string]string{"format": "pt"}); err != nil {
-		t.Fatal(err)
+func negate(v []float32) {
+	for i := range v {
+		v[i] = -v[i]
 	}
 }

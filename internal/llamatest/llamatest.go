@@ -112,3 +112,42 @@ func Write(dir string, o Options) error {
 	}
 	return nil
 }
+
+// EditTensor rewrites the single-file checkpoint in dir (as float32) with
+// edit applied to tensor name: for tests that need a broken or changed
+// copy (a negated reward head, a NaN weight).
+func EditTensor(dir, name string, edit func(v []float32)) error {
+	path := filepath.Join(dir, safetensors.SingleFileName)
+	set, err := safetensors.OpenSet(path)
+	if err != nil {
+		return err
+	}
+	var ts []safetensors.Tensor
+	found := false
+	for _, info := range set.Tensors() {
+		v, err := set.ReadFloat32(info.Name, nil)
+		if err != nil {
+			set.Close()
+			return err
+		}
+		if info.Name == name {
+			edit(v)
+			found = true
+		}
+		shape := make([]int, len(info.Shape))
+		for i, d := range info.Shape {
+			shape[i] = int(d)
+		}
+		t, err := safetensors.F32Tensor(info.Name, shape, v)
+		if err != nil {
+			set.Close()
+			return err
+		}
+		ts = append(ts, t)
+	}
+	set.Close()
+	if !found {
+		return fmt.Errorf("llamatest: %s has no tensor %s", path, name)
+	}
+	return safetensors.WriteFile(path, ts, map[string]string{"format": "pt"})
+}
