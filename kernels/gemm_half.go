@@ -50,6 +50,12 @@ func (h Half) WidenInto(dst []float32, src []uint16) {
 		}
 		return
 	}
+	widenBF16(dst, src)
+}
+
+// widenBF16Generic is widenBF16 in portable Go.
+func widenBF16Generic(dst []float32, src []uint16) {
+	dst = dst[:len(src)]
 	for i, x := range src {
 		dst[i] = math.Float32frombits(uint32(x) << 16)
 	}

@@ -118,3 +118,22 @@ func BenchmarkGemmHalfBT(b *testing.B) {
 		})
 	}
 }
+
+// TestWidenBF16 checks the assembly widening against the portable loop on
+// every length around the 8-wide blocks and on every bit pattern.
+func TestWidenBF16(t *testing.T) {
+	src := make([]uint16, 1<<16)
+	for i := range src {
+		src[i] = uint16(i)
+	}
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 1000, 1 << 16} {
+		got, want := make([]float32, n), make([]float32, n)
+		BF16.WidenInto(got, src[:n])
+		widenBF16Generic(want, src[:n])
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: element %d (%#04x) widens to %#08x, want %#08x", n, i, src[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
+		}
+	}
+}
