@@ -34,6 +34,11 @@ type RunOptions struct {
 	Log        *slog.Logger
 }
 
+// errCanceled marks a member run stopped by its context (a preempted or
+// cancelled job): its state stays resumable and it is not recorded as
+// failed.
+var errCanceled = errors.New("canceled")
+
 // MemberStatus is what happened to one member.
 type MemberStatus struct {
 	Index   int    `json:"index"`
@@ -99,6 +104,11 @@ func Run(ctx context.Context, m *Manifest, o RunOptions) ([]MemberStatus, error)
 			defer wg.Done()
 			for k := range jobs {
 				status[k], errs[k] = runMember(ctx, m, idx[k], o)
+				if errs[k] != nil && ctx.Err() != nil {
+					m.recordFailure(idx[k], errCanceled) // interrupted, not failed: resumable
+				} else {
+					m.recordFailure(idx[k], errs[k])
+				}
 			}
 		}()
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +29,157 @@ writes the manifest; 'warm sweep run' trains the members that are not trained
 yet (all of them, or one with --member K: run members as separate jobs on any
 scheduler and gather them with 'warm merge' or 'warm report').`,
 	}
-	cmd.AddCommand(newSweepPlanCmd(), newSweepRunCmd())
+	cmd.AddCommand(newSweepPlanCmd(), newSweepRunCmd(), newSweepStatusCmd(), newSweepTopCmd(), newSweepSubmitCmd())
+	return cmd
+}
+
+func newSweepStatusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status MANIFEST",
+		Short: "Each member: done, partial (running or resumable), failed, stale or missing",
+		Long: `Read each member's state from the files member runs write (its checkpoint,
+its training state, a .failed note), so it works whatever scheduler ran them.
+The exit status is 0; the last line counts the states.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			man, err := sweep.Load(args[0])
+			if err != nil {
+				return err
+			}
+			st := man.Status()
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "member\tstate\tdetail")
+			count := map[sweep.State]int{}
+			for _, s := range st {
+				detail := s.Detail
+				if s.State == sweep.StatePartial {
+					detail = fmt.Sprintf("training state at step %d", s.Step)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.State, detail)
+				count[s.State]++
+			}
+			tw.Flush()
+			fmt.Fprintf(cmd.OutOrStdout(), "%d members: %d done, %d partial, %d failed, %d stale, %d missing\n", len(st),
+				count[sweep.StateDone], count[sweep.StatePartial], count[sweep.StateFailed], count[sweep.StateStale], count[sweep.StateMissing])
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newSweepTopCmd() *cobra.Command {
+	var (
+		m       int
+		results string
+	)
+	cmd := &cobra.Command{
+		Use:   "top MANIFEST -m M --results RESULTS.json",
+		Short: "Print the checkpoint directories of the M best members, one a line",
+		Long: `Print the directories of the M best members by the ranking of an evaluation
+(warm report or warm experiment's results.json), for 'warm merge' in scripts:
+  mapfile -t top < <(warm sweep top MANIFEST -m 3 --results report/results.json)
+  warm merge -o warm3 "${top[@]}"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			man, err := sweep.Load(args[0])
+			if err != nil {
+				return err
+			}
+			if results == "" {
+				return fmt.Errorf("sweep top: --results RESULTS.json is required (warm report writes it)")
+			}
+			rank, _, err := man.ReadRanking(results)
+			if err != nil {
+				return err
+			}
+			idx, err := sweep.Top(rank, m)
+			if err != nil {
+				return err
+			}
+			for _, i := range idx {
+				fmt.Fprintln(cmd.OutOrStdout(), man.MemberDir(i))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&m, "m", "m", 0, "how many members")
+	cmd.Flags().StringVar(&results, "results", "", "results.json that ranks the members")
+	return cmd
+}
+
+func newSweepSubmitCmd() *cobra.Command {
+	var (
+		slurm, dryRun bool
+		sbatch        string
+		o             sweep.SlurmOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "submit MANIFEST --slurm",
+		Short: "Train the members as a Slurm job array, then merge and report",
+		Long: `Write and submit three sbatch scripts into DIR/slurm (DIR is the manifest's
+directory): the shared head; a job array with one task a member still to
+train (warm sweep run MANIFEST --member $SLURM_ARRAY_TASK_ID --resume), after
+the head; and, after the array (afterok), warm report and the merge of the
+top M members. Members already done are left out, so submitting again
+resubmits only failed, interrupted or missing members; a preempted task
+resumes from its last training-state checkpoint. --dry-run prints the
+scripts and submits nothing. 'warm sweep status' shows where each member is.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slurm {
+				return fmt.Errorf("sweep submit: choose a scheduler: --slurm")
+			}
+			man, err := sweep.Load(args[0])
+			if err != nil {
+				return err
+			}
+			jobs, err := man.Slurm(args[0], o)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if dryRun {
+				for _, s := range []struct{ name, text string }{{"head.sbatch", jobs.Head}, {"members.sbatch", jobs.Members}, {"merge.sbatch", jobs.Merge}} {
+					if s.name != "merge.sbatch" && len(jobs.Array) == 0 {
+						continue
+					}
+					fmt.Fprintf(out, "# ---- %s\n%s\n", filepath.Join(jobs.Dir, s.name), s.text)
+				}
+				return nil
+			}
+			head, members, merge, err := jobs.Submit(sbatch)
+			if err != nil {
+				return err
+			}
+			if len(jobs.Array) == 0 {
+				fmt.Fprintf(out, "every member is trained: submitted the merge (job %s)\n", merge)
+				return nil
+			}
+			fmt.Fprintf(out, "submitted: head job %s, member array %s (members %v), merge job %s; logs in %s\n", head, members, jobs.Array, merge, jobs.Dir)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVar(&slurm, "slurm", false, "submit to Slurm with sbatch")
+	fs.BoolVar(&dryRun, "dry-run", false, "print the scripts, submit nothing")
+	fs.StringVar(&sbatch, "sbatch", "sbatch", "the sbatch command")
+	fs.StringVar(&o.Partition, "partition", "", "Slurm partition")
+	fs.StringVar(&o.Time, "time", "", "time limit per job (e.g. 02:00:00)")
+	fs.StringVar(&o.Account, "account", "", "Slurm account")
+	fs.StringVar(&o.Mem, "mem", "", "memory per job (e.g. 8G)")
+	fs.IntVar(&o.CPUs, "cpus", 2, "CPUs per task (and warm's --threads)")
+	fs.StringArrayVar(&o.Extra, "sbatch-line", nil, "extra #SBATCH line, e.g. --sbatch-line=--gres=gpu:1 (repeatable)")
+	fs.IntVar(&o.TopM, "merge-top", 0, "members the final job merges (default: all that can be averaged)")
+	fs.StringVar(&o.Out, "merge-out", "", "where the merge goes (default DIR/warm)")
+	fs.StringVar(&o.Report, "report", "", "where the report goes (default DIR/report)")
+	fs.StringVar(&o.Warm, "warm", "", "the warm binary the jobs run (default: this one)")
 	return cmd
 }
 
@@ -104,8 +256,9 @@ dropout and init uniformly from the grids. Paths are relative to the manifest.`,
 
 func newSweepRunCmd() *cobra.Command {
 	var (
-		members []string
-		o       sweep.RunOptions
+		members  []string
+		headOnly bool
+		o        sweep.RunOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "run MANIFEST [--member K]",
@@ -136,6 +289,9 @@ func newSweepRunCmd() *cobra.Command {
 				o.Progress = p.update
 			}
 			o.Log = p.logger()
+			if headOnly {
+				return sweep.EnsureHead(cmd.Context(), man, o)
+			}
 			st, err := sweep.Run(cmd.Context(), man, o)
 			p.finish()
 			for _, s := range st {
@@ -155,6 +311,7 @@ func newSweepRunCmd() *cobra.Command {
 	fs.StringSliceVar(&members, "member", nil, "train only these members (index or name; repeatable)")
 	fs.IntVar(&o.Workers, "workers", 1, "members trained at once (each bit-identical to training it alone)")
 	fs.BoolVar(&o.Resume, "resume", true, "resume members interrupted mid-training")
+	fs.BoolVar(&headOnly, "head-only", false, "only fit the shared head (the first job of a scheduled sweep)")
 	fs.IntVar(&o.StateEvery, "save-every", 200, "steps between training-state checkpoints")
 	return cmd
 }
