@@ -26,6 +26,10 @@ type SlurmOptions struct {
 	// (default DIR/warm) and Report where the report goes (DIR/report).
 	TopM        int
 	Out, Report string
+	// SaveEvery is the member runs' --save-every (steps between
+	// training-state checkpoints a preempted task resumes from; 0: warm's
+	// default).
+	SaveEvery int
 }
 
 // SlurmJobs are the three scripts of a sweep on Slurm: the shared head, an
@@ -112,8 +116,12 @@ func (m *Manifest) Slurm(path string, o SlurmOptions) (*SlurmJobs, error) {
 	threads := fmt.Sprintf("--threads %d", o.CPUs)
 	jobs.Head = header("warm-head", false) +
 		fmt.Sprintf("# The shared head, fitted once before the members start.\n\"$WARM\" %s sweep run \"$MANIFEST\" --head-only\n", threads)
+	save := ""
+	if o.SaveEvery > 0 {
+		save = fmt.Sprintf(" --save-every %d", o.SaveEvery)
+	}
 	jobs.Members = header("warm-member", true) +
-		fmt.Sprintf("# One member a task. A preempted or requeued task resumes from its last\n# training-state checkpoint; a member already trained is skipped.\n\"$WARM\" %s sweep run \"$MANIFEST\" --member \"$SLURM_ARRAY_TASK_ID\" --resume\n", threads)
+		fmt.Sprintf("# One member a task. A preempted or requeued task resumes from its last\n# training-state checkpoint; a member already trained is skipped.\n\"$WARM\" %s sweep run \"$MANIFEST\" --member \"$SLURM_ARRAY_TASK_ID\" --resume%s\n", threads, save)
 	jobs.Merge = header("warm-merge", false) + fmt.Sprintf(`# After every member: the report (which ranks them), then WARM(%d) of the best.
 "$WARM" %s report "$MANIFEST" -o %s --force
 mapfile -t top < <("$WARM" sweep top "$MANIFEST" -m %d --results %s)

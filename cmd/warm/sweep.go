@@ -180,6 +180,7 @@ scripts and submits nothing. 'warm sweep status' shows where each member is.`,
 	fs.StringVar(&o.Out, "merge-out", "", "where the merge goes (default DIR/warm)")
 	fs.StringVar(&o.Report, "report", "", "where the report goes (default DIR/report)")
 	fs.StringVar(&o.Warm, "warm", "", "the warm binary the jobs run (default: this one)")
+	fs.IntVar(&o.SaveEvery, "save-every", 0, "steps between the members' training-state checkpoints (default: warm sweep run's)")
 	return cmd
 }
 
