@@ -43,16 +43,7 @@ func (m *Model) Rewards(seqs [][]int32) ([]float32, error) {
 	if T > m.Config.NPositions {
 		return nil, fmt.Errorf("model: a sequence of %d tokens is longer than the model's %d positions", T, m.Config.NPositions)
 	}
-	pad := int32(max(m.Config.PadID, 0))
-	tokens := make([]int32, len(seqs)*T)
-	lengths := make([]int, len(seqs))
-	for b, s := range seqs {
-		row := tokens[b*T : (b+1)*T]
-		for i := copy(row, s); i < T; i++ {
-			row[i] = pad
-		}
-		lengths[b] = len(s)
-	}
+	tokens, lengths := rightPad(seqs, int32(max(m.Config.PadID, 0)), T)
 	r, err := m.RewardForward(tokens, len(seqs), T, lengths, false, 0)
 	if err != nil {
 		return nil, err
@@ -118,18 +109,24 @@ func (d gpt2Decoder) Prefill(prompts [][]int32) ([]float32, error) {
 	for _, p := range prompts {
 		T = max(T, len(p))
 	}
-	pad := int32(d.m.Config.PadID)
-	tokens := make([]int32, d.B*T)
-	lengths := make([]int, d.B)
-	for b, p := range prompts {
+	tokens, lengths := rightPad(prompts, int32(d.m.Config.PadID), T)
+	return d.KVCache.Prefill(tokens, T, lengths)
+}
+
+// rightPad lays ragged sequences out as GPT-2's passes take them: rows of
+// T tokens (T at least the longest sequence), right-padded with pad, and
+// each sequence's length.
+func rightPad(seqs [][]int32, pad int32, T int) ([]int32, []int) {
+	tokens := make([]int32, len(seqs)*T)
+	lengths := make([]int, len(seqs))
+	for b, s := range seqs {
 		row := tokens[b*T : (b+1)*T]
-		for i := range row {
+		for i := copy(row, s); i < T; i++ {
 			row[i] = pad
 		}
-		copy(row, p)
-		lengths[b] = len(p)
+		lengths[b] = len(s)
 	}
-	return d.KVCache.Prefill(tokens, T, lengths)
+	return tokens, lengths
 }
 
 // NextLogits implements LanguageModel. Sequences run one at a time, so
