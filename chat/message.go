@@ -110,15 +110,9 @@ func (m Message) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes one turn. "role" must be a string; every other key
 // is kept as a generic value.
 func (m *Message) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeValue(dec)
+	obj, err := decodeObject(data, "a {\"role\", \"content\"} object")
 	if err != nil {
 		return err
-	}
-	obj, ok := v.(*Object)
-	if !ok {
-		return fmt.Errorf("want a {\"role\", \"content\"} object, got %s", jsonKind(v))
 	}
 	msg, err := messageFromObject(obj)
 	if err != nil {
@@ -258,18 +252,28 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a JSON object, keeping key order; nested values are
 // generic (see Message).
 func (o *Object) UnmarshalJSON(data []byte) error {
+	obj, err := decodeObject(data, "an object")
+	if err != nil {
+		return err
+	}
+	*o = *obj
+	return nil
+}
+
+// decodeObject decodes data as one JSON object, keeping key order; want
+// says what was expected in the error for any other value.
+func decodeObject(data []byte, want string) (*Object, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := decodeValue(dec)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	obj, ok := v.(*Object)
 	if !ok {
-		return fmt.Errorf("want an object, got %s", jsonKind(v))
+		return nil, fmt.Errorf("want %s, got %s", want, jsonKind(v))
 	}
-	*o = *obj
-	return nil
+	return obj, nil
 }
 
 // ParseValue decodes any JSON value into the generic form Render takes
