@@ -18,7 +18,13 @@
 #      training state;
 #   4. every member's and the merge's warm.fingerprint (a hash of the
 #      tensors) must equal the local ones (the local merge taken in the
-#      order the Slurm job merged).
+#      order the Slurm job merged);
+#   5. --command: the same sweep submitted with `--command TEMPLATE`, each
+#      member trained by bench/standin_trainer.sh (TRL-style arguments; it
+#      leaves a plain Hugging Face checkpoint without warm metadata), checked
+#      against the manifest's recorded base hash and merged (--no-report):
+#      members and WARM(3) must again equal the local ones.
+# Daemons the script started are stopped when it exits.
 # Last line: slurm_e2e=ok identical=true, or what failed, or
 # slurm_e2e=skipped (reason).
 #
@@ -73,6 +79,7 @@ CONF
 	/usr/sbin/slurmctld -f "$SLURM_CONF"
 	sleep 1
 	/usr/sbin/slurmd -f "$SLURM_CONF"
+	trap 'scancel -u root 2>/dev/null || true; pkill -x slurmd || true; pkill -x slurmctld || true' EXIT
 	for _ in $(seq 30); do scontrol ping >/dev/null 2>&1 && sinfo -h -o %T | grep -q idle && return; sleep 1; done
 	skip "slurmctld/slurmd did not come up (see $W/slurmd/*.log)"
 }
@@ -148,5 +155,32 @@ rm -rf "$W/local-warm3"
 a=$(fp "$W/local-warm3")
 b=$(fp "$W/slurm/sweep/warm")
 echo "WARM(3): local $a, slurm $b"
+[ "$a" = "$b" ] || identical=false
+
+# --command: the members trained by a stand-in external trainer.
+rm -rf "$W/cmd"
+cp -r "$W/local" "$W/cmd"
+rm -rf "$W/cmd/sweep/members" "$W/cmd/sweep/report" "$W/cmd/sweep/warm"
+cman=$W/cmd/sweep/manifest.json
+tmpl="$PWD/bench/standin_trainer.sh --warm $warm --model_name_or_path {init} --head {head} --learning_rate {lr} --min_learning_rate {min_lr} --warmup_steps {warmup} --lr_scheduler_type {decay} --weight_decay {weight_decay} --max_grad_norm {clip_norm} --max_steps {steps} --per_device_train_batch_size {batch_size} --seed {seed} --data_seed {data_seed} --dropout {dropout} --max_length {max_len} --corrupt {corrupt_rate} --corrupt_seed {corrupt_seed} --dataset {train} --output_dir {out}"
+"$warm" sweep submit "$cman" --slurm --cpus 1 --no-report --merge-out "$W/cmd/sweep/warm" --command "$tmpl" --warm "$warm"
+wait_for warm-head
+wait_for warm-member
+wait_for warm-merge
+"$warm" sweep status "$cman" | tail -1
+recfp() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fingerprint"])' "$1/warm-member.json"; }
+for k in 00 01 02; do
+	a=$(fp "$W/local/sweep/members/member-$k")
+	b=$(recfp "$W/cmd/sweep/members/member-$k" 2>/dev/null || echo missing)
+	c=$(fp "$W/cmd/sweep/members/member-$k")
+	echo "command member-$k: local $a, external trainer $b (warm metadata: $c)"
+	[ "$a" = "$b" ] || identical=false
+done
+[ -f "$W/cmd/sweep/warm/model.safetensors" ] || fail "the --command merge job wrote no checkpoint (see $W/cmd/sweep/slurm/)"
+rm -rf "$W/local-all3"
+"$warm" merge -q -o "$W/local-all3" "$W/local/sweep/members/member-00" "$W/local/sweep/members/member-01" "$W/local/sweep/members/member-02" >/dev/null
+a=$(fp "$W/local-all3")
+b=$(fp "$W/cmd/sweep/warm")
+echo "command WARM(3): local $a, slurm $b"
 [ "$a" = "$b" ] || identical=false
 if $identical; then echo "slurm_e2e=ok identical=true"; else echo "slurm_e2e=ok identical=false"; exit 1; fi

@@ -97,6 +97,14 @@ type Manifest struct {
 	// Eval lists the pair sets of the evaluation: by convention "test" (in
 	// distribution), "ood_dev" (ranks members), "ood_test" and others.
 	Eval []EvalSet `json:"eval"`
+	// Command, when set, is the template of the external trainer (TRL,
+	// OpenRLHF, ...) that trains every member instead of warm (see
+	// Placeholders and RenderCommand); Head is then optional.
+	Command string `json:"command,omitempty"`
+	// BaseHash is the content fingerprint of Base, recorded with Command:
+	// foreign checkpoints carry no warm base fingerprint, so members are
+	// tied to the base through it.
+	BaseHash string `json:"base_hash,omitempty"`
 
 	// dir is the manifest's directory (for relative paths).
 	dir string
@@ -136,14 +144,21 @@ func (m *Manifest) Validate() error {
 		return errors.New("manifest: out is empty")
 	case m.Base == "":
 		return errors.New("manifest: base is empty")
-	case m.Head == "":
+	case m.Head == "" && m.Command == "":
 		return errors.New("manifest: head is empty")
+	case m.Command != "" && m.BaseHash == "":
+		return errors.New("manifest: command is set but base_hash is empty (warm sweep submit --command records it)")
 	case m.Train == "":
 		return errors.New("manifest: train is empty")
 	case len(m.Members) == 0:
 		return errors.New("manifest: no members")
 	case m.CorruptRate < 0 || m.CorruptRate >= 1:
 		return fmt.Errorf("manifest: corrupt_rate %g outside [0, 1)", m.CorruptRate)
+	}
+	if m.Command != "" {
+		if err := m.checkTemplate(); err != nil {
+			return err
+		}
 	}
 	names := map[string]bool{}
 	for i, mb := range m.Members {
@@ -193,6 +208,9 @@ func (m *Manifest) Save(path string) error {
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	if err := atomicdir.WriteFile(path, append(b, '\n')); err != nil {

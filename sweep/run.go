@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"reflect"
@@ -32,6 +33,9 @@ type RunOptions struct {
 	StateEvery int
 	Progress   pipeline.Progress
 	Log        *slog.Logger
+	// CommandOutput receives an external trainer's output (manifests with a
+	// Command; default os.Stderr).
+	CommandOutput io.Writer
 }
 
 // errCanceled marks a member run stopped by its context (a preempted or
@@ -51,6 +55,9 @@ type MemberStatus struct {
 // EnsureHead fits the shared head (a linear probe of HeadInit on the
 // training pairs) unless the manifest's Head already exists.
 func EnsureHead(ctx context.Context, m *Manifest, o RunOptions) error {
+	if m.Head == "" { // an external trainer brings its own head
+		return nil
+	}
 	head := m.Path(m.Head)
 	if _, err := os.Stat(head); err == nil {
 		return nil
@@ -127,6 +134,9 @@ func Run(ctx context.Context, m *Manifest, o RunOptions) ([]MemberStatus, error)
 }
 
 func runMember(ctx context.Context, m *Manifest, i int, o RunOptions) (MemberStatus, error) {
+	if m.Command != "" {
+		return runExternal(ctx, m, i, o)
+	}
 	mb := m.Members[i]
 	dir := m.MemberDir(i)
 	st := MemberStatus{Index: i, Name: mb.Name, Dir: dir}

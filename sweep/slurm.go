@@ -30,6 +30,12 @@ type SlurmOptions struct {
 	// training-state checkpoints a preempted task resumes from; 0: warm's
 	// default).
 	SaveEvery int
+	// GPUs, when > 0, asks for that many GPUs per member task
+	// (--gres=gpu:N), for a manifest whose Command trains on GPUs.
+	GPUs int
+	// NoReport merges every averageable member without ranking them by
+	// `warm report` (whose evaluation runs GPT-2 members only for now).
+	NoReport bool
 }
 
 // SlurmJobs are the three scripts of a sweep on Slurm: the shared head, an
@@ -89,6 +95,9 @@ func (m *Manifest) Slurm(path string, o SlurmOptions) (*SlurmJobs, error) {
 			jobs.Array = append(jobs.Array, st.Index)
 		}
 	}
+	if o.NoReport && o.TopM != pool {
+		return nil, fmt.Errorf("sweep: merging the top %d of %d members needs the report that ranks them: drop --no-report or --merge-top", o.TopM, pool)
+	}
 	header := func(name string, array bool) string {
 		var b strings.Builder
 		b.WriteString("#!/bin/bash\n")
@@ -109,6 +118,9 @@ func (m *Manifest) Slurm(path string, o SlurmOptions) (*SlurmJobs, error) {
 		}
 		if array {
 			fmt.Fprintf(&b, "#SBATCH --array=%s\n", joinInts(jobs.Array))
+			if o.GPUs > 0 {
+				fmt.Fprintf(&b, "#SBATCH --gres=gpu:%d\n", o.GPUs)
+			}
 		}
 		fmt.Fprintf(&b, "set -euo pipefail\nWARM=%s\nMANIFEST=%s\n", shellQuote(o.Warm), shellQuote(man))
 		return b.String()
@@ -122,11 +134,30 @@ func (m *Manifest) Slurm(path string, o SlurmOptions) (*SlurmJobs, error) {
 	}
 	jobs.Members = header("warm-member", true) +
 		fmt.Sprintf("# One member a task. A preempted or requeued task resumes from its last\n# training-state checkpoint; a member already trained is skipped.\n\"$WARM\" %s sweep run \"$MANIFEST\" --member \"$SLURM_ARRAY_TASK_ID\" --resume%s\n", threads, save)
-	jobs.Merge = header("warm-merge", false) + fmt.Sprintf(`# After every member: the report (which ranks them), then WARM(%d) of the best.
+	// Members trained by another tool carry no warm base fingerprint: the
+	// manifest ties them to the base by its content hash instead (checked
+	// by every member run and by sweep status), so merge skips its own
+	// fingerprint check.
+	mergeFlags := "-q --force"
+	if m.Command != "" {
+		mergeFlags += " --ignore-base-fingerprint"
+	}
+	if o.NoReport {
+		var dirs []string
+		for _, i := range m.Averageable() {
+			dirs = append(dirs, shellQuote(abs(m.MemberDir(i))))
+		}
+		jobs.Merge = header("warm-merge", false) + fmt.Sprintf(`# After every member: WARM(%d) of all of them.
+"$WARM" sweep status "$MANIFEST"
+"$WARM" %s merge %s -o %s %s
+`, pool, threads, mergeFlags, shellQuote(o.Out), strings.Join(dirs, " "))
+	} else {
+		jobs.Merge = header("warm-merge", false) + fmt.Sprintf(`# After every member: the report (which ranks them), then WARM(%d) of the best.
 "$WARM" %s report "$MANIFEST" -o %s --force
 mapfile -t top < <("$WARM" sweep top "$MANIFEST" -m %d --results %s)
-"$WARM" %s merge -q --force -o %s "${top[@]}"
-`, o.TopM, threads, shellQuote(o.Report), o.TopM, shellQuote(filepath.Join(o.Report, "results.json")), threads, shellQuote(o.Out))
+"$WARM" %s merge %s -o %s "${top[@]}"
+`, o.TopM, threads, shellQuote(o.Report), o.TopM, shellQuote(filepath.Join(o.Report, "results.json")), threads, mergeFlags, shellQuote(o.Out))
+	}
 	return jobs, nil
 }
 

@@ -54,7 +54,13 @@ func (m *Manifest) Status() []MemberState {
 	for i, mb := range m.Members {
 		st := MemberState{Index: i, Name: mb.Name, State: StateMissing}
 		dir := m.MemberDir(i)
-		done, err := trainedWith(dir, m.MemberConfig(i))
+		var done bool
+		var err error
+		if m.Command != "" {
+			done, err = m.externalDone(i)
+		} else {
+			done, err = trainedWith(dir, m.MemberConfig(i))
+		}
 		switch {
 		case done:
 			st.State = StateDone
@@ -65,6 +71,8 @@ func (m *Manifest) Status() []MemberState {
 				st.State, st.Detail = StateFailed, strings.TrimSpace(string(b))
 			} else if step, ok := stateStep(filepath.Clean(dir) + ".state"); ok {
 				st.State, st.Step = StatePartial, step
+			} else if _, err := os.Stat(m.partialDir(i)); err == nil {
+				st.State = StatePartial // an external trainer's output, not checked yet
 			}
 		}
 		out[i] = st

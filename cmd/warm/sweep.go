@@ -118,6 +118,7 @@ func newSweepSubmitCmd() *cobra.Command {
 	var (
 		slurm, dryRun bool
 		sbatch        string
+		command       string
 		o             sweep.SlurmOptions
 	)
 	cmd := &cobra.Command{
@@ -130,7 +131,15 @@ the head; and, after the array (afterok), warm report and the merge of the
 top M members. Members already done are left out, so submitting again
 resubmits only failed, interrupted or missing members; a preempted task
 resumes from its last training-state checkpoint. --dry-run prints the
-scripts and submits nothing. 'warm sweep status' shows where each member is.`,
+scripts and submits nothing. 'warm sweep status' shows where each member is.
+
+--command TEMPLATE trains every member with another tool (TRL, OpenRLHF, your
+own script) instead of warm: each task runs the template through bash with
+the member's hyper-parameters substituted ({lr} {seed} {data_seed} {dropout}
+{init} {train} {out} ...; see 'warm sweep plan --help'); the trainer writes a
+Hugging Face checkpoint into {out}, warm checks it against the manifest's base
+and moves it into place. The template and the base's content hash are
+recorded in the manifest.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slurm {
@@ -139,6 +148,15 @@ scripts and submits nothing. 'warm sweep status' shows where each member is.`,
 			man, err := sweep.Load(args[0])
 			if err != nil {
 				return err
+			}
+			if command != "" && command != man.Command {
+				if err := man.SetCommand(cmd.Context(), command); err != nil {
+					return err
+				}
+				if err := man.Save(args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "recorded the command and the base's hash (%s) in %s\n", man.BaseHash, args[0])
 			}
 			jobs, err := man.Slurm(args[0], o)
 			if err != nil {
@@ -181,6 +199,9 @@ scripts and submits nothing. 'warm sweep status' shows where each member is.`,
 	fs.StringVar(&o.Report, "report", "", "where the report goes (default DIR/report)")
 	fs.StringVar(&o.Warm, "warm", "", "the warm binary the jobs run (default: this one)")
 	fs.IntVar(&o.SaveEvery, "save-every", 0, "steps between the members' training-state checkpoints (default: warm sweep run's)")
+	fs.StringVar(&command, "command", "", "train each member with this command template instead of warm (recorded in the manifest)")
+	fs.IntVar(&o.GPUs, "gpus", 0, "GPUs per member task (--gres=gpu:N)")
+	fs.BoolVar(&o.NoReport, "no-report", false, "merge every member without ranking them by warm report (for members warm cannot evaluate yet)")
 	return cmd
 }
 
@@ -192,6 +213,7 @@ func newSweepPlanCmd() *cobra.Command {
 		dropouts []float64
 		evals    []string
 		force    bool
+		command  string
 	)
 	cmd := &cobra.Command{
 		Use:   "plan -o MANIFEST --base BASE --inits A,B,C --train FILE",
@@ -200,7 +222,17 @@ func newSweepPlanCmd() *cobra.Command {
 linear mode connectivity: a reference, the same with another data order, with
 another learning rate, and from another init (and the reference keeps a
 snapshot halfway through its training). The others draw their learning rate,
-dropout and init uniformly from the grids. Paths are relative to the manifest.`,
+dropout and init uniformly from the grids. Paths are relative to the manifest.
+
+--command TEMPLATE makes 'warm sweep run' train each member with another tool
+(TRL's RewardTrainer, OpenRLHF, your own script): the template runs through
+bash in the manifest's directory with these placeholders replaced by the
+member's values, shell-quoted (write ${VAR} for shell variables):
+` + sweep.PlaceholderHelp() + `The trainer writes a Hugging Face checkpoint (config.json and safetensors
+weights) into {out}; warm checks that it shares the base's tensors and shapes,
+records how it was made (warm-member.json) and moves it into place. The
+base's content hash is recorded in the manifest and checked before each
+member runs, since foreign checkpoints carry no warm base fingerprint.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" || m.Base == "" || m.Train == "" || len(po.Inits) == 0 {
@@ -222,6 +254,14 @@ dropout and init uniformly from the grids. Paths are relative to the manifest.`,
 			m.Version = sweep.Version
 			if err := sweep.Plan(&m, po); err != nil {
 				return err
+			}
+			if command != "" {
+				if !cmd.Flags().Changed("head") {
+					m.Head = "" // the external trainer brings its own head
+				}
+				if err := m.SetCommandAt(cmd.Context(), out, command); err != nil {
+					return err
+				}
 			}
 			if err := m.Save(out); err != nil {
 				return err
@@ -251,6 +291,7 @@ dropout and init uniformly from the grids. Paths are relative to the manifest.`,
 	fs.Uint64Var(&po.Seed, "seed", 1, "seed of the hyper-parameter draws and of the members' seeds")
 	fs.BoolVar(&po.LMC, "lmc", true, "include the members that linear mode connectivity needs")
 	fs.StringArrayVar(&evals, "eval", nil, "evaluation set NAME=FILE (repeatable; 'ood_dev' ranks members)")
+	fs.StringVar(&command, "command", "", "train each member with this command template instead of warm (placeholders below)")
 	addTrainFlags(fs, &m.Config, sweep.DefaultConfig(), false)
 	return cmd
 }
@@ -296,7 +337,7 @@ func newSweepRunCmd() *cobra.Command {
 			st, err := sweep.Run(cmd.Context(), man, o)
 			p.finish()
 			for _, s := range st {
-				if s.Name == "" {
+				if s.Name == "" || !s.Skipped && s.Wall == "" { // not reached, or failed
 					continue
 				}
 				state := "trained in " + s.Wall
