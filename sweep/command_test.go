@@ -211,4 +211,11 @@ func TestCommandSlurm(t *testing.T) {
 	if _, err := m.Slurm(path, SlurmOptions{Warm: "warm", NoReport: true, TopM: 2}); err == nil {
 		t.Error("--no-report with a top M accepted")
 	}
+	kj, err := m.K8s(path, K8sOptions{Image: "warm:1", VolumeClaim: "sweeps", MountPath: filepath.Dir(path), NoReport: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if script := strings.Join(kj.Merge.Spec.Template.Spec.Containers[0].Command, " "); !strings.Contains(script, "--ignore-base-fingerprint") || strings.Contains(script, " report ") {
+		t.Errorf("k8s merge command: %s", script)
+	}
 }

@@ -63,41 +63,13 @@ func (m *Manifest) Slurm(path string, o SlurmOptions) (*SlurmJobs, error) {
 		}
 		o.Warm = exe
 	}
-	abs := func(p string) string {
-		a, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		return a
+	sub, err := m.submission(path, o.TopM, o.Out, o.Report, o.NoReport)
+	if err != nil {
+		return nil, err
 	}
-	man := abs(path)
-	dir := filepath.Join(filepath.Dir(man), "slurm")
-	if o.Out == "" {
-		o.Out = filepath.Join(filepath.Dir(man), "warm")
-	}
-	if o.Report == "" {
-		o.Report = filepath.Join(filepath.Dir(man), "report")
-	}
-	pool := len(m.Averageable())
-	if o.TopM <= 0 {
-		o.TopM = pool
-	}
-	if o.TopM > pool {
-		return nil, fmt.Errorf("sweep: merging the top %d members, but the sweep has %d to average", o.TopM, pool)
-	}
-	jobs := &SlurmJobs{Dir: dir}
-	for _, st := range m.Status() {
-		switch st.State {
-		case StateDone:
-		case StateStale:
-			return nil, fmt.Errorf("sweep: member %s: %s", st.Name, st.Detail)
-		default:
-			jobs.Array = append(jobs.Array, st.Index)
-		}
-	}
-	if o.NoReport && o.TopM != pool {
-		return nil, fmt.Errorf("sweep: merging the top %d of %d members needs the report that ranks them: drop --no-report or --merge-top", o.TopM, pool)
-	}
+	man := sub.Manifest
+	dir := filepath.Join(sub.Dir, "slurm")
+	jobs := &SlurmJobs{Dir: dir, Array: sub.Todo}
 	header := func(name string, array bool) string {
 		var b strings.Builder
 		b.WriteString("#!/bin/bash\n")
@@ -125,39 +97,12 @@ func (m *Manifest) Slurm(path string, o SlurmOptions) (*SlurmJobs, error) {
 		fmt.Fprintf(&b, "set -euo pipefail\nWARM=%s\nMANIFEST=%s\n", shellQuote(o.Warm), shellQuote(man))
 		return b.String()
 	}
-	threads := fmt.Sprintf("--threads %d", o.CPUs)
 	jobs.Head = header("warm-head", false) +
-		fmt.Sprintf("# The shared head, fitted once before the members start.\n\"$WARM\" %s sweep run \"$MANIFEST\" --head-only\n", threads)
-	save := ""
-	if o.SaveEvery > 0 {
-		save = fmt.Sprintf(" --save-every %d", o.SaveEvery)
-	}
+		"# The shared head, fitted once before the members start.\n" + headCommand(o.CPUs)
 	jobs.Members = header("warm-member", true) +
-		fmt.Sprintf("# One member a task. A preempted or requeued task resumes from its last\n# training-state checkpoint; a member already trained is skipped.\n\"$WARM\" %s sweep run \"$MANIFEST\" --member \"$SLURM_ARRAY_TASK_ID\" --resume%s\n", threads, save)
-	// Members trained by another tool carry no warm base fingerprint: the
-	// manifest ties them to the base by its content hash instead (checked
-	// by every member run and by sweep status), so merge skips its own
-	// fingerprint check.
-	mergeFlags := "-q --force"
-	if m.Command != "" {
-		mergeFlags += " --ignore-base-fingerprint"
-	}
-	if o.NoReport {
-		var dirs []string
-		for _, i := range m.Averageable() {
-			dirs = append(dirs, shellQuote(abs(m.MemberDir(i))))
-		}
-		jobs.Merge = header("warm-merge", false) + fmt.Sprintf(`# After every member: WARM(%d) of all of them.
-"$WARM" sweep status "$MANIFEST"
-"$WARM" %s merge %s -o %s %s
-`, pool, threads, mergeFlags, shellQuote(o.Out), strings.Join(dirs, " "))
-	} else {
-		jobs.Merge = header("warm-merge", false) + fmt.Sprintf(`# After every member: the report (which ranks them), then WARM(%d) of the best.
-"$WARM" %s report "$MANIFEST" -o %s --force
-mapfile -t top < <("$WARM" sweep top "$MANIFEST" -m %d --results %s)
-"$WARM" %s merge %s -o %s "${top[@]}"
-`, o.TopM, threads, shellQuote(o.Report), o.TopM, shellQuote(filepath.Join(o.Report, "results.json")), threads, mergeFlags, shellQuote(o.Out))
-	}
+		"# One member a task. A preempted or requeued task resumes from its last\n# training-state checkpoint; a member already trained is skipped.\n" +
+		memberCommand(o.CPUs, `"$SLURM_ARRAY_TASK_ID"`, o.SaveEvery)
+	jobs.Merge = header("warm-merge", false) + sub.mergeCommands(o.CPUs)
 	return jobs, nil
 }
 

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +31,7 @@ writes the manifest; 'warm sweep run' trains the members that are not trained
 yet (all of them, or one with --member K: run members as separate jobs on any
 scheduler and gather them with 'warm merge' or 'warm report').`,
 	}
-	cmd.AddCommand(newSweepPlanCmd(), newSweepRunCmd(), newSweepStatusCmd(), newSweepTopCmd(), newSweepSubmitCmd())
+	cmd.AddCommand(newSweepPlanCmd(), newSweepRunCmd(), newSweepStatusCmd(), newSweepTopCmd(), newSweepSubmitCmd(), newSweepWaitCmd())
 	return cmd
 }
 
@@ -116,14 +118,16 @@ func newSweepTopCmd() *cobra.Command {
 
 func newSweepSubmitCmd() *cobra.Command {
 	var (
-		slurm, dryRun bool
-		sbatch        string
-		command       string
-		o             sweep.SlurmOptions
+		slurm, k8s, dryRun, apply bool
+		sbatch, kubectl           string
+		command                   string
+		o                         sweep.SlurmOptions
+		ko                        sweep.K8sOptions
+		nodeSelector              []string
 	)
 	cmd := &cobra.Command{
-		Use:   "submit MANIFEST --slurm",
-		Short: "Train the members as a Slurm job array, then merge and report",
+		Use:   "submit MANIFEST --slurm|--k8s",
+		Short: "Train the members as a Slurm job array or Kubernetes Indexed Job, then merge and report",
 		Long: `Write and submit three sbatch scripts into DIR/slurm (DIR is the manifest's
 directory): the shared head; a job array with one task a member still to
 train (warm sweep run MANIFEST --member $SLURM_ARRAY_TASK_ID --resume), after
@@ -132,6 +136,14 @@ top M members. Members already done are left out, so submitting again
 resubmits only failed, interrupted or missing members; a preempted task
 resumes from its last training-state checkpoint. --dry-run prints the
 scripts and submits nothing. 'warm sweep status' shows where each member is.
+
+With --k8s it writes three Kubernetes Jobs into DIR/k8s (head.yaml,
+members.yaml, merge.yaml) and prints the kubectl commands that apply them
+(--apply runs them; --dry-run prints the YAML): the head; an Indexed Job
+whose index k trains the k-th member not done; the report and merge.
+Kubernetes has no dependency between Jobs, so the member and merge pods
+first wait ('warm sweep wait') for the head and for every member. Every pod
+mounts --volume-claim at --mount-path, under which the manifest must lie.
 
 --command TEMPLATE trains every member with another tool (TRL, OpenRLHF, your
 own script) instead of warm: each task runs the template through bash with
@@ -142,8 +154,8 @@ and moves it into place. The template and the base's content hash are
 recorded in the manifest.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slurm {
-				return fmt.Errorf("sweep submit: choose a scheduler: --slurm")
+			if slurm == k8s {
+				return fmt.Errorf("sweep submit: choose one scheduler: --slurm or --k8s")
 			}
 			man, err := sweep.Load(args[0])
 			if err != nil {
@@ -157,6 +169,14 @@ recorded in the manifest.`,
 					return err
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "recorded the command and the base's hash (%s) in %s\n", man.BaseHash, args[0])
+			}
+			if k8s {
+				ko.CPUs, ko.Mem, ko.TopM, ko.Out, ko.Report, ko.SaveEvery, ko.Warm = o.CPUs, o.Mem, o.TopM, o.Out, o.Report, o.SaveEvery, o.Warm
+				ko.GPUs, ko.NoReport = o.GPUs, o.NoReport
+				if ko.NodeSelector, err = keyValues("--node-selector", nodeSelector); err != nil {
+					return err
+				}
+				return submitK8s(cmd, man, args[0], ko, dryRun, apply, kubectl)
 			}
 			jobs, err := man.Slurm(args[0], o)
 			if err != nil {
@@ -186,22 +206,128 @@ recorded in the manifest.`,
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&slurm, "slurm", false, "submit to Slurm with sbatch")
-	fs.BoolVar(&dryRun, "dry-run", false, "print the scripts, submit nothing")
+	fs.BoolVar(&dryRun, "dry-run", false, "print the scripts or YAML, submit nothing")
 	fs.StringVar(&sbatch, "sbatch", "sbatch", "the sbatch command")
 	fs.StringVar(&o.Partition, "partition", "", "Slurm partition")
 	fs.StringVar(&o.Time, "time", "", "time limit per job (e.g. 02:00:00)")
 	fs.StringVar(&o.Account, "account", "", "Slurm account")
-	fs.StringVar(&o.Mem, "mem", "", "memory per job (e.g. 8G)")
+	fs.StringVar(&o.Mem, "mem", "", "memory per job (e.g. 8G; with --k8s a quantity, e.g. 8Gi)")
 	fs.IntVar(&o.CPUs, "cpus", 2, "CPUs per task (and warm's --threads)")
 	fs.StringArrayVar(&o.Extra, "sbatch-line", nil, "extra #SBATCH line, e.g. --sbatch-line=--gres=gpu:1 (repeatable)")
 	fs.IntVar(&o.TopM, "merge-top", 0, "members the final job merges (default: all that can be averaged)")
 	fs.StringVar(&o.Out, "merge-out", "", "where the merge goes (default DIR/warm)")
 	fs.StringVar(&o.Report, "report", "", "where the report goes (default DIR/report)")
-	fs.StringVar(&o.Warm, "warm", "", "the warm binary the jobs run (default: this one)")
+	fs.StringVar(&o.Warm, "warm", "", "the warm binary the jobs run (default: this one; with --k8s: warm on the image's PATH)")
 	fs.IntVar(&o.SaveEvery, "save-every", 0, "steps between the members' training-state checkpoints (default: warm sweep run's)")
 	fs.StringVar(&command, "command", "", "train each member with this command template instead of warm (recorded in the manifest)")
-	fs.IntVar(&o.GPUs, "gpus", 0, "GPUs per member task (--gres=gpu:N)")
+	fs.IntVar(&o.GPUs, "gpus", 0, "GPUs per member task (Slurm --gres=gpu:N; with --k8s the nvidia.com/gpu limit of each pod)")
 	fs.BoolVar(&o.NoReport, "no-report", false, "merge every member without ranking them by warm report (for members warm cannot evaluate yet)")
+	fs.BoolVar(&k8s, "k8s", false, "write Kubernetes Jobs (an Indexed Job for the members)")
+	fs.BoolVar(&apply, "apply", false, "with --k8s: run kubectl apply on the Jobs")
+	fs.StringVar(&kubectl, "kubectl", "kubectl", "the kubectl command (--apply)")
+	fs.StringVar(&ko.Image, "image", "", "with --k8s: the container image, with warm and bash (required)")
+	fs.StringVar(&ko.Namespace, "namespace", "", "with --k8s: the Jobs' namespace (default: kubectl's)")
+	fs.StringVar(&ko.VolumeClaim, "volume-claim", "", "with --k8s: the PersistentVolumeClaim every pod mounts (required)")
+	fs.StringVar(&ko.MountPath, "mount-path", "", "with --k8s: where the claim is mounted; the sweep must lie under it (required)")
+	fs.StringVar(&ko.JobName, "job-name", "warm", "with --k8s: prefix of the Jobs' names")
+	fs.StringVar(&ko.ServiceAccount, "service-account", "", "with --k8s: the pods' service account")
+	fs.StringArrayVar(&nodeSelector, "node-selector", nil, "with --k8s: node selector KEY=VALUE (repeatable)")
+	fs.IntVar(&ko.Parallelism, "parallelism", 0, "with --k8s: member pods at once (default: all)")
+	fs.IntVar(&ko.BackoffLimit, "backoff-limit", 0, "with --k8s: retries of each pod (backoffLimitPerIndex for the members); evictions do not count")
+	fs.DurationVar(&ko.WaitTimeout, "wait-timeout", 24*time.Hour, "with --k8s: how long members wait for the head and the merge for the members")
+	return cmd
+}
+
+// submitK8s writes (or prints, or applies) the Kubernetes Jobs of a sweep.
+func submitK8s(cmd *cobra.Command, man *sweep.Manifest, path string, o sweep.K8sOptions, dryRun, apply bool, kubectl string) error {
+	jobs, err := man.K8s(path, o)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if dryRun {
+		for _, f := range jobs.Files {
+			fmt.Fprintf(out, "---\n# ---- %s\n%s", filepath.Join(jobs.Dir, f.Name), f.Text)
+		}
+		return nil
+	}
+	if apply {
+		text, err := jobs.Apply(kubectl)
+		fmt.Fprint(out, text)
+		return err
+	}
+	paths, err := jobs.Write()
+	if err != nil {
+		return err
+	}
+	if len(jobs.Todo) == 0 {
+		fmt.Fprintln(out, "every member is trained: wrote the merge Job only; apply it with")
+	} else {
+		fmt.Fprintf(out, "wrote the head, member (members %v) and merge Jobs; apply them with\n", jobs.Todo)
+	}
+	for _, p := range paths {
+		fmt.Fprintf(out, "  kubectl apply -f %s\n", p)
+	}
+	return nil
+}
+
+// keyValues parses KEY=VALUE flags.
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("sweep submit: %s %q: want KEY=VALUE", flag, kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func newSweepWaitCmd() *cobra.Command {
+	var (
+		o       sweep.WaitOptions
+		members bool
+		since   string
+	)
+	cmd := &cobra.Command{
+		Use:   "wait MANIFEST [--head|--members] [--timeout D]",
+		Short: "Wait until the shared head exists or every member is done",
+		Long: `Wait until the shared head exists (--head) or every member is done
+(--members, the default), as 'warm sweep status' reads them: the first step
+of jobs on a scheduler without dependencies between jobs (Kubernetes). It
+exits non-zero on --timeout, on a stale member, and on a failed member
+(with --since TIME, RFC 3339, only one whose failure was noted at or after
+TIME: older notes are those of members resubmitted since).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Head && members {
+				return fmt.Errorf("sweep wait: --head or --members, not both")
+			}
+			if since != "" {
+				t, err := time.Parse(time.RFC3339, since)
+				if err != nil {
+					return fmt.Errorf("sweep wait: --since: %w", err)
+				}
+				o.Since = t
+			}
+			man, err := sweep.Load(args[0])
+			if err != nil {
+				return err
+			}
+			o.Log = slog.Default()
+			return sweep.Wait(cmd.Context(), man, o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVar(&o.Head, "head", false, "wait for the shared head")
+	fs.BoolVar(&members, "members", false, "wait for every member (the default)")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "give up after this long (0: never)")
+	fs.DurationVar(&o.Interval, "interval", 10*time.Second, "time between two looks")
+	fs.StringVar(&since, "since", "", "fail only on member failures noted at or after this time (RFC 3339)")
 	return cmd
 }
 
