@@ -27,7 +27,9 @@ shared base with diverse learning rates, dropouts, data orders and Baklava
 initialisations, all starting from one linear-probed head. 'warm sweep plan'
 writes the manifest; 'warm sweep run' trains the members that are not trained
 yet (all of them, or one with --member K: run members as separate jobs on any
-scheduler and gather them with 'warm merge' or 'warm report').`,
+scheduler and gather them with 'warm merge' or 'warm report'). 'warm sweep
+export' writes the bundle a federated site trains one member from, on its own
+data (warm train --bundle).`,
 	}
 	cmd.AddCommand(newSweepPlanCmd(), newSweepRunCmd(), newSweepStatusCmd(), newSweepTopCmd(), newSweepSubmitCmd(), newSweepExportCmd())
 	return cmd
