@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,11 @@ type RMOptions struct {
 	// two checkpoints of one run.
 	SaveAt      []int
 	SnapshotDir string
+	// InitLabel and HeadLabel, when set, are recorded in the checkpoint's
+	// hyper-parameters ("init", "head") instead of the Init and Head paths,
+	// so that a member trained at a federated site does not reveal the
+	// site's file system (sweep.Bundle.RMOptions sets them).
+	InitLabel, HeadLabel string
 	// Eval lists pair sets scored after training.
 	Eval     []PairSet
 	Resume   Resume
@@ -118,10 +124,10 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 		if hc.Meta.BaseFingerprint != "" && init.Meta.BaseFingerprint != "" && hc.Meta.BaseFingerprint != init.Meta.BaseFingerprint {
 			return nil, fmt.Errorf("train: head %s was probed on another base (%s) than %s (%s)", o.Head, hc.Meta.BaseFingerprint, o.Init, init.Meta.BaseFingerprint)
 		}
-		headFrom = o.Head
+		headFrom = cmp.Or(o.HeadLabel, o.Head)
 	case init.Model.Config.RewardHead:
 		head, _ = train.Head(init.Model)
-		headFrom = o.Init
+		headFrom = cmp.Or(o.InitLabel, o.Init)
 	}
 	m, err := train.WithRewardHead(init.Model, head, o.Dropout)
 	if err != nil {
@@ -181,7 +187,7 @@ func TrainRM(ctx context.Context, o RMOptions) (*RMResult, error) {
 		Logger(o.Log).Info("train: linear probe on frozen features", "train_accuracy", fmt.Sprintf("%.4f", acc), "steps", o.Probe.Steps, "wall", time.Since(t0).Round(time.Millisecond))
 	}
 	meta := checkpoint.Meta{Role: checkpoint.RoleRM, BaseFingerprint: init.Meta.BaseFingerprint, HParams: hparams(map[string]any{
-		"job": "rm", "init": o.Init, "init_fingerprint": init.Meta.Fingerprint, "head": headFrom, "train": o.Train,
+		"job": "rm", "init": cmp.Or(o.InitLabel, o.Init), "init_fingerprint": init.Meta.Fingerprint, "head": headFrom, "train": o.Train,
 		"dropout": o.Dropout, "max_len": maxLen, "corrupt_rate": o.CorruptRate, "corrupt_seed": o.CorruptSeed,
 		"probe": o.Probe, "probe_only": o.ProbeOnly, "pairs": len(pairs),
 	})}

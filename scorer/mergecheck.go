@@ -27,9 +27,17 @@ type MergeCheck struct {
 	// MeanMember is the members' mean accuracy.
 	MeanMember float64    `json:"mean_member_accuracy"`
 	Merged     ModelScore `json:"merged"`
-	// Tolerance is how far below MeanMember the merge may score.
+	// Tolerance is how far below MeanMember (and Previous) the merge may
+	// score.
 	Tolerance float64 `json:"tolerance"`
-	Passed    bool    `json:"passed"`
+	// Previous is, for a running merge (merge --into), the score of the
+	// published average the members are added to, which stands for its
+	// PreviousCount members: MeanMember then weighs it by PreviousCount
+	// and each added member by 1, and the new average must also score no
+	// more than Tolerance below Previous.
+	Previous      *ModelScore `json:"previous,omitempty"`
+	PreviousCount int         `json:"previous_count,omitempty"`
+	Passed        bool        `json:"passed"`
 }
 
 // Err returns nil when the check passed, else an error that says what the
@@ -37,6 +45,12 @@ type MergeCheck struct {
 func (c *MergeCheck) Err() error {
 	if c.Passed {
 		return nil
+	}
+	if c.Previous != nil && c.Merged.Accuracy < c.Previous.Accuracy-c.Tolerance {
+		return fmt.Errorf("the new average's pairwise accuracy %.4f is %.4f below the published average's %.4f (%s, %d members) on %d pairs (tolerance %.4f): "+
+			"adding these members would make the published model worse; nothing was written. Score the added members alone (warm eval), "+
+			"or pass a larger --check-tol if the pair set is small",
+			c.Merged.Accuracy, c.Previous.Accuracy-c.Merged.Accuracy, c.Previous.Accuracy, c.Previous.Path, c.PreviousCount, c.Pairs, c.Tolerance)
 	}
 	return fmt.Errorf("the merge's pairwise accuracy %.4f is %.4f below the members' mean %.4f on %d pairs (tolerance %.4f): "+
 		"the members are likely not linearly mode connected (fine-tuned from different pre-trained models?); "+
@@ -66,6 +80,37 @@ func CheckMerge(ctx context.Context, members []string, merged string, pairs []da
 	}
 	c.Merged = s
 	c.Passed = s.Accuracy >= c.MeanMember-tol
+	return c, nil
+}
+
+// CheckRunningMerge is CheckMerge for a running merge (merge --into): the
+// published average previous, a uniform merge of count members, gets the
+// members added and becomes merged. The earlier members need not be at
+// hand: previous stands for them. The check passes when merged scores no
+// more than tol below the mean of its constituents' accuracies, previous
+// weighted by count and each added member by 1 (WARM's precondition, with
+// previous's accuracy standing for its members' mean, which it usually
+// exceeds, so the check is the stricter for it), and no more than tol below
+// previous (publishing it would make the served model worse).
+func CheckRunningMerge(ctx context.Context, previous string, count int, members []string, merged string, pairs []data.Pair, tol float64, batch int) (*MergeCheck, error) {
+	if count < 1 {
+		return nil, fmt.Errorf("merge check: the previous average stands for %d members", count)
+	}
+	c, err := CheckMerge(ctx, members, merged, pairs, tol, batch)
+	if err != nil {
+		return nil, err
+	}
+	p, err := scorePairsWith(ctx, previous, pairs, batch)
+	if err != nil {
+		return nil, fmt.Errorf("merge check: previous average %w", err)
+	}
+	sum := float64(count) * p.Accuracy
+	for _, m := range c.Members {
+		sum += m.Accuracy
+	}
+	c.Previous, c.PreviousCount = &p, count
+	c.MeanMember = sum / float64(count+len(c.Members))
+	c.Passed = c.Merged.Accuracy >= c.MeanMember-tol && c.Merged.Accuracy >= p.Accuracy-tol
 	return c, nil
 }
 

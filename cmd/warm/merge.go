@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,6 +44,9 @@ type mergeFlagValues struct {
 	checkOn         string
 	checkTol        float64
 	checkBatch      int
+	notifyServe     string
+	notifyToken     string
+	notifyTimeout   time.Duration
 	jsonOut         bool
 	quiet           bool
 	progressNonTerm bool
@@ -103,9 +107,12 @@ func init() {
 	f.BoolVar(&mergeFlags.verify, "verify-members", false, "hash every member first: check stored fingerprints, record content fingerprints of foreign members (reads the members twice)")
 	f.IntVar(&mergeFlags.threads, "threads", 0, "worker goroutines (default: all CPUs)")
 	f.BoolVar(&mergeFlags.checkOnly, "check", false, "run the checks only; read no tensor data, write nothing")
-	f.StringVar(&mergeFlags.checkOn, "check-on", "", "score the members and the merge on this pair file (JSONL or ETHICS CSV) before writing, and refuse a merge that scores worse than the members' mean by more than --check-tol")
-	f.Float64Var(&mergeFlags.checkTol, "check-tol", 0.02, "with --check-on: how far (in pairwise accuracy) below the members' mean the merge may score")
+	f.StringVar(&mergeFlags.checkOn, "check-on", "", "score the members and the merge on this pair file (JSONL or ETHICS CSV) before writing, and refuse a merge that scores worse than the members' mean by more than --check-tol (with --into: worse than the weighted mean of the published average and the added members, or than the published average)")
+	f.Float64Var(&mergeFlags.checkTol, "check-tol", 0.02, "with --check-on: how far (in pairwise accuracy) below the members' mean (and, with --into, the published average) the merge may score")
 	f.IntVar(&mergeFlags.checkBatch, "check-batch", 8, "with --check-on: sequences per forward pass")
+	f.StringVar(&mergeFlags.notifyServe, "notify-serve", "", "after publishing, ask the warm serve at this URL to reload (POST URL/admin/reload)")
+	f.StringVar(&mergeFlags.notifyToken, "notify-token-file", "", "with --notify-serve: file holding the server's bearer token (default: $WARM_SERVE_TOKEN)")
+	f.DurationVar(&mergeFlags.notifyTimeout, "notify-timeout", 5*time.Minute, "with --notify-serve: how long the reload may take")
 	f.BoolVar(&mergeFlags.jsonOut, "json", false, "print the result as JSON")
 	f.BoolVarP(&mergeFlags.quiet, "quiet", "q", false, "no progress bar")
 	f.BoolVar(&mergeFlags.progressNonTerm, "progress", false, "show the progress bar even when stderr is not a terminal")
@@ -171,11 +178,22 @@ func runMerge(cmd *cobra.Command, members []string) error {
 		}
 		opts.Verify = func(ctx context.Context, out string) error {
 			var err error
-			if check, err = scorer.CheckMerge(ctx, members, out, pairs, fl.checkTol, max(fl.checkBatch, 1)); err != nil {
+			if fl.into != "" {
+				check, err = checkRunning(ctx, fl.into, members, out, pairs, fl.checkTol, max(fl.checkBatch, 1))
+			} else {
+				check, err = scorer.CheckMerge(ctx, members, out, pairs, fl.checkTol, max(fl.checkBatch, 1))
+			}
+			if err != nil {
 				return err
 			}
-			printMergeCheck(os.Stderr, check)
+			printMergeCheck(cmd.ErrOrStderr(), check)
 			return check.Err()
+		}
+	}
+	var notify *serveNotifier
+	if fl.notifyServe != "" {
+		if notify, err = newServeNotifier(fl.notifyServe, fl.notifyToken, fl.notifyTimeout); err != nil {
+			return err
 		}
 	}
 	showBar := !fl.quiet && (fl.progressNonTerm || term.IsTerminal(int(os.Stderr.Fd())))
@@ -206,16 +224,22 @@ func runMerge(cmd *cobra.Command, members []string) error {
 	if err != nil {
 		return err
 	}
+	// The merge is published: a failed notification is reported after the
+	// result, as an error that says so.
+	var reload *reloadResult
+	var notifyErr error
+	if notify != nil {
+		reload, notifyErr = notify.reload(cmd.Context(), res.Output, res.Fingerprint)
+	}
 	if fl.jsonOut {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		if check != nil {
-			return enc.Encode(struct {
-				merge.Result
-				Check *scorer.MergeCheck `json:"check"`
-			}{res, check})
-		}
-		return enc.Encode(res)
+		err := enc.Encode(struct {
+			merge.Result
+			Check  *scorer.MergeCheck `json:"check,omitempty"`
+			Reload *reloadResult      `json:"reload,omitempty"`
+		}{res, check, reload})
+		return errors.Join(err, notifyErr)
 	}
 	secs := res.Duration.Seconds()
 	what := fmt.Sprintf("merged %d members (%s) into %s", len(res.Members), res.Method, res.Output)
@@ -228,7 +252,29 @@ func runMerge(cmd *cobra.Command, members []string) error {
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d tensors in %d file(s), read %s, wrote %s in %.2fs (%s/s read)\nfingerprint %s\n",
 		what, res.Tensors, res.Shards,
 		humanBytes(res.BytesRead), humanBytes(res.BytesWritten), secs, humanBytes(int64(float64(res.BytesRead)/max(secs, 1e-9))), res.Fingerprint)
-	return nil
+	if reload != nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "warm serve at %s reloaded: now serving %s\n", reload.URL, reload.Fingerprint)
+		if reload.Note != "" {
+			fmt.Fprintf(cmd.OutOrStdout(), "  note: %s\n", reload.Note)
+		}
+	}
+	return notifyErr
+}
+
+// checkRunning is merge --check-on for a running merge (--into): the
+// published average into, standing for its members, and the added members
+// are scored beside the new average out.
+func checkRunning(ctx context.Context, into string, members []string, out string, pairs []data.Pair, tol float64, batch int) (*scorer.MergeCheck, error) {
+	s, err := safetensors.OpenSet(into)
+	if err != nil {
+		return nil, fmt.Errorf("merge check: --into: %w", err)
+	}
+	_, count, err := merge.ReadInfo(s.Metadata)
+	s.Close()
+	if err != nil {
+		return nil, fmt.Errorf("merge check: --into %s: %w", into, err)
+	}
+	return scorer.CheckRunningMerge(ctx, into, count, members, out, pairs, tol, batch)
 }
 
 // printMergeCheck prints the accuracies merge --check-on compared.
@@ -238,12 +284,21 @@ func printMergeCheck(w io.Writer, c *scorer.MergeCheck) {
 	for _, m := range c.Members {
 		fmt.Fprintf(tw, "member %s\t%.4f\t%.4f\t%.4f\n", m.Path, m.Accuracy, m.StdErr, m.MeanMargin)
 	}
-	fmt.Fprintf(tw, "members' mean\t%.4f\t\t\n", c.MeanMember)
+	mean := "members' mean"
+	if p := c.Previous; p != nil {
+		fmt.Fprintf(tw, "published average %s (%d members)\t%.4f\t%.4f\t%.4f\n", p.Path, c.PreviousCount, p.Accuracy, p.StdErr, p.MeanMargin)
+		mean = fmt.Sprintf("mean of the %d members (published average for its %d)", c.PreviousCount+len(c.Members), c.PreviousCount)
+	}
+	fmt.Fprintf(tw, "%s\t%.4f\t\t\n", mean, c.MeanMember)
 	fmt.Fprintf(tw, "merge\t%.4f\t%.4f\t%.4f\n", c.Merged.Accuracy, c.Merged.StdErr, c.Merged.MeanMargin)
 	tw.Flush()
 	verdict := "passed"
 	if !c.Passed {
 		verdict = "FAILED"
+	}
+	if c.Previous != nil {
+		fmt.Fprintf(w, "check %s: new average %.4f vs members' mean %.4f and published average %.4f, tolerance %.4f\n", verdict, c.Merged.Accuracy, c.MeanMember, c.Previous.Accuracy, c.Tolerance)
+		return
 	}
 	fmt.Fprintf(w, "check %s: merge %.4f vs members' mean %.4f, tolerance %.4f\n", verdict, c.Merged.Accuracy, c.MeanMember, c.Tolerance)
 }

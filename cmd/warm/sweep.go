@@ -29,9 +29,11 @@ shared base with diverse learning rates, dropouts, data orders and Baklava
 initialisations, all starting from one linear-probed head. 'warm sweep plan'
 writes the manifest; 'warm sweep run' trains the members that are not trained
 yet (all of them, or one with --member K: run members as separate jobs on any
-scheduler and gather them with 'warm merge' or 'warm report').`,
+scheduler and gather them with 'warm merge' or 'warm report'). 'warm sweep
+export' writes the bundle a federated site trains one member from, on its own
+data (warm train --bundle).`,
 	}
-	cmd.AddCommand(newSweepPlanCmd(), newSweepRunCmd(), newSweepStatusCmd(), newSweepTopCmd(), newSweepSubmitCmd(), newSweepWaitCmd())
+	cmd.AddCommand(newSweepPlanCmd(), newSweepRunCmd(), newSweepStatusCmd(), newSweepTopCmd(), newSweepSubmitCmd(), newSweepWaitCmd(), newSweepExportCmd())
 	return cmd
 }
 
@@ -74,6 +76,70 @@ The exit status is 0; the last line counts the states.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+func newSweepExportCmd() *cobra.Command {
+	var (
+		member, out string
+		force       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "export MANIFEST --member K -o BUNDLE",
+		Short: "Write the bundle a federated site needs to train member K on its own data",
+		Long: `Write a bundle directory for member K (index or name): the member's init
+checkpoint (init/), the shared linear-probed head (head/) and bundle.json with
+the member's hyper-parameters (its full training configuration, dropout,
+max_len, save_at), its name and the base fingerprint. Nothing else: none of
+the manifest's training data, evaluation sets or other members. The site
+trains with 'warm train --bundle BUNDLE -o OUT DATA' and returns OUT; the
+coordinator adds it with 'warm merge --into'.
+
+The shared head must exist ('warm sweep run MANIFEST --head-only'), and the
+manifest must not flip labels (corrupt_rate 0): a site trains on its own
+labels. The bundle is written atomically.`,
+		Example: `  warm sweep run exp/fed/manifest.json --head-only
+  warm sweep export exp/fed/manifest.json --member 2 -o bundles/member-02`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" || member == "" {
+				return errors.New("sweep export: --member K and -o BUNDLE are required")
+			}
+			man, err := sweep.Load(args[0])
+			if err != nil {
+				return err
+			}
+			k, err := memberIndex(man, member)
+			if err != nil {
+				return fmt.Errorf("sweep export: %w", err)
+			}
+			if err := sweep.Export(man, k, out, force); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "bundle of %s: %s (train it with: warm train --bundle %s -o OUT DATA)\n", man.Members[k].Name, out, out)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&member, "member", "", "the member to export (index or name)")
+	fs.StringVarP(&out, "out", "o", "", "bundle directory to write")
+	fs.BoolVar(&force, "force", false, "replace an existing bundle")
+	return cmd
+}
+
+// memberIndex resolves a member given by index or name.
+func memberIndex(man *sweep.Manifest, s string) (int, error) {
+	if k, err := strconv.Atoi(s); err == nil {
+		if k < 0 || k >= len(man.Members) {
+			return 0, fmt.Errorf("member %d out of range 0..%d", k, len(man.Members)-1)
+		}
+		return k, nil
+	}
+	for i, mb := range man.Members {
+		if mb.Name == s {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("no member %q", s)
 }
 
 func newSweepTopCmd() *cobra.Command {
