@@ -66,9 +66,9 @@ type Tokenizer struct {
 	byteID    [256]int32       // byte -> id of its single-byte token
 	merges    [][2]int32       // merges in rank order
 	ranks     map[uint64]mergeInfo
-	added     []AddedToken // sorted by id
-	rawAdded  []matchTok   // added tokens matched in the raw text (not Normalized)
-	normAdded []matchTok   // Normalized added tokens, by their normalized content
+	added     []AddedToken  // sorted by id
+	rawAdded  *addedMatcher // added tokens matched in the raw text (not Normalized)
+	normAdded *addedMatcher // Normalized added tokens, by their normalized content
 	eos       int
 	pad       int
 	norm      normalizer // nil: none
@@ -204,17 +204,19 @@ func newTokenizer(vocab []string, merges [][2]string, added []AddedToken, nz nor
 		t.added = append(t.added, at)
 	}
 	slices.SortFunc(t.added, func(x, y AddedToken) int { return x.ID - y.ID })
+	var raw, norm []matchTok
 	for _, at := range t.added {
 		if !at.Normalized {
-			t.rawAdded = append(t.rawAdded, matchTok{at.Content, at.ID})
+			raw = append(raw, matchTok{at.Content, at.ID})
 			continue
 		}
 		c := nz.apply(at.Content)
 		if c == "" {
 			return nil, fmt.Errorf("added token %q: its normalized content is empty", at.Content)
 		}
-		t.normAdded = append(t.normAdded, matchTok{c, at.ID})
+		norm = append(norm, matchTok{c, at.ID})
 	}
+	t.rawAdded, t.normAdded = newAddedMatcher(raw), newAddedMatcher(norm)
 	if id, ok := t.ids[EOSToken]; ok {
 		t.eos = int(id)
 	}
@@ -340,7 +342,7 @@ func (t *Tokenizer) encode(dst []int, text string, added bool, word func([]int, 
 		if t.norm != nil {
 			seg = t.norm.apply(seg)
 		}
-		if !added || len(t.normAdded) == 0 {
+		if !added || t.normAdded.empty() {
 			if seg != "" {
 				pretok(seg, atStart)
 			}
@@ -362,51 +364,109 @@ type matchTok struct {
 	id      int
 }
 
-// splitAdded cuts text at occurrences of toks (leftmost first, the longest at
-// equal positions, as Hugging Face's leftmost-longest matcher) and calls
-// plain with each non-empty text segment and its offset, and special with
-// each match.
-func splitAdded(text string, toks []matchTok, plain func(string, int), special func(int)) {
-	if len(toks) == 0 {
-		if text != "" {
-			plain(text, 0)
+// addedMatcher finds added tokens in a text: a byte trie of their contents,
+// so that cutting them out costs one pass over the text whatever their
+// number (Llama-3 has 256 special tokens, Gemma's files hundreds), where
+// searching for each token in turn cost (tokens × text length).
+type addedMatcher struct {
+	first [256]bool // bytes a token starts with
+	nodes []trieNode
+}
+
+type trieNode struct {
+	edges []trieEdge // sorted by byte
+	id    int        // the token ending here, or -1
+}
+
+type trieEdge struct {
+	b  byte
+	to int32
+}
+
+// newAddedMatcher builds the matcher of toks; of two tokens with the same
+// content the first is kept.
+func newAddedMatcher(toks []matchTok) *addedMatcher {
+	m := &addedMatcher{nodes: []trieNode{{id: -1}}}
+	for _, t := range toks {
+		if t.content == "" {
+			continue
 		}
-		return
+		m.first[t.content[0]] = true
+		n := 0
+		for i := 0; i < len(t.content); i++ {
+			n = m.child(n, t.content[i], true)
+		}
+		if m.nodes[n].id < 0 {
+			m.nodes[n].id = t.id
+		}
 	}
-	// next[k] is the next occurrence of token k at or after pos, or -1.
-	next := make([]int, len(toks))
-	for k, at := range toks {
-		next[k] = strings.Index(text, at.content)
+	return m
+}
+
+// child returns the node under n by byte b (-1 if none and !add).
+func (m *addedMatcher) child(n int, b byte, add bool) int {
+	e := m.nodes[n].edges
+	i, found := slices.BinarySearchFunc(e, b, func(x trieEdge, b byte) int { return int(x.b) - int(b) })
+	if found {
+		return int(e[i].to)
 	}
-	pos := 0
-	for {
-		best := -1
-		for k, at := range toks {
-			if next[k] >= 0 && next[k] < pos {
-				if i := strings.Index(text[pos:], at.content); i >= 0 {
-					next[k] = pos + i
-				} else {
-					next[k] = -1
-				}
-			}
-			if next[k] < 0 {
+	if !add {
+		return -1
+	}
+	to := len(m.nodes)
+	m.nodes = append(m.nodes, trieNode{id: -1})
+	e = append(e, trieEdge{})
+	copy(e[i+1:], e[i:])
+	e[i] = trieEdge{b, int32(to)}
+	m.nodes[n].edges = e
+	return to
+}
+
+// empty reports whether there is no token to find.
+func (m *addedMatcher) empty() bool { return m == nil || len(m.nodes) == 1 }
+
+// longestAt returns the longest token starting at text[pos:] (length 0 if
+// none).
+func (m *addedMatcher) longestAt(text string, pos int) (id, length int) {
+	n := 0
+	for i := pos; i < len(text); i++ {
+		if n = m.child(n, text[i], false); n < 0 {
+			break
+		}
+		if m.nodes[n].id >= 0 {
+			id, length = m.nodes[n].id, i+1-pos
+		}
+	}
+	return id, length
+}
+
+// splitAdded cuts text at occurrences of m's tokens (leftmost first, the
+// longest at equal positions, as Hugging Face's leftmost-longest matcher)
+// and calls plain with each non-empty text segment and its offset, and
+// special with each match.
+func splitAdded(text string, m *addedMatcher, plain func(string, int), special func(int)) {
+	start := 0
+	if !m.empty() {
+		for pos := 0; pos < len(text); {
+			if !m.first[text[pos]] {
+				pos++
 				continue
 			}
-			if best < 0 || next[k] < next[best] || (next[k] == next[best] && len(at.content) > len(toks[best].content)) {
-				best = k
+			id, n := m.longestAt(text, pos)
+			if n == 0 {
+				pos++
+				continue
 			}
-		}
-		if best < 0 {
-			if pos < len(text) {
-				plain(text[pos:], pos)
+			if pos > start {
+				plain(text[start:pos], start)
 			}
-			return
+			special(id)
+			pos += n
+			start = pos
 		}
-		if next[best] > pos {
-			plain(text[pos:next[best]], pos)
-		}
-		special(toks[best].id)
-		pos = next[best] + len(toks[best].content)
+	}
+	if start < len(text) {
+		plain(text[start:], start)
 	}
 }
 

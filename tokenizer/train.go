@@ -164,7 +164,7 @@ func train(ctx context.Context, texts iter.Seq[string], totalBytes int64, cfg Tr
 
 // specialSplitter cuts literal special tokens out of training text, as
 // Encode does, so that they are never counted as words.
-var specialSplitter = []matchTok{{EOSToken, TrainedEOSID}, {PadToken, TrainedPadID}}
+var specialSplitter = newAddedMatcher([]matchTok{{EOSToken, TrainedEOSID}, {PadToken, TrainedPadID}})
 
 // countWords counts pre-token frequencies over texts with several workers.
 func countWords(ctx context.Context, texts iter.Seq[string], totalBytes int64, workers int, progress func(Progress)) (map[string]int64, error) {
