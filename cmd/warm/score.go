@@ -78,7 +78,7 @@ line, and nothing is written.`,
 			}
 			secs := time.Since(t1).Seconds()
 			stderrLog.Info("scored", "records", len(records), "tokens", tokens, "load_s", fmt.Sprintf("%.2f", loaded.Sub(t0).Seconds()),
-				"forward_s", fmt.Sprintf("%.3f", secs), "tokens_per_s", fmt.Sprintf("%.1f", float64(tokens)/secs))
+				"encode_s", fmt.Sprintf("%.3f", t1.Sub(loaded).Seconds()), "forward_s", fmt.Sprintf("%.3f", secs), "tokens_per_s", fmt.Sprintf("%.1f", float64(tokens)/secs))
 			var buf bytes.Buffer
 			for _, r := range rewards {
 				buf.WriteString(`{"reward": `)
