@@ -20,12 +20,10 @@ import (
 
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/data"
-	"github.com/warm-rm/warm/data/synth"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/sweep"
-	"github.com/warm-rm/warm/tokenizer"
 	"github.com/warm-rm/warm/train"
 )
 
@@ -41,22 +39,8 @@ type fedSetup struct {
 
 func newFedSetup(t *testing.T) *fedSetup {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
-	cfg := synth.DefaultConfig()
-	cfg.TrainPairs, cfg.TestPairs, cfg.OODDevPairs, cfg.OODTestPairs = 36, 8, 16, 8
-	cfg.Prompts, cfg.SFTExamples, cfg.CorpusBytes = 12, 8, 10_000
-	task, err := synth.Generate(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := task.WriteDir(filepath.Join(dir, "data")); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := tokenizer.Train(ctx, slices.Values(task.Corpus), tokenizer.TrainConfig{VocabSize: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := tinyTask(t, dir, 36)
 	saveBase := func(name string, seed uint64) string {
 		m, err := model.New(model.Config{VocabSize: tok.VocabSize(), NPositions: 64, NEmbd: 16, NLayer: 1, NHead: 2, PadID: tok.Pad()})
 		if err != nil {

@@ -22,13 +22,13 @@ import (
 	"github.com/warm-rm/warm/train"
 )
 
-// tinyPolicySetup writes a tiny synthetic task, a random SFT policy and a
-// sweep of two random reward models into dir.
-func tinyPolicySetup(t *testing.T, dir string) {
+// tinyTask writes a tiny synthetic task with trainPairs training pairs into
+// dir/data and returns it with a 300-token tokenizer trained on its corpus.
+func tinyTask(t *testing.T, dir string, trainPairs int) (*synth.Task, *tokenizer.Tokenizer) {
 	t.Helper()
 	ctx := context.Background()
 	cfg := synth.DefaultConfig()
-	cfg.TrainPairs, cfg.TestPairs, cfg.OODDevPairs, cfg.OODTestPairs = 32, 8, 16, 8
+	cfg.TrainPairs, cfg.TestPairs, cfg.OODDevPairs, cfg.OODTestPairs = trainPairs, 8, 16, 8
 	cfg.Prompts, cfg.SFTExamples, cfg.CorpusBytes = 12, 8, 10_000
 	task, err := synth.Generate(ctx, cfg)
 	if err != nil {
@@ -41,6 +41,14 @@ func tinyPolicySetup(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return task, tok
+}
+
+// tinyPolicySetup writes a tiny synthetic task, a random SFT policy and a
+// sweep of two random reward models into dir.
+func tinyPolicySetup(t *testing.T, dir string) {
+	t.Helper()
+	_, tok := tinyTask(t, dir, 32)
 	newModel := func(reward bool, seed uint64) *model.Model {
 		m, err := model.New(model.Config{VocabSize: tok.VocabSize(), NPositions: 64, NEmbd: 16, NLayer: 1, NHead: 2, PadID: tok.Pad(), RewardHead: reward})
 		if err != nil {
