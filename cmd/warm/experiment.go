@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/warm-rm/warm/data/synth"
 	"github.com/warm-rm/warm/experiment"
 )
 
@@ -19,6 +20,10 @@ func newExperimentCmd() *cobra.Command {
 	var task, shared string
 	var fed experiment.FederatedOptions
 	var crossData string
+	var (
+		trainPairs, memberSteps int
+		longerBetter            float64
+	)
 	cmd := &cobra.Command{
 		Use:   "experiment [--task synthetic | --task ethics --data DIR] [-o DIR]",
 		Short: "Run the whole WARM protocol and write its report",
@@ -34,7 +39,12 @@ an interrupted experiment continues where it stopped.`,
 			var err error
 			switch task {
 			case "synthetic":
-				t, err = experiment.Synthetic(cmd.Context(), o.Dir, o.Seed, nil)
+				scfg := synth.DefaultConfig()
+				scfg.LongerBetter = longerBetter
+				if trainPairs > 0 {
+					scfg.TrainPairs = trainPairs
+				}
+				t, err = experiment.Synthetic(cmd.Context(), o.Dir, o.Seed, &scfg)
 			case "ethics":
 				if shared == "" {
 					return errors.New("experiment: --task ethics needs --data, the shared data directory (holding ethics-util/, corpus/, hh-rlhf/)")
@@ -45,6 +55,9 @@ an interrupted experiment continues where it stopped.`,
 			}
 			if err != nil {
 				return err
+			}
+			if memberSteps > 0 {
+				t.Member.Steps = memberSteps
 			}
 			p := newProgress()
 			if o.Workers <= 1 {
@@ -79,6 +92,9 @@ an interrupted experiment continues where it stopped.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&task, "task", "synthetic", "the task: synthetic or ethics")
+	fs.IntVar(&trainPairs, "train-pairs", 0, "synthetic: training pairs (default 20000)")
+	fs.Float64Var(&longerBetter, "longer-better", 0, "synthetic: how often the longer response is better in train and ID test (0.5: no length shortcut; 0: the natural ~0.76)")
+	fs.IntVar(&memberSteps, "member-steps", 0, "steps of each member at scale 1 (default: the task's)")
 	fs.StringVar(&shared, "data", "", "shared data directory for --task ethics (e.g. ../shared/data)")
 	fs.StringVarP(&o.Dir, "out", "o", "warm-experiment", "output directory (reused stages are kept)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the task, base, sweep and evaluation")

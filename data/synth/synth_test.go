@@ -407,3 +407,34 @@ func BenchmarkGold(b *testing.B) {
 		Gold(prompt, resp)
 	}
 }
+
+// TestLongerBetter: the length feature is set in the in-distribution splits
+// (0.5 removes it; 0.65 weakens it) and OOD splits are as before, while the
+// default (0) generates the same task as before the option existed.
+func TestLongerBetter(t *testing.T) {
+	base := smallConfig(11)
+	base.TrainPairs, base.OODTestPairs = 6000, 1000
+	def := generate(t, base)
+	for _, q := range []float64{0.5, 0.65} {
+		c := base
+		c.LongerBetter = q
+		task := generate(t, c)
+		st := task.Stats()
+		for _, s := range st[:2] { // train, ID test
+			if math.Abs(s.LongerWinsGold-q) > 0.03 || s.LengthTies != 0 {
+				t.Errorf("longer_better %.2f: %s longer wins (gold) %.3f, ties %.3f", q, s.Name, s.LongerWinsGold, s.LengthTies)
+			}
+		}
+		if !slices.Equal(task.OODTest.Pairs, def.OODTest.Pairs) || !slices.Equal(task.OODDev.Pairs, def.OODDev.Pairs) {
+			t.Errorf("longer_better %.2f changed the OOD splits", q)
+		}
+	}
+	if s := def.Train.Stats(base.Beta); s.LongerWinsGold < 0.7 {
+		t.Errorf("default task: longer wins (gold) %.3f, the natural mix is about 0.76", s.LongerWinsGold)
+	}
+	c := base
+	c.LongerBetter = 1
+	if err := c.Validate(); err == nil {
+		t.Error("longer_better 1 accepted")
+	}
+}

@@ -41,6 +41,14 @@ type Config struct {
 	// CorruptRate is the fraction of train labels flipped after the
 	// Bradley-Terry draw (data.Corrupt with Seed); 0 for none.
 	CorruptRate float64 `json:"corrupt_rate"`
+	// LongerBetter, when > 0, sets how often the spurious length feature
+	// holds in the in-distribution splits (train and test): the fraction of
+	// their pairs whose longer response (in bytes) has the higher gold
+	// reward. Each pair draws its class with this probability and pairs are
+	// redrawn until one of that class comes (pairs of equal length are
+	// redrawn too). 0.5 removes the feature; 0 leaves the natural mix,
+	// about 0.76 (the default task). OOD splits are never changed.
+	LongerBetter float64 `json:"longer_better,omitempty"`
 }
 
 // DefaultConfig returns the default task: 20k train pairs, 2k ID test, 1k OOD
@@ -88,6 +96,9 @@ func (c Config) Validate() error {
 	}
 	if math.IsNaN(c.CorruptRate) || c.CorruptRate < 0 || c.CorruptRate > 1 {
 		return fmt.Errorf("synth: corrupt rate must be in [0, 1], got %v", c.CorruptRate)
+	}
+	if math.IsNaN(c.LongerBetter) || c.LongerBetter < 0 || c.LongerBetter >= 1 {
+		return fmt.Errorf("synth: longer_better must be in [0, 1) (0: the natural mix), got %v", c.LongerBetter)
 	}
 	return nil
 }
@@ -247,6 +258,9 @@ func genSplitPosts(ctx context.Context, ps *postSource, cfg Config, name string,
 			posts = append(posts, post)
 		}
 		a, b, kind := drawPair(rng, post, cfg.MinGap, ood)
+		if cfg.LongerBetter > 0 && !ood {
+			a, b = drawLengthClass(rng, post, cfg, a, b)
+		}
 		ga, gb := post.Score(a).Reward, post.Score(b).Reward
 		chosen, rejected := a, b
 		if rng.Float64() >= sigmoid(cfg.Beta*(ga-gb)) {
@@ -296,6 +310,25 @@ func drawPair(rng *rand.Rand, post Post, minGap float64, ood bool) (a, b, kind s
 			return a, b, kind
 		}
 	}
+}
+
+// drawLengthClass returns an in-distribution pair of post whose length
+// class (the longer response has the higher gold reward, or not) is drawn
+// with probability cfg.LongerBetter, redrawing pairs from (a, b) on until
+// one of that class comes (at most 1000 tries; pairs of equal length never
+// match).
+func drawLengthClass(rng *rand.Rand, post Post, cfg Config, a, b string) (string, string) {
+	want := rng.Float64() < cfg.LongerBetter
+	for try := 0; try < 1000; try++ {
+		if len(a) != len(b) {
+			ga, gb := post.Score(a).Reward, post.Score(b).Reward
+			if ga != gb && (len(a) > len(b)) == (ga > gb) == want {
+				break
+			}
+		}
+		a, b, _ = drawPair(rng, post, cfg.MinGap, false)
+	}
+	return a, b
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
