@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"github.com/warm-rm/warm/internal/report"
 	"strings"
 
 	"github.com/warm-rm/warm/sweep"
@@ -83,3 +84,15 @@ func Summary(r *Results) []string {
 		wa, ens, best, r.RankSet, strings.Join(summary, "; "))
 	return append([]string{head}, details...)
 }
+
+// HeadlineFigure is the figure a report opens on: accuracy against M, WA
+// and ENS, out of and in distribution (nil when nothing was evaluated).
+func HeadlineFigure(r *Results) *report.Figure { return headline(r) }
+
+// Comparison returns the paired comparison a − b on set, if evaluated.
+func (r *Results) Comparison(a, b, set string) (Comparison, bool) {
+	return findComparison(r, a, b, set)
+}
+
+// BestMember returns the name of the member ranked first ("" if none).
+func (r *Results) BestMember() string { return bestMemberName(r) }

@@ -36,11 +36,9 @@ func MemberConfig() train.Config { return schedule(2000, 32, 1e-4, 0, 100) }
 // `warm experiment --task synthetic`): 1,200 steps at 2e-3.
 func DemoPretrainConfig() train.Config { return schedule(1200, 32, 2e-3, 2e-4, 60) }
 
-// DemoSFTConfig is `warm demo`'s SFT: 300 steps at 5e-4.
-func DemoSFTConfig() train.Config { return schedule(300, 32, 5e-4, 5e-5, 20) }
-
-// DemoRMConfig is `warm demo`'s reward model: RMConfig.
-func DemoRMConfig() train.Config { return RMConfig() }
+// DemoShape is the model of the synthetic task (`warm demo` and `warm
+// experiment --task synthetic`): d=128, 2 layers, 4 heads, context 96.
+var DemoShape = Shape{D: 128, Layers: 2, Heads: 4, Context: 96}
 
 // SyntheticSFTConfig is the synthetic experiment's SFT: 3,000 steps at 1e-3.
 // At 300 steps the policy writes fluent but invented clauses (mean gold

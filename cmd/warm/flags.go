@@ -26,12 +26,14 @@ import (
 var (
 	threads    int
 	cpuProfile string
+	memProfile string
 	profFile   *os.File
 )
 
 func init() {
 	rootCmd.PersistentFlags().IntVar(&threads, "threads", runtime.GOMAXPROCS(0), "goroutines the compute kernels use")
 	rootCmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (go tool pprof)")
+	rootCmd.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile (allocations and what is live) at the end of the command to this file (go tool pprof)")
 	rootCmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if threads < 1 {
 			return fmt.Errorf("--threads %d: must be at least 1", threads)
@@ -53,12 +55,20 @@ func init() {
 	rootCmd.PersistentPostRun = func(*cobra.Command, []string) { stopProfile() }
 }
 
-// stopProfile ends a --cpuprofile profile (also called when a command fails).
+// stopProfile ends a --cpuprofile profile and writes the --memprofile one
+// (also called when a command fails).
 func stopProfile() {
 	if profFile != nil {
 		pprof.StopCPUProfile()
 		profFile.Close()
 		profFile = nil
+	}
+	if memProfile != "" {
+		if f, err := os.Create(memProfile); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+		memProfile = ""
 	}
 }
 
