@@ -87,8 +87,10 @@ type Result struct {
 	// Report, BoNDir and HTML are where the reports went.
 	Report, BoNDir, HTML string
 	M                    int
-	Stages               []Stage
-	Wall                 time.Duration
+	// Notes describe the task and the regime.
+	Notes  []string
+	Stages []Stage
+	Wall   time.Duration
 }
 
 // Stage is the wall time of one part of the demo.
@@ -139,6 +141,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	task.Member.Steps = MemberSteps
 	task.Notes = append(task.Notes, fmt.Sprintf("The demo's regime: %d training pairs in which the longer response is the better one %.0f%% of the time (no shared length shortcut), %.0f%% of training labels flipped, %d members of %d steps at scale %g.",
 		cfg.TrainPairs, 100*cfg.LongerBetter, 100*CorruptRate, o.M, MemberSteps, o.Scale))
+	res.Notes = task.Notes
 	exp, err := experiment.Run(ctx, task, experiment.RunOptions{
 		Dir: o.Dir, Seed: o.Seed, M: o.M, CorruptRate: CorruptRate, Scale: o.Scale,
 		Eval:    experiment.EvalOptions{MaxPairs: 1000, LMCPairs: 200},

@@ -108,6 +108,11 @@ func (r *Result) Verdict() []string {
 		}
 		out = append(out, fmt.Sprintf("%s %s %s (agreement with the flipped label %+.3f ± %.3f; the paper's Obs. 3: less).", wa, what, ens, c.Diff, c.StdErr))
 	}
+	for _, e := range res.ErrorCorrelation {
+		if e.Set == experiment.SetOODTest {
+			out = append(out, fmt.Sprintf("The members' errors on %s correlate %.2f on average (over %d member pairs): averaging removes only the errors they do not share.", e.Set, e.Mean, e.Pairs))
+		}
+	}
 	cost := r.costs()
 	cwa, cens := cost(wa), cost(ens)
 	if cwa > 0 && cens > 0 {
@@ -153,13 +158,12 @@ func writeReport(r *Result) error {
 	for _, s := range r.Stages {
 		stages = append(stages, fmt.Sprintf("%s %s", s.Name, s.Wall.Round(time.Second)))
 	}
+	intro := []string{fmt.Sprintf("Produced by `warm demo` in %s (%s). The full experiment report is `report/report.html`, best-of-N's `bon/bon.html`.", r.Wall.Round(time.Second), strings.Join(stages, "; "))}
 	d := &report.Doc{
 		Title:    fmt.Sprintf("warm demo: WARM(%d) on the synthetic task", r.M),
 		Verdict:  r.Verdict(),
 		Headline: experiment.HeadlineFigure(r.Experiment),
-		Intro: []string{
-			fmt.Sprintf("Produced by `warm demo` in %s (%v). The full experiment report is `report/report.html`, best-of-N's `bon/bon.html`.", r.Wall.Round(time.Second), stages),
-		},
+		Intro:    append(intro, r.Notes...),
 		Sections: []report.Section{
 			{Title: "Members, WA and ENS", Tables: []report.Table{acc}},
 			{Title: "Best-of-N against the gold reward", Text: []string{"The gold reward of the pick under each proxy reward as N grows (95% intervals over prompts); a proxy that is hacked makes the curve fall."}, Figures: policy.BoNFigures(r.BoN)},

@@ -155,7 +155,85 @@ type Results struct {
 	Comparisons []Comparison `json:"comparisons"`
 	Costs       []Cost       `json:"costs"`
 	LMC         []Curve      `json:"lmc"`
-	Wall        string       `json:"wall"`
+	// ErrorCorrelation is, per set, the mean correlation of the members'
+	// errors (the mechanism WARM relies on: averaging removes what members
+	// do not share; errors every member makes survive it).
+	ErrorCorrelation []ErrorCorrelation `json:"member_error_correlation,omitempty"`
+	Wall             string             `json:"wall"`
+}
+
+// ErrorCorrelation is the Pearson correlation of two members' error
+// indicators (1 where a pair is ranked wrong, ties included) on one set,
+// averaged over the pairs of averageable members (Pairs of them; members
+// with no error or no success on the set are left out).
+type ErrorCorrelation struct {
+	Set   string  `json:"set"`
+	Mean  float64 `json:"mean"`
+	Pairs int     `json:"pairs"`
+}
+
+// errorCorrelation computes ErrorCorrelation for every set from the
+// members' scores.
+func errorCorrelation(man *sweep.Manifest, ms []scored, sets []*Set) []ErrorCorrelation {
+	var out []ErrorCorrelation
+	idx := man.Averageable()
+	for _, s := range sets {
+		errs := make([][]float64, 0, len(idx))
+		for _, i := range idx {
+			ps, ok := ms[i][s.Name]
+			if !ok {
+				continue
+			}
+			c := eval.Correct(ps.chosen, ps.rejected)
+			e := make([]float64, len(c))
+			for k, ok := range c {
+				if !ok {
+					e[k] = 1
+				}
+			}
+			errs = append(errs, e)
+		}
+		ec := ErrorCorrelation{Set: s.Name}
+		var sum float64
+		for a := 0; a < len(errs); a++ {
+			for b := a + 1; b < len(errs); b++ {
+				if r, ok := pearson(errs[a], errs[b]); ok {
+					sum += r
+					ec.Pairs++
+				}
+			}
+		}
+		if ec.Pairs > 0 {
+			ec.Mean = sum / float64(ec.Pairs)
+			out = append(out, ec)
+		}
+	}
+	return out
+}
+
+// pearson is the correlation of x and y (false when either is constant).
+func pearson(x, y []float64) (float64, bool) {
+	n := float64(len(x))
+	if len(x) == 0 || len(x) != len(y) {
+		return 0, false
+	}
+	var mx, my float64
+	for i := range x {
+		mx += x[i]
+		my += y[i]
+	}
+	mx, my = mx/n, my/n
+	var sxy, sxx, syy float64
+	for i := range x {
+		dx, dy := x[i]-mx, y[i]-my
+		sxy += dx * dy
+		sxx += dx * dx
+		syy += dy * dy
+	}
+	if sxx == 0 || syy == 0 {
+		return 0, false
+	}
+	return sxy / math.Sqrt(sxx*syy), true
 }
 
 // SetInfo names a set and its size.
@@ -292,6 +370,7 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptio
 	if err := ev.scoreMembers(ctx); err != nil {
 		return nil, err
 	}
+	res.ErrorCorrelation = errorCorrelation(man, ev.mscores, sets)
 	if err := ev.rankMembers(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/warm-rm/warm/internal/atomicdir"
 	"github.com/warm-rm/warm/internal/report"
@@ -130,6 +131,19 @@ func tables(rep Report) (obs, acc, cmp, cost, lmcT report.Table) {
 
 // reportDoc lays the report out: verdict, headline figure, provenance and
 // notes, then the observations, the tables and the other figures.
+// errorCorrelationText says how much the members' errors correlate on each
+// set (nothing when it was not measured).
+func errorCorrelationText(r *Results) []string {
+	if len(r.ErrorCorrelation) == 0 {
+		return nil
+	}
+	parts := make([]string, len(r.ErrorCorrelation))
+	for i, e := range r.ErrorCorrelation {
+		parts[i] = fmt.Sprintf("%s %.2f", e.Set, e.Mean)
+	}
+	return []string{"Correlation of the members' errors (mean over member pairs; averaging can remove only the errors members do not share): " + strings.Join(parts, ", ") + "."}
+}
+
 func reportDoc(rep Report) *report.Doc {
 	r := rep.Results
 	obs, acc, cmp, cost, lmcT := tables(rep)
@@ -138,7 +152,7 @@ func reportDoc(rep Report) *report.Doc {
 		Footer: "All numbers are in `results.json`."}
 	d.Sections = []report.Section{
 		{Title: "The paper's observations", Text: []string{"Differences are paired per-example differences of correctness with their standard errors."}, Tables: []report.Table{obs}},
-		{Title: "Accuracy (± binomial standard error)", Text: []string{fmt.Sprintf("Members are ranked on `%s`; WA(M) and ENS(M) use the top M.", r.RankSet)}, Tables: []report.Table{acc}},
+		{Title: "Accuracy (± binomial standard error)", Text: append([]string{fmt.Sprintf("Members are ranked on `%s`; WA(M) and ENS(M) use the top M.", r.RankSet)}, errorCorrelationText(r)...), Tables: []report.Table{acc}},
 		{Title: "Paired comparisons", Tables: []report.Table{cmp}},
 		{Title: "Inference cost", Tables: []report.Table{cost}},
 	}

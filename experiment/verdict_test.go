@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -79,5 +80,26 @@ func TestReportLeadsWithVerdictAndHeadline(t *testing.T) {
 	iv, ih, it := strings.Index(md, "WA(2) against ENS(2)"), strings.Index(md, "(headline.png)"), strings.Index(md, "| --- |")
 	if iv < 0 || ih < iv || it < ih {
 		t.Errorf("verdict at %d, headline at %d, first table at %d:\n%s", iv, ih, it, md)
+	}
+}
+
+func TestPearsonAndErrorCorrelation(t *testing.T) {
+	if r, ok := pearson([]float64{1, 0, 1, 0}, []float64{1, 0, 1, 0}); !ok || math.Abs(r-1) > 1e-12 {
+		t.Errorf("identical: %v %v", r, ok)
+	}
+	if r, ok := pearson([]float64{1, 0, 1, 0}, []float64{0, 1, 0, 1}); !ok || math.Abs(r+1) > 1e-12 {
+		t.Errorf("opposite: %v %v", r, ok)
+	}
+	if _, ok := pearson([]float64{1, 1}, []float64{0, 1}); ok {
+		t.Error("a constant accepted")
+	}
+	man := &sweep.Manifest{Members: []sweep.Member{{Name: "a"}, {Name: "b"}, {Name: "c", Role: sweep.RoleBaseline}}}
+	ps := func(c ...float32) pairScores { return pairScores{chosen: c, rejected: []float32{0.5, 0.5, 0.5, 0.5}} }
+	ms := []scored{{"x": ps(1, 0, 1, 0)}, {"x": ps(1, 0, 0, 0)}, {"x": ps(0, 1, 0, 1)}}
+	ec := errorCorrelation(man, ms, []*Set{{Name: "x"}})
+	// a errs on pairs 1 and 3, b on 1, 2 and 3: r = 1/√3; the baseline c
+	// (whose errors would correlate -1 with a's) is left out.
+	if len(ec) != 1 || ec[0].Pairs != 1 || math.Abs(ec[0].Mean-1/math.Sqrt(3)) > 1e-9 {
+		t.Errorf("%+v", ec)
 	}
 }
