@@ -186,6 +186,13 @@ func bestOfN(ctx context.Context, o Options, res *Result) (*policy.BoNResult, er
 		bo.Rewards = append(bo.Rewards, r)
 		byName[s] = r.Name()
 	}
+	for k := 0; k < o.M; k++ {
+		r, err := rs.Parse(fmt.Sprintf("member:%d", k))
+		if err != nil {
+			return nil, fmt.Errorf("demo: best-of-N: %w", err)
+		}
+		bo.Members = append(bo.Members, r)
+	}
 	if bo.Control, err = rs.Parse("gold"); err != nil {
 		return nil, fmt.Errorf("demo: best-of-N: %w", err)
 	}

@@ -125,6 +125,9 @@ func (r *Result) Verdict() []string {
 			line += fmt.Sprintf(" %s %.2f ± %.2f;", c.Reward, c.Control[n], c.ControlCI[n])
 		}
 		out = append(out, line+fmt.Sprintf(" (one SFT sample: %.2f).", r.BoN.Curves[0].Control[0]))
+		if me := r.BoN.MemberErrors; me != nil {
+			out = append(out, fmt.Sprintf("On the SFT policy's own samples the members agree with gold on %s of sample pairs and their errors correlate %.2f.", agreeRange(me.Agreement), me.Correlation))
+		}
 		var hacked, gaining []string
 		for _, c := range r.BoN.Curves {
 			if c.Control[n] < c.Control[0] {
@@ -179,4 +182,13 @@ func writeReport(r *Result) error {
 		return err
 	}
 	return report.WriteFiles(dir, files)
+}
+
+// agreeRange formats the smallest and largest of xs.
+func agreeRange(xs []float64) string {
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return fmt.Sprintf("%.2f–%.2f", lo, hi)
 }

@@ -162,3 +162,48 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// Pearson is the correlation of x and y (false when they differ in length,
+// are empty, or either is constant).
+func Pearson(x, y []float64) (float64, bool) {
+	if len(x) == 0 || len(x) != len(y) {
+		return 0, false
+	}
+	n := float64(len(x))
+	var mx, my float64
+	for i := range x {
+		mx += x[i]
+		my += y[i]
+	}
+	mx, my = mx/n, my/n
+	var sxy, sxx, syy float64
+	for i := range x {
+		dx, dy := x[i]-mx, y[i]-my
+		sxy += dx * dy
+		sxx += dx * dx
+		syy += dy * dy
+	}
+	if sxx == 0 || syy == 0 {
+		return 0, false
+	}
+	return sxy / math.Sqrt(sxx*syy), true
+}
+
+// MeanCorrelation is the mean Pearson correlation over every pair of the
+// series (a pair with a constant series is left out) and the number of
+// pairs it averages: how much models' errors (1 wrong, 0 right) overlap.
+func MeanCorrelation(series [][]float64) (mean float64, pairs int) {
+	var sum float64
+	for a := 0; a < len(series); a++ {
+		for b := a + 1; b < len(series); b++ {
+			if r, ok := Pearson(series[a], series[b]); ok {
+				sum += r
+				pairs++
+			}
+		}
+	}
+	if pairs == 0 {
+		return math.NaN(), 0
+	}
+	return sum / float64(pairs), pairs
+}

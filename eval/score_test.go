@@ -30,3 +30,14 @@ func TestPairedDiff(t *testing.T) {
 		t.Errorf("mean %v se %v", m, se)
 	}
 }
+
+func TestMeanCorrelation(t *testing.T) {
+	m, n := MeanCorrelation([][]float64{{1, 0, 1, 0}, {1, 0, 1, 0}, {0, 1, 0, 1}, {1, 1, 1, 1}})
+	// pairs: (0,1) +1, (0,2) -1, (1,2) -1; the constant series is left out.
+	if n != 3 || math.Abs(m-(-1.0/3)) > 1e-12 {
+		t.Errorf("mean %v over %d pairs", m, n)
+	}
+	if _, n := MeanCorrelation([][]float64{{1, 0}}); n != 0 {
+		t.Error("one series gave a pair")
+	}
+}

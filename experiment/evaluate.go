@@ -194,46 +194,12 @@ func errorCorrelation(man *sweep.Manifest, ms []scored, sets []*Set) []ErrorCorr
 			errs = append(errs, e)
 		}
 		ec := ErrorCorrelation{Set: s.Name}
-		var sum float64
-		for a := 0; a < len(errs); a++ {
-			for b := a + 1; b < len(errs); b++ {
-				if r, ok := pearson(errs[a], errs[b]); ok {
-					sum += r
-					ec.Pairs++
-				}
-			}
-		}
+		ec.Mean, ec.Pairs = eval.MeanCorrelation(errs)
 		if ec.Pairs > 0 {
-			ec.Mean = sum / float64(ec.Pairs)
 			out = append(out, ec)
 		}
 	}
 	return out
-}
-
-// pearson is the correlation of x and y (false when either is constant).
-func pearson(x, y []float64) (float64, bool) {
-	n := float64(len(x))
-	if len(x) == 0 || len(x) != len(y) {
-		return 0, false
-	}
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx, my = mx/n, my/n
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
-	}
-	if sxx == 0 || syy == 0 {
-		return 0, false
-	}
-	return sxy / math.Sqrt(sxx*syy), true
 }
 
 // SetInfo names a set and its size.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warm-rm/warm/eval"
 	"github.com/warm-rm/warm/sweep"
 )
 
@@ -83,14 +84,14 @@ func TestReportLeadsWithVerdictAndHeadline(t *testing.T) {
 	}
 }
 
-func TestPearsonAndErrorCorrelation(t *testing.T) {
-	if r, ok := pearson([]float64{1, 0, 1, 0}, []float64{1, 0, 1, 0}); !ok || math.Abs(r-1) > 1e-12 {
+func TestErrorCorrelation(t *testing.T) {
+	if r, ok := eval.Pearson([]float64{1, 0, 1, 0}, []float64{1, 0, 1, 0}); !ok || math.Abs(r-1) > 1e-12 {
 		t.Errorf("identical: %v %v", r, ok)
 	}
-	if r, ok := pearson([]float64{1, 0, 1, 0}, []float64{0, 1, 0, 1}); !ok || math.Abs(r+1) > 1e-12 {
+	if r, ok := eval.Pearson([]float64{1, 0, 1, 0}, []float64{0, 1, 0, 1}); !ok || math.Abs(r+1) > 1e-12 {
 		t.Errorf("opposite: %v %v", r, ok)
 	}
-	if _, ok := pearson([]float64{1, 1}, []float64{0, 1}); ok {
+	if _, ok := eval.Pearson([]float64{1, 1}, []float64{0, 1}); ok {
 		t.Error("a constant accepted")
 	}
 	man := &sweep.Manifest{Members: []sweep.Member{{Name: "a"}, {Name: "b"}, {Name: "c", Role: sweep.RoleBaseline}}}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/warm-rm/warm/eval"
 	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sample"
 	"github.com/warm-rm/warm/sweep"
@@ -32,7 +33,23 @@ type BoNOptions struct {
 	// Compare lists (A, B) pairs of reward names whose picks are compared
 	// (win rate of A's pick against B's, judged by the control reward).
 	Compare [][2]string
+	// Members, when set, are scored on the pool too, to measure how much
+	// their errors on the policy's own samples overlap (MemberErrors).
+	Members []Reward
 	Log     *slog.Logger
+}
+
+// MemberErrors says how the members rank the policy's samples against the
+// control reward: over every pair of samples of one prompt whose control
+// rewards differ, each member's agreement with the control's order, and the
+// mean correlation of the members' errors (1 where a member orders the pair
+// against the control, ties included). Averaging can remove only the errors
+// members do not share.
+type MemberErrors struct {
+	Members     []string  `json:"members"`
+	Agreement   []float64 `json:"agreement"`
+	Correlation float64   `json:"correlation"`
+	Pairs       int       `json:"pairs"`
 }
 
 // BoNCurve is best-of-N under one proxy reward, for every N.
@@ -102,6 +119,8 @@ type BoNResult struct {
 	KL          []float64       `json:"kl"`
 	Curves      []BoNCurve      `json:"curves"`
 	Comparisons []BoNComparison `json:"comparisons"`
+	// MemberErrors is set when BoNOptions.Members was.
+	MemberErrors *MemberErrors `json:"member_errors,omitempty"`
 	// SFTControl is the mean control reward of a single SFT sample and
 	// StoppedFrac the fraction of samples that ended with EOS.
 	SFTControl  float64 `json:"sft_control"`
@@ -242,8 +261,53 @@ func BestOfN(ctx context.Context, p *Policy, o BoNOptions) (*BoNResult, error) {
 		a, b := names[c[0]], names[c[1]]
 		res.Comparisons = append(res.Comparisons, bonCompare(c[0], c[1], proxy[a], proxy[b], control, P, n, res.Ns, weights))
 	}
+	if len(o.Members) > 0 {
+		me := &MemberErrors{}
+		var errs [][]float64
+		for _, m := range o.Members {
+			scores, err := sc.score(ctx, m, batch)
+			if err != nil {
+				return nil, fmt.Errorf("best-of-N: member %s: %w", m.Name(), err)
+			}
+			e := pairErrors(scores, control, P, n)
+			me.Members = append(me.Members, m.Name())
+			me.Agreement = append(me.Agreement, 1-mean(e))
+			me.Pairs = len(e)
+			errs = append(errs, e)
+		}
+		me.Correlation, _ = eval.MeanCorrelation(errs)
+		res.MemberErrors = me
+	}
 	res.Wall = time.Since(t0).Round(time.Millisecond).String()
 	return res, nil
+}
+
+// pairErrors returns, over every pair of samples of one prompt whose
+// control rewards differ (prompt-major, the pool's n samples a prompt),
+// 1 where proxy orders the pair against control (a proxy tie included).
+func pairErrors(proxy, control []float64, P, n int) []float64 {
+	var out []float64
+	for p := 0; p < P; p++ {
+		for i := p * n; i < (p+1)*n; i++ {
+			for j := i + 1; j < (p+1)*n; j++ {
+				dc := control[i] - control[j]
+				if dc == 0 {
+					continue
+				}
+				e := 0.0
+				if dp := proxy[i] - proxy[j]; dp == 0 || (dp > 0) != (dc > 0) {
+					e = 1
+				}
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+func mean(xs []float64) float64 {
+	m, _ := meanSE(xs)
+	return m
 }
 
 // bonCurve estimates best-of-N under one proxy.

@@ -195,6 +195,14 @@ func bonDoc(r *BoNResult) *report.Doc {
 		}
 		d.Sections = append(d.Sections, s)
 	}
+	if me := r.MemberErrors; me != nil {
+		t := report.Table{Caption: fmt.Sprintf("Over the %d pairs of one prompt's samples whose control rewards differ: each member's agreement with the control's order; the members' errors correlate %.3f on average (averaging removes only the errors members do not share).", me.Pairs, me.Correlation),
+			Head: []string{"member", "agreement with " + r.Control}}
+		for i, m := range me.Members {
+			t.Rows = append(t.Rows, []string{m, fmt.Sprintf("%.3f", me.Agreement[i])})
+		}
+		d.Sections = append(d.Sections, report.Section{Title: "The members on the policy's samples", Tables: []report.Table{t}})
+	}
 	d.Sections = append(d.Sections, report.Section{Title: "Figures", Figures: figs[1:]})
 	return d
 }

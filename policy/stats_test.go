@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -69,5 +70,19 @@ func TestMeanCorr(t *testing.T) {
 	}
 	if meanCorr([]float64{1, 1}, []float64{1, 2}, 2) != nil {
 		t.Error("all-constant groups give a number")
+	}
+}
+
+// TestPairErrors: within-prompt pairs only, control ties skipped, a proxy
+// tie or a reversed order is an error.
+func TestPairErrors(t *testing.T) {
+	control := []float64{1, 2, 3, 5, 5, 0}
+	proxy := []float64{1, 2, 2, 9, 1, 3}
+	// prompt 0 (samples 0-2): (0,1) right, (0,2) right, (1,2) proxy tie: error.
+	// prompt 1 (samples 3-5): (3,4) control tie: skipped; (3,5) right; (4,5) wrong.
+	got := pairErrors(proxy, control, 2, 3)
+	want := []float64{0, 0, 1, 0, 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pairErrors = %v, want %v", got, want)
 	}
 }

@@ -20,6 +20,7 @@ func newBoNCmd() *cobra.Command {
 		policyPath, out    string
 		rewards, compare   []string
 		maxN, refs         int
+		memberErrs         int
 		force              bool
 		cfg                = sample.DefaultConfig()
 		defaultBoNRewards  = []string{"best", "ens:6", "warm:6"}
@@ -74,6 +75,13 @@ figures (PNG and SVG).`,
 				o.Rewards = append(o.Rewards, r)
 				byName[spec] = r.Name()
 			}
+			for k := 0; k < memberErrs; k++ {
+				r, err := rs.Parse(fmt.Sprintf("member:%d", k))
+				if err != nil {
+					return fmt.Errorf("bon: --member-errors: %w", err)
+				}
+				o.Members = append(o.Members, r)
+			}
 			if o.Control, err = rs.Parse(pf.control); err != nil {
 				return fmt.Errorf("bon: control: %w", err)
 			}
@@ -100,6 +108,7 @@ figures (PNG and SVG).`,
 	fs.StringVar(&policyPath, "policy", "", "policy checkpoint to sample from (the SFT policy)")
 	pf.add(fs, true)
 	fs.IntVar(&maxN, "max-n", 64, "largest N (a power of two)")
+	fs.IntVar(&memberErrs, "member-errors", 0, "also score the pool with the top K members: their agreement with the control and the correlation of their errors on the policy's samples")
 	fs.IntVar(&refs, "ref-samples", 16, "independent samples per prompt that picks are judged against (the random SFT sample)")
 	fs.StringSliceVar(&rewards, "rewards", defaultBoNRewards, "proxy rewards (best, member:K, ens:M, warm:M, rm:PATH, gold)")
 	fs.StringSliceVar(&compare, "compare", nil, "win-rate comparisons A=B between --rewards (default: each reward against best, warm:M against ens:M)")
