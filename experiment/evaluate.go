@@ -297,6 +297,11 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptio
 			return nil, fmt.Errorf("ensemble size %d: the sweep has %d members to average", M, pool)
 		}
 	}
+	if gpt2, err := isGPT2(man); err != nil {
+		return nil, err
+	} else if !gpt2 {
+		return evaluateFamily(ctx, man, sets, o, start)
+	}
 	members := make([]*checkpoint.Checkpoint, len(man.Members))
 	var tok *tokenizer.Tokenizer
 	for i := range man.Members {

@@ -34,7 +34,8 @@ type SlurmOptions struct {
 	// (--gres=gpu:N), for a manifest whose Command trains on GPUs.
 	GPUs int
 	// NoReport merges every averageable member without ranking them by
-	// `warm report` (whose evaluation runs GPT-2 members only for now).
+	// `warm report` (which scores every member on the evaluation sets:
+	// skip it when the sets are large and the members big).
 	NoReport bool
 }
 

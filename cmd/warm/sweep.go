@@ -287,7 +287,7 @@ recorded in the manifest.`,
 	fs.IntVar(&o.SaveEvery, "save-every", 0, "steps between the members' training-state checkpoints (default: warm sweep run's)")
 	fs.StringVar(&command, "command", "", "train each member with this command template instead of warm (recorded in the manifest)")
 	fs.IntVar(&o.GPUs, "gpus", 0, "GPUs per member task (Slurm --gres=gpu:N; with --k8s the nvidia.com/gpu limit of each pod)")
-	fs.BoolVar(&o.NoReport, "no-report", false, "merge every member without ranking them by warm report (for members warm cannot evaluate yet)")
+	fs.BoolVar(&o.NoReport, "no-report", false, "merge every member without ranking them by warm report (which scores every member on the manifest's evaluation sets)")
 	fs.BoolVar(&k8s, "k8s", false, "write Kubernetes Jobs (an Indexed Job for the members)")
 	fs.BoolVar(&apply, "apply", false, "with --k8s: run kubectl apply on the Jobs")
 	fs.StringVar(&kubectl, "kubectl", "kubectl", "the kubectl command (--apply)")

@@ -1,0 +1,152 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/merge"
+	"github.com/warm-rm/warm/pipeline"
+	"github.com/warm-rm/warm/safetensors"
+	"github.com/warm-rm/warm/scorer"
+	"github.com/warm-rm/warm/sweep"
+)
+
+// evaluateFamily evaluates a sweep whose members are not GPT-2 (Llama,
+// Mistral, Qwen2, Qwen3, Gemma2 reward models, e.g. trained by another tool
+// through a --command manifest). Members are loaded one at a time through
+// package scorer (each record encoded as `warm score` would); WA(M) is
+// `warm merge` of the top M into a temporary directory (the same bytes),
+// loaded and scored; ENS(M) is the mean of the members' rewards. LMC curves
+// and the greedy soup are not computed for these families (each would
+// write and load a checkpoint per point); the report's tables say none
+// were.
+func evaluateFamily(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptions, start time.Time) (*Results, error) {
+	log := pipeline.Logger(o.Log)
+	ev := &evaluation{
+		evaluator: evaluator{sets: sets, batch: o.Batch},
+		man:       man, o: o,
+		res: &Results{Date: time.Now().UTC().Format(time.RFC3339), RankSet: o.RankSet},
+	}
+	res := ev.res
+	for _, s := range sets {
+		res.Sets = append(res.Sets, SetInfo{s.Name, len(s.Pairs)})
+	}
+	ev.mscores = make([]scored, len(man.Members))
+	firstSet := make([]float64, len(man.Members)) // seconds scoring sets[0], for the cost
+	for i, mb := range man.Members {
+		sc, secs, err := scoreDir(ctx, man.MemberDir(i), sets, o.Batch)
+		if err != nil {
+			return nil, fmt.Errorf("member %s: %w", mb.Name, err)
+		}
+		ev.mscores[i], firstSet[i] = sc, secs
+		res.Entries = append(res.Entries, Entry{Name: mb.Name, Kind: sweep.KindMember, Results: results(sc, sets)})
+		log.Info("scored", "model", mb.Name)
+	}
+	res.ErrorCorrelation = errorCorrelation(man, ev.mscores, sets)
+	if err := ev.rankMembers(); err != nil {
+		return nil, err
+	}
+	ignoreBase, err := foreignMembers(man)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(man.MemberDir(0)), ".warm-report-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	var waSecs float64
+	for _, M := range o.Ms {
+		top, err := sweep.Top(ev.rank, M)
+		if err != nil {
+			return nil, err
+		}
+		dirs, names := make([]string, M), make([]string, M)
+		parts := make([]scored, M)
+		for k, i := range top {
+			dirs[k], names[k], parts[k] = man.MemberDir(i), man.Members[i].Name, ev.mscores[i]
+		}
+		waName, ensName := sweep.WAName(M), sweep.ENSName(M)
+		out := filepath.Join(tmp, fmt.Sprintf("wa-%d", M))
+		if _, err := merge.Run(ctx, out, dirs, merge.Options{IgnoreBaseFingerprint: ignoreBase, NoSync: true}); err != nil {
+			return nil, fmt.Errorf("%s: %w", waName, err)
+		}
+		wsc, secs, err := scoreDir(ctx, out, sets, o.Batch)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", waName, err)
+		}
+		os.RemoveAll(out)
+		waSecs = secs
+		res.Entries = append(res.Entries,
+			Entry{Name: waName, Kind: sweep.KindWA, M: M, Members: names, Results: results(wsc, sets)},
+			Entry{Name: ensName, Kind: sweep.KindENS, M: M, Members: names, Results: results(ensemble(parts), sets)})
+		log.Info("scored", "model", waName)
+		best := res.Entries[ev.rank[0]].Name
+		for _, s := range sets {
+			res.Comparisons = append(res.Comparisons, compare(res, waName, ensName, s.Name), compare(res, waName, best, s.Name))
+		}
+	}
+	// Cost: one model against the M members of ENS(M), each scored alone
+	// on the first set (ENS's passes are those of its members).
+	per1000 := 1000 / float64(max(len(sets[0].Pairs), 1)) * 1000
+	res.Costs = append(res.Costs, Cost{Name: "WA", M: 1, MsPer1000Pairs: waSecs * per1000})
+	for _, M := range o.Ms {
+		var t float64
+		for _, i := range ev.rank[:M] {
+			t += firstSet[i]
+		}
+		res.Costs = append(res.Costs, Cost{Name: sweep.ENSName(M), M: M, MsPer1000Pairs: t * per1000})
+	}
+	res.Wall = time.Since(start).Round(time.Second).String()
+	return res, nil
+}
+
+// scoreDir loads the reward model at dir (any family) and scores every set;
+// it returns the scores and the seconds spent on the first set.
+func scoreDir(ctx context.Context, dir string, sets []*Set, batch int) (scored, float64, error) {
+	s, err := scorer.Load(dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := scored{}
+	var first float64
+	for k, set := range sets {
+		t0 := time.Now()
+		c, r, err := s.ScorePairs(ctx, set.Pairs, max(batch, 1))
+		if err != nil {
+			return nil, 0, fmt.Errorf("set %s: %w", set.Name, err)
+		}
+		if k == 0 {
+			first = time.Since(t0).Seconds()
+		}
+		out[set.Name] = pairScores{c, r}
+	}
+	return out, first, nil
+}
+
+// foreignMembers reports whether the first member carries no warm base
+// fingerprint (a checkpoint made by another tool), so that its merge must
+// skip that check: a --command manifest ties its members to the base by the
+// base's content hash instead.
+func foreignMembers(man *sweep.Manifest) (bool, error) {
+	set, err := safetensors.OpenSet(man.MemberDir(0))
+	if err != nil {
+		return false, err
+	}
+	defer set.Close()
+	return set.Metadata[safetensors.MetaBaseFingerprint] == "", nil
+}
+
+// isGPT2 reports whether the sweep's first member is a GPT-2 checkpoint
+// (warm's own engine path, with LMC and the greedy soup).
+func isGPT2(man *sweep.Manifest) (bool, error) {
+	typ, err := checkpoint.ModelType(man.MemberDir(0))
+	if err != nil {
+		return false, fmt.Errorf("member %s: %w (train it with 'warm sweep run')", man.Members[0].Name, err)
+	}
+	return typ == "gpt2", nil
+}
