@@ -173,6 +173,7 @@ func bestOfN(ctx context.Context, o Options, res *Result) (*policy.BoNResult, er
 	if err != nil {
 		return nil, fmt.Errorf("demo: best-of-N: %w", err)
 	}
+	defer rs.Close()
 	specs := []string{"best", fmt.Sprintf("ens:%d", o.M), fmt.Sprintf("warm:%d", o.M)}
 	bo := policy.BoNOptions{MaxN: o.MaxN, RefSamples: 8, Sample: sample.DefaultConfig(), Log: o.Log}
 	bo.Sample.MaxTokens = 40

@@ -10,7 +10,6 @@ import (
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/merge"
 	"github.com/warm-rm/warm/pipeline"
-	"github.com/warm-rm/warm/safetensors"
 	"github.com/warm-rm/warm/scorer"
 	"github.com/warm-rm/warm/sweep"
 )
@@ -50,7 +49,7 @@ func evaluateFamily(ctx context.Context, man *sweep.Manifest, sets []*Set, o Eva
 	if err := ev.rankMembers(); err != nil {
 		return nil, err
 	}
-	ignoreBase, err := foreignMembers(man)
+	ignoreBase, err := man.ForeignMembers()
 	if err != nil {
 		return nil, err
 	}
@@ -126,19 +125,6 @@ func scoreDir(ctx context.Context, dir string, sets []*Set, batch int) (scored, 
 		out[set.Name] = pairScores{c, r}
 	}
 	return out, first, nil
-}
-
-// foreignMembers reports whether the first member carries no warm base
-// fingerprint (a checkpoint made by another tool), so that its merge must
-// skip that check: a --command manifest ties its members to the base by the
-// base's content hash instead.
-func foreignMembers(man *sweep.Manifest) (bool, error) {
-	set, err := safetensors.OpenSet(man.MemberDir(0))
-	if err != nil {
-		return false, err
-	}
-	defer set.Close()
-	return set.Metadata[safetensors.MetaBaseFingerprint] == "", nil
 }
 
 // isGPT2 reports whether the sweep's first member is a GPT-2 checkpoint

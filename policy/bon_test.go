@@ -71,8 +71,9 @@ func TestSweepRewards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := rs.Ranked(0)
-	b, _ := rs.Ranked(1)
+	ra, _ := rs.Ranked(0)
+	rb, _ := rs.Ranked(1)
+	a, b := ra.(*RM), rb.(*RM)
 	want := make([]float32, len(a.Model.Flat))
 	if err := merge.AverageFloat32(want, [][]float32{a.Model.Flat, b.Model.Flat}, nil); err != nil {
 		t.Fatal(err)

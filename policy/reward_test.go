@@ -70,7 +70,7 @@ func TestEnsembleAndWARM(t *testing.T) {
 	}
 	rs := NewRewards()
 	rs.Ranking = []int{1, 0}
-	rs.members = map[int]*RM{0: a, 1: b}
+	rs.members = map[int]Reward{0: a, 1: b}
 	rs.Manifest = nil
 	if _, err := rs.WARM(2); err == nil {
 		t.Error("WARM without a sweep manifest was accepted")

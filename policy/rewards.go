@@ -13,6 +13,7 @@ import (
 	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/eval"
+	"github.com/warm-rm/warm/merge"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sweep"
@@ -29,8 +30,11 @@ type Rewards struct {
 	Ranking []int
 	// RankedBy says where the ranking came from.
 	RankedBy string
-	members  map[int]*RM
+	members  map[int]Reward // *RM (GPT-2) or *TextRM (other families)
 	made     map[string]Reward
+	// tmp holds the merged WARM(M) checkpoints of other families while
+	// they are loaded.
+	tmp string
 }
 
 // RankOptions says how to rank the members of a sweep.
@@ -53,7 +57,7 @@ func OpenRewards(ctx context.Context, manifestPath string, o RankOptions) (*Rewa
 	if err != nil {
 		return nil, err
 	}
-	rs := &Rewards{Manifest: man, members: map[int]*RM{}, made: map[string]Reward{}}
+	rs := &Rewards{Manifest: man, members: map[int]Reward{}, made: map[string]Reward{}}
 	res := o.Results
 	if res == "" {
 		def := filepath.Join(filepath.Dir(filepath.Dir(manifestPath)), "report", "results.json")
@@ -76,7 +80,7 @@ func OpenRewards(ctx context.Context, manifestPath string, o RankOptions) (*Rewa
 // NewRewards returns a reward factory without a sweep ("rm:" and "gold"
 // specs only).
 func NewRewards() *Rewards {
-	return &Rewards{members: map[int]*RM{}, made: map[string]Reward{}}
+	return &Rewards{members: map[int]Reward{}, made: map[string]Reward{}}
 }
 
 func (rs *Rewards) rankFromResults(path string) error {
@@ -117,23 +121,31 @@ func (rs *Rewards) rankHere(ctx context.Context, o RankOptions) error {
 	}
 	acc := make([]float64, len(rs.Manifest.Members))
 	for _, i := range rs.Manifest.Averageable() {
-		rm, err := rs.member(i)
+		r, err := rs.member(i)
 		if err != nil {
 			return err
 		}
-		maxLen := rs.Manifest.MaxLen
-		if maxLen <= 0 {
-			maxLen = rm.Model.Config.NPositions
+		var c, rj []float32
+		switch m := r.(type) {
+		case *RM:
+			maxLen := rs.Manifest.MaxLen
+			if maxLen <= 0 {
+				maxLen = m.Model.Config.NPositions
+			}
+			tp, _, err := data.TokenizePairs(ctx, m.Tok, pairs, maxLen)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			c, rj, err = eval.ScorePairs(ctx, m.Model, tp, 64)
+			if err != nil {
+				return fmt.Errorf("member %s: %w", rs.Manifest.Members[i].Name, err)
+			}
+		case *TextRM:
+			if c, rj, err = m.S.ScorePairs(ctx, pairs, max(m.BatchSize, 1)); err != nil {
+				return fmt.Errorf("member %s: %w", rs.Manifest.Members[i].Name, err)
+			}
 		}
-		tp, _, err := data.TokenizePairs(ctx, rm.Tok, pairs, maxLen)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		c, r, err := eval.ScorePairs(ctx, rm.Model, tp, 64)
-		if err != nil {
-			return fmt.Errorf("member %s: %w", rs.Manifest.Members[i].Name, err)
-		}
-		acc[i] = eval.Summarize(c, r).Accuracy
+		acc[i] = eval.Summarize(c, rj).Accuracy
 		pipeline.Logger(o.Log).Info("rank", "member", rs.Manifest.Members[i].Name, "set", set, "accuracy", fmt.Sprintf("%.4f", acc[i]))
 	}
 	rank, err := rs.Manifest.Rank(acc)
@@ -145,22 +157,33 @@ func (rs *Rewards) rankHere(ctx context.Context, o RankOptions) error {
 	return nil
 }
 
-// member loads member i (manifest index) once.
-func (rs *Rewards) member(i int) (*RM, error) {
+// member loads member i (manifest index) once: a GPT-2 checkpoint as an
+// RM, any other family as a TextRM.
+func (rs *Rewards) member(i int) (Reward, error) {
 	if rm, ok := rs.members[i]; ok {
 		return rm, nil
 	}
 	name := rs.Manifest.Members[i].Name
-	rm, err := LoadRM(name, rs.Manifest.MemberDir(i))
+	dir := rs.Manifest.MemberDir(i)
+	typ, err := checkpoint.ModelType(dir)
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %w (train it with 'warm sweep run')", name, err)
+	}
+	var rm Reward
+	if typ == "gpt2" {
+		rm, err = LoadRM(name, dir)
+	} else {
+		rm, err = LoadTextRM(name, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("member %s: %w", name, err)
 	}
 	rs.members[i] = rm
 	return rm, nil
 }
 
 // Ranked returns the member of rank r (0 is the best).
-func (rs *Rewards) Ranked(r int) (*RM, error) {
+func (rs *Rewards) Ranked(r int) (Reward, error) {
 	if rs.Manifest == nil {
 		return nil, errors.New("no sweep: give a sweep manifest")
 	}
@@ -170,47 +193,60 @@ func (rs *Rewards) Ranked(r int) (*RM, error) {
 	return rs.member(rs.Ranking[r])
 }
 
-// top returns the M best members.
-func (rs *Rewards) top(M int) ([]*RM, error) {
+// top returns the M best members (and their manifest indices).
+func (rs *Rewards) top(M int) ([]Reward, []int, error) {
 	if rs.Manifest == nil {
-		return nil, errors.New("no sweep: give a sweep manifest")
+		return nil, nil, errors.New("no sweep: give a sweep manifest")
 	}
 	idx, err := sweep.Top(rs.Ranking, M)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]*RM, M)
+	out := make([]Reward, M)
 	for k, i := range idx {
 		rm, err := rs.member(i)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out[k] = rm
 	}
-	return out, nil
+	return out, idx, nil
 }
 
-// WARM returns the weight average of the top M members (uniform,
-// merge.AverageFloat32: the same arithmetic as `warm merge`), as one
-// in-memory reward model.
-func (rs *Rewards) WARM(M int) (*RM, error) {
-	top, err := rs.top(M)
+// WARM returns the weight average of the top M members (uniform, the
+// arithmetic of `warm merge`) as one reward model: averaged in memory for
+// GPT-2 members (merge.AverageFloat32), written by merge.Run into a
+// temporary directory and loaded for other families (the bytes `warm
+// merge` writes; Close removes the directory).
+func (rs *Rewards) WARM(M int) (Reward, error) {
+	top, idx, err := rs.top(M)
 	if err != nil {
 		return nil, err
 	}
-	models := make([]*model.Model, M)
 	names := make([]string, M)
-	for k, rm := range top {
-		if rm.Tok.Fingerprint() != top[0].Tok.Fingerprint() {
-			return nil, fmt.Errorf("WARM(%d): member %s has another tokenizer than %s", M, rm.Name(), top[0].Name())
+	for k, r := range top {
+		names[k] = r.Name()
+	}
+	if _, ok := top[0].(*RM); !ok {
+		return rs.mergedWARM(M, idx, names)
+	}
+	models := make([]*model.Model, M)
+	first := top[0].(*RM)
+	for k, r := range top {
+		rm, ok := r.(*RM)
+		if !ok {
+			return nil, fmt.Errorf("WARM(%d): member %s is not a GPT-2 model like %s", M, r.Name(), first.Name())
 		}
-		models[k], names[k] = rm.Model, rm.Name()
+		if rm.Tok.Fingerprint() != first.Tok.Fingerprint() {
+			return nil, fmt.Errorf("WARM(%d): member %s has another tokenizer than %s", M, rm.Name(), first.Name())
+		}
+		models[k] = rm.Model
 	}
 	m, err := sweep.NewAverage(models, names)
 	if err != nil {
 		return nil, fmt.Errorf("WARM(%d): %w", M, err)
 	}
-	rm, err := NewRM(sweep.WARMRewardName(M), m, top[0].Tok)
+	rm, err := NewRM(sweep.WARMRewardName(M), m, first.Tok)
 	if err != nil {
 		return nil, err
 	}
@@ -218,17 +254,52 @@ func (rs *Rewards) WARM(M int) (*RM, error) {
 	return rm, nil
 }
 
-// ENS returns the prediction ensemble of the top M members.
-func (rs *Rewards) ENS(M int) (*Ensemble, error) {
-	top, err := rs.top(M)
+// mergedWARM is WARM(M) of members of another family than GPT-2.
+func (rs *Rewards) mergedWARM(M int, idx []int, names []string) (Reward, error) {
+	if rs.tmp == "" {
+		dir, err := os.MkdirTemp("", "warm-rewards-")
+		if err != nil {
+			return nil, fmt.Errorf("WARM(%d): %w", M, err)
+		}
+		rs.tmp = dir
+	}
+	dirs := make([]string, M)
+	for k, i := range idx {
+		dirs[k] = rs.Manifest.MemberDir(i)
+	}
+	out := filepath.Join(rs.tmp, fmt.Sprintf("warm-%d", M))
+	foreign, err := rs.Manifest.ForeignMembers()
+	if err != nil {
+		return nil, fmt.Errorf("WARM(%d): %w", M, err)
+	}
+	if _, err := merge.Run(context.Background(), out, dirs, merge.Options{IgnoreBaseFingerprint: foreign, NoSync: true}); err != nil {
+		return nil, fmt.Errorf("WARM(%d): %w", M, err)
+	}
+	rm, err := LoadTextRM(sweep.WARMRewardName(M), out)
 	if err != nil {
 		return nil, err
 	}
-	parts := make([]Reward, M)
-	for k, rm := range top {
-		parts[k] = rm
+	return rm, nil
+}
+
+// Close removes the temporary checkpoints WARM wrote (members of other
+// families than GPT-2); the rewards already loaded keep working.
+func (rs *Rewards) Close() error {
+	if rs.tmp == "" {
+		return nil
 	}
-	return NewEnsemble(sweep.ENSRewardName(M), parts)
+	err := os.RemoveAll(rs.tmp)
+	rs.tmp = ""
+	return err
+}
+
+// ENS returns the prediction ensemble of the top M members.
+func (rs *Rewards) ENS(M int) (*Ensemble, error) {
+	top, _, err := rs.top(M)
+	if err != nil {
+		return nil, err
+	}
+	return NewEnsemble(sweep.ENSRewardName(M), top)
 }
 
 // Parse returns the reward a spec names:

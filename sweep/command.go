@@ -363,3 +363,16 @@ func checkDerived(ctx context.Context, base, dir string) (string, error) {
 	}
 	return set.Fingerprint(ctx, 0)
 }
+
+// ForeignMembers reports whether the sweep's first member carries no warm
+// base fingerprint (a checkpoint made by another tool), so that merging the
+// members must skip that check: a --command manifest ties its members to
+// the base by the base's content hash (BaseHash) instead.
+func (m *Manifest) ForeignMembers() (bool, error) {
+	set, err := safetensors.OpenSet(m.MemberDir(0))
+	if err != nil {
+		return false, err
+	}
+	defer set.Close()
+	return set.Metadata[safetensors.MetaBaseFingerprint] == "", nil
+}

@@ -65,6 +65,7 @@ figures (PNG and SVG).`,
 			if err != nil {
 				return fmt.Errorf("bon: %w", err)
 			}
+			defer rs.Close()
 			o := policy.BoNOptions{Prompts: prompts, MaxN: maxN, RefSamples: refs, Sample: cfg, Log: stderrLog}
 			byName := map[string]string{}
 			for _, spec := range rewards {

@@ -63,6 +63,7 @@ Rewards: best, member:K, ens:M, warm:M (of a --sweep), rm:PATH, gold.`,
 			if err != nil {
 				return fmt.Errorf("rl: %w", err)
 			}
+			defer rs.Close()
 			reward, err := rs.Parse(spec)
 			if err != nil {
 				return fmt.Errorf("rl: %w", err)
