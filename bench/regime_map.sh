@@ -39,10 +39,10 @@ for r in shared weak none; do
 		sw=$d/sweep
 		[ "$s" = 1 ] || sw=$d/sweep-s$s
 		bon=$d/bon-s$s
-		if [ ! -f "$bon/bon.json" ]; then
+		if [ ! -f "$bon/bon.json" ] || ! grep -q member_errors "$bon/bon.json"; then
 			"$warm" bon --policy "$d/sft" --sweep "$sw/manifest.json" --results "$rep/results.json" \
 				--prompts "$d/data/prompts.jsonl" --max-prompts 64 --max-n 16 --ref-samples 8 --max-tokens 40 \
-				--rewards best,ens:4,warm:4 --control gold -o "$bon" --force >"$bon.log" 2>&1
+				--rewards best,ens:4,warm:4 --member-errors 4 --control gold -o "$bon" --force >"$bon.log" 2>&1
 		fi
 	done
 done
@@ -65,9 +65,9 @@ def ms(xs):
     se = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1) / n) if n > 1 else float("nan")
     return f"{m:+.3f} ± {se:.3f}"
 def mean(xs): return f"{sum(xs)/len(xs):.3f}"
-print("regime | OOD: WA−ENS | OOD: WA−best | flipped: WA−ENS | ID: WA−ENS | OOD acc best/WA/ENS | error corr OOD | BoN gold N=16 best/ENS/WA (N=1)")
+print("regime | OOD: WA−ENS | OOD: WA−best | flipped: WA−ENS | ID: WA−ENS | OOD acc best/WA/ENS | error corr OOD | error corr policy samples | members' agreement with gold on them | BoN gold N=16 best/ENS/WA (N=1)")
 for r in ["shared", "weak", "none"]:
-    rows = {k: [] for k in "we wb fe ie ab aw ae ec bb be bw b1".split()}
+    rows = {k: [] for k in "we wb fe ie ab aw ae ec pc pa bb be bw b1".split()}
     for s in (1, 2, 3):
         rep = os.path.join(W, r, "report" if s == 1 else f"report-s{s}", "results.json")
         res = load(rep)["results"]
@@ -78,8 +78,11 @@ for r in ["shared", "weak", "none"]:
         rows["ec"].append(next((e["mean"] for e in res.get("member_error_correlation", []) if e["set"] == "ood_test"), float("nan")))
         bon = load(os.path.join(W, r, f"bon-s{s}", "bon.json"))
         cur = {c["reward"]: c["control"] for c in bon["curves"]}
+        me = bon.get("member_errors") or {}
+        rows["pc"].append(me.get("correlation", float("nan")))
+        rows["pa"].append(sum(me.get("agreement", [float("nan")])) / max(len(me.get("agreement", [1])), 1))
         rows["bb"].append(cur["best"][-1]); rows["be"].append(cur["ens4"][-1]); rows["bw"].append(cur["warm4"][-1]); rows["b1"].append(cur["best"][0])
     print(f"{r} | {ms(rows['we'])} | {ms(rows['wb'])} | {ms(rows['fe'])} | {ms(rows['ie'])} | "
-          f"{mean(rows['ab'])}/{mean(rows['aw'])}/{mean(rows['ae'])} | {mean(rows['ec'])} | "
+          f"{mean(rows['ab'])}/{mean(rows['aw'])}/{mean(rows['ae'])} | {mean(rows['ec'])} | {mean(rows['pc'])} | {mean(rows['pa'])} | "
           f"{mean(rows['bb'])}/{mean(rows['be'])}/{mean(rows['bw'])} ({mean(rows['b1'])})")
 PY

@@ -18,6 +18,9 @@
 # new fingerprint (a request is never split, so never a mix).
 #
 #   bench/serve_load.sh [WORKDIR]     # THREADS (2), N (8000)
+#   WIDE=1 bench/serve_load.sh        # serve a wider model instead: d=512, 8 layers
+#                                     # (about 27M parameters, a forward pass that
+#                                     # outweighs the request around it), N 2000
 #   PIN=1 bench/serve_load.sh         # server and offline score on CPU 0 with
 #                                     # one thread, the load generator on CPU 1
 #
@@ -34,6 +37,8 @@ W=${1:-bench/out/serve_load}
 THREADS=${THREADS:-2}
 N=${N:-8000}
 PIN=${PIN:-0}
+WIDE=${WIDE:-0}
+[ "$WIDE" = 1 ] && N=${N_WIDE:-2000}
 srv=() cli=()
 if [ "$PIN" = 1 ]; then
 	srv=(taskset -c 0) cli=(taskset -c 1) THREADS=1
@@ -48,12 +53,26 @@ if [ ! -d "$W/exp/sweep" ]; then
 	"$warm" --threads "$THREADS" experiment --task synthetic --scale 0.03 --members 3 --max-pairs 200 --lmc-pairs 100 -o "$W/exp" >"$W/exp.log" 2>&1
 fi
 rm -rf "$W/warm3" "$W/served"
-"$warm" merge -q -o "$W/warm3" "$W"/exp/sweep/members/member-[0-9][0-9] >/dev/null
-cp -r "$W/warm3" "$W/served"
+if [ "$WIDE" = 1 ]; then
+	# A wider GPT-2 reward model on the same tokenizer: pre-trained for a few
+	# steps (its accuracy does not matter here, its cost does), a zero head,
+	# and a second copy (one more step) for the reload.
+	if [ ! -d "$W/wide-rm2" ]; then
+		"$warm" --threads "$THREADS" pretrain -o "$W/wide-base" --force --d 512 --layers 8 --heads 8 --steps 2 --tokenizer "$W/exp/base/tokenizer.json" "$W/exp/data/corpus.txt" >"$W/wide.log" 2>&1
+		"$warm" --threads "$THREADS" train -o "$W/wide-rm1" --force --init "$W/wide-base" --probe-steps 0 --steps 1 "$W/exp/data/train.jsonl" >>"$W/wide.log" 2>&1
+		"$warm" --threads "$THREADS" train -o "$W/wide-rm2" --force --init "$W/wide-base" --probe-steps 0 --steps 2 "$W/exp/data/train.jsonl" >>"$W/wide.log" 2>&1
+	fi
+	cp -r "$W/wide-rm1" "$W/served"
+	reload_src=$W/wide-rm2
+else
+	"$warm" merge -q -o "$W/warm3" "$W"/exp/sweep/members/member-[0-9][0-9] >/dev/null
+	cp -r "$W/warm3" "$W/served"
+	reload_src=$W/exp/sweep/members/member-01
+fi
 jq -c '{text: (.prompt + .chosen)}' "$W/exp/data/ood_test.jsonl" >"$W/texts.jsonl"
 texts=$(wc -l <"$W/texts.jsonl")
 
-echo "machine: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(date -u +%F), threads $THREADS, N $N; $([ "$PIN" = 1 ] && echo "server on CPU 0, client on CPU 1" || echo "client and server share the machine")"
+echo "machine: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(date -u +%F), threads $THREADS, N $N, model $([ "$WIDE" = 1 ] && echo "d=512 x 8 layers" || echo "WARM(3) of d=128 x 2 layers"); $([ "$PIN" = 1 ] && echo "server on CPU 0, client on CPU 1" || echo "client and server share the machine")"
 # Offline: the texts four times over (so a pass lasts seconds, not a
 # fraction of one), three runs, the median.
 for _ in 1 2 3 4; do cat "$W/texts.jsonl"; done >"$W/texts4.jsonl"
@@ -106,7 +125,7 @@ kill "$pid"
 wait "$pid" || true
 
 serve
-cp "$W/exp/sweep/members/member-01/model.safetensors" "$W/served/model.safetensors.new"
+cp "$reload_src/model.safetensors" "$W/served/model.safetensors.new"
 mv "$W/served/model.safetensors.new" "$W/served/model.safetensors"
 line=$(load -c 16 -reload-after $((N / 2))) || true
 echo "reload under load: $line"
