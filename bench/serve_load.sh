@@ -58,7 +58,7 @@ if [ "$WIDE" = 1 ]; then
 	# steps (its accuracy does not matter here, its cost does), a zero head,
 	# and a second copy (one more step) for the reload.
 	if [ ! -d "$W/wide-rm2" ]; then
-		"$warm" --threads "$THREADS" pretrain -o "$W/wide-base" --force --d 512 --layers 8 --heads 8 --steps 2 --tokenizer "$W/exp/base/tokenizer.json" "$W/exp/data/corpus.txt" >"$W/wide.log" 2>&1
+		"$warm" --threads "$THREADS" pretrain -o "$W/wide-base" --force --d 512 --layers 8 --heads 8 --ctx 128 --steps 2 --tokenizer "$W/exp/base/tokenizer.json" "$W/exp/data/corpus.txt" >"$W/wide.log" 2>&1
 		"$warm" --threads "$THREADS" train -o "$W/wide-rm1" --force --init "$W/wide-base" --probe-steps 0 --steps 1 "$W/exp/data/train.jsonl" >>"$W/wide.log" 2>&1
 		"$warm" --threads "$THREADS" train -o "$W/wide-rm2" --force --init "$W/wide-base" --probe-steps 0 --steps 2 "$W/exp/data/train.jsonl" >>"$W/wide.log" 2>&1
 	fi
