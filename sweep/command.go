@@ -84,17 +84,15 @@ func (m *Manifest) checkTemplate() error {
 	return nil
 }
 
-// abs makes a manifest path absolute (trainers run in the manifest's
-// directory, but their own scripts may change directory).
+// abs makes a path written in the manifest (relative to its directory)
+// absolute: trainers run in the manifest's directory, but their own scripts
+// may change directory. Paths already resolved against the manifest
+// (MemberDir, TrainFile) take absPath instead.
 func (m *Manifest) abs(p string) string {
 	if p == "" {
 		return ""
 	}
-	a, err := filepath.Abs(m.Path(p))
-	if err != nil {
-		return m.Path(p)
-	}
-	return a
+	return absPath(m.Path(p))
 }
 
 // partialDir is where an external trainer writes member i: renamed to the
@@ -109,7 +107,7 @@ func (m *Manifest) CommandValues(i int) map[string]string {
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	return map[string]string{
 		"name": mb.Name, "index": strconv.Itoa(i),
-		"init": m.abs(mb.Init), "head": m.abs(m.Head), "base": m.abs(m.Base), "train": m.abs(m.TrainFile(i)),
+		"init": m.abs(mb.Init), "head": m.abs(m.Head), "base": m.abs(m.Base), "train": absPath(m.TrainFile(i)),
 		"lr": f(c.LR), "min_lr": f(c.MinLR), "dropout": f(float64(mb.Dropout)),
 		"seed": strconv.FormatUint(c.Seed, 10), "data_seed": strconv.FormatUint(c.DataSeed, 10),
 		"steps": strconv.Itoa(c.Steps), "batch_size": strconv.Itoa(c.BatchSize), "warmup": strconv.Itoa(c.Warmup),
@@ -123,7 +121,7 @@ func (m *Manifest) CommandValues(i int) map[string]string {
 // placeholder replaced by its shell-quoted value.
 func (m *Manifest) RenderCommand(i int) string {
 	vals := m.CommandValues(i)
-	vals["out"] = m.abs(m.partialDir(i))
+	vals["out"] = absPath(m.partialDir(i))
 	return placeholderRE.ReplaceAllStringFunc(m.Command, func(s string) string {
 		g := placeholderRE.FindStringSubmatch(s)
 		return g[1] + shellQuote(vals[g[2]])
@@ -271,7 +269,7 @@ func runExternal(ctx context.Context, m *Manifest, i int, o RunOptions) (MemberS
 	t0 := time.Now()
 	cmd := exec.CommandContext(ctx, "bash", "-c", line)
 	cmd.Dir = m.abs(".")
-	cmd.Env = append(os.Environ(), "WARM_MEMBER_NAME="+mb.Name, "WARM_MEMBER_INDEX="+strconv.Itoa(i), "WARM_MEMBER_OUT="+m.abs(partial))
+	cmd.Env = append(os.Environ(), "WARM_MEMBER_NAME="+mb.Name, "WARM_MEMBER_INDEX="+strconv.Itoa(i), "WARM_MEMBER_OUT="+absPath(partial))
 	cmd.Stdout, cmd.Stderr = orStderr(o.CommandOutput), orStderr(o.CommandOutput)
 	// The trainer and its children form a process group that a cancelled
 	// run (a preempted job) stops with SIGTERM, then SIGKILL.

@@ -79,7 +79,7 @@ func TestCommandTemplate(t *testing.T) {
 	line := m.RenderCommand(1)
 	c := m.MemberConfig(1)
 	for _, want := range []string{"--learning_rate " + m.CommandValues(1)["lr"], "--seed " + m.CommandValues(1)["seed"], "${HOME}", "{x y}",
-		"--output_dir " + shellQuote(m.abs(m.partialDir(1)))} {
+		"--output_dir " + shellQuote(absPath(m.partialDir(1)))} {
 		if !strings.Contains(line, want) {
 			t.Errorf("rendered %q lacks %q", line, want)
 		}
@@ -96,6 +96,28 @@ func TestCommandTemplate(t *testing.T) {
 	m.Command, m.BaseHash = "x", ""
 	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "base_hash") {
 		t.Errorf("a command without base_hash: %v", err)
+	}
+}
+
+// TestCommandPathsRelativeManifest: a manifest loaded by a relative path
+// gives the trainer absolute paths that name the right files (each
+// resolved against the manifest's directory once).
+func TestCommandPathsRelativeManifest(t *testing.T) {
+	_, path := commandManifest(t, standIn)
+	dir := filepath.Dir(path)
+	t.Chdir(filepath.Dir(dir))
+	m, err := Load(filepath.Join(filepath.Base(dir), "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := m.CommandValues(1)
+	for name, want := range map[string]string{"train": filepath.Join(dir, "train.jsonl"), "init": filepath.Join(dir, "base"), "base": filepath.Join(dir, "base")} {
+		if v[name] != want {
+			t.Errorf("{%s} = %s, want %s", name, v[name], want)
+		}
+	}
+	if want := "--out " + filepath.Join(dir, "members", "member-01.partial"); !strings.Contains(m.RenderCommand(1), shellQuote(filepath.Join(dir, "members", "member-01.partial"))) {
+		t.Errorf("rendered %q, want %s", m.RenderCommand(1), want)
 	}
 }
 
