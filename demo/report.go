@@ -85,27 +85,16 @@ func (r *Result) Verdict() []string {
 		if !ok {
 			return "not evaluated"
 		}
-		rel := "level with"
-		switch {
-		case c.Diff > 2*c.StdErr:
-			rel = "better than"
-		case c.Diff < -2*c.StdErr:
-			rel = "worse than"
-		}
-		return fmt.Sprintf("%s %s (%+.3f ± %.3f)", rel, b, c.Diff, c.StdErr)
+		return fmt.Sprintf("%s %s (%+.3f ± %.3f)", c.Relation(), b, c.Diff, c.StdErr)
 	}
 	out := []string{
 		fmt.Sprintf("Out of distribution, %s is %s and %s.", wa, cmp(wa, best, experiment.SetOODTest), cmp(wa, ens, experiment.SetOODTest)),
 		fmt.Sprintf("In distribution, %s is %s and %s.", wa, cmp(wa, best, experiment.SetIDTest), cmp(wa, ens, experiment.SetIDTest)),
 	}
 	if c, ok := res.Comparison(wa, ens, experiment.SetTrainFlipped); ok {
-		what := "memorises the flipped training labels about as much as"
-		switch {
-		case c.Diff < -2*c.StdErr:
-			what = "memorises the flipped training labels less than"
-		case c.Diff > 2*c.StdErr:
-			what = "memorises the flipped training labels more than"
-		}
+		// Agreeing more with flipped labels is memorising more.
+		what := "memorises the flipped training labels " + map[string]string{
+			"better than": "more than", "worse than": "less than", "level with": "about as much as"}[c.Relation()]
 		out = append(out, fmt.Sprintf("%s %s %s (agreement with the flipped label %+.3f ± %.3f; the paper's Obs. 3: less).", wa, what, ens, c.Diff, c.StdErr))
 	}
 	for _, e := range res.ErrorCorrelation {

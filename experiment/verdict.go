@@ -8,9 +8,12 @@ import (
 	"github.com/warm-rm/warm/sweep"
 )
 
-// relation names how a paired difference a − b with standard error se
-// compares a with b: better or worse beyond 2 standard errors, level
-// otherwise.
+// Relation names how the paired difference a − b compares a with b:
+// "better than" or "worse than" beyond 2 standard errors, "level with"
+// otherwise (the rule every verdict uses).
+func (c Comparison) Relation() string { return relation(c) }
+
+// relation is Comparison.Relation.
 func relation(c Comparison) string {
 	switch {
 	case c.Diff > 2*c.StdErr:
