@@ -2,11 +2,8 @@ package experiment
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/warm-rm/warm/internal/llamatest"
@@ -21,27 +18,8 @@ import (
 // comparisons, the cost and the report, with no temporary directory left.
 func TestEvaluateFamily(t *testing.T) {
 	dir := t.TempDir()
-	for k := range 3 {
-		if err := llamatest.Write(filepath.Join(dir, "members", fmt.Sprintf("member-%02d", k)), llamatest.Options{Vocab: 700, Tokenizer: "../tokenizer/testdata/qwen2_bpe.json", Seed: uint64(k + 1)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var lines []string
-	for i := range 40 {
-		p := map[string]string{"prompt": fmt.Sprintf("post %d: the cat sat.", i), "chosen": fmt.Sprintf(" a summary %d", i%7), "rejected": fmt.Sprintf(" another one %d", i%5)}
-		b, _ := json.Marshal(p)
-		lines = append(lines, string(b))
-	}
-	pairs := filepath.Join(dir, "pairs.jsonl")
-	os.WriteFile(pairs, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-	man := &sweep.Manifest{Version: sweep.Version, Out: "members", Base: "members/member-00", Train: "pairs.jsonl",
-		Command: "train {out}", BaseHash: "wfp1:x", Config: sweep.DefaultConfig(),
-		Eval: []sweep.EvalSet{{Name: "test", Path: "pairs.jsonl"}, {Name: "ood_dev", Path: "pairs.jsonl"}, {Name: "ood_test", Path: "pairs.jsonl"}}}
-	for k := range 3 {
-		man.Members = append(man.Members, sweep.Member{Name: fmt.Sprintf("member-%02d", k), Init: "members/member-00", LR: 1e-5, Role: "random"})
-	}
-	path := filepath.Join(dir, "manifest.json")
-	if err := man.Save(path); err != nil {
+	path, err := llamatest.WriteSweep(dir, 3, "../tokenizer/testdata/qwen2_bpe.json")
+	if err != nil {
 		t.Fatal(err)
 	}
 	man, err := sweep.Load(path)

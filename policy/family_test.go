@@ -2,16 +2,13 @@ package policy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/warm-rm/warm/internal/llamatest"
 	"github.com/warm-rm/warm/merge"
-	"github.com/warm-rm/warm/sweep"
 )
 
 // TestRewardsOtherFamily: a sweep of Qwen2 reward models (as a --command
@@ -20,25 +17,8 @@ import (
 // top two loaded by warm score would, ENS(2) is their mean, and Close
 // removes the merged checkpoint.
 func TestRewardsOtherFamily(t *testing.T) {
-	dir := t.TempDir()
-	for k := range 3 {
-		if err := llamatest.Write(filepath.Join(dir, "members", fmt.Sprintf("member-%02d", k)), llamatest.Options{Vocab: 700, Tokenizer: "../tokenizer/testdata/qwen2_bpe.json", Seed: uint64(k + 1)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var lines []string
-	for i := range 30 {
-		b, _ := json.Marshal(map[string]string{"prompt": fmt.Sprintf("post %d: the cat sat.", i), "chosen": fmt.Sprintf(" a summary %d", i%7), "rejected": fmt.Sprintf(" another %d", i%5)})
-		lines = append(lines, string(b))
-	}
-	os.WriteFile(filepath.Join(dir, "pairs.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-	man := &sweep.Manifest{Version: sweep.Version, Out: "members", Base: "members/member-00", Train: "pairs.jsonl",
-		Command: "train {out}", BaseHash: "wfp1:x", Config: sweep.DefaultConfig(), Eval: []sweep.EvalSet{{Name: "ood_dev", Path: "pairs.jsonl"}}}
-	for k := range 3 {
-		man.Members = append(man.Members, sweep.Member{Name: fmt.Sprintf("member-%02d", k), Init: "members/member-00", LR: 1e-5, Role: "random"})
-	}
-	path := filepath.Join(dir, "manifest.json")
-	if err := man.Save(path); err != nil {
+	path, err := llamatest.WriteSweep(t.TempDir(), 3, "../tokenizer/testdata/qwen2_bpe.json")
+	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
