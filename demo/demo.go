@@ -178,26 +178,7 @@ func bestOfN(ctx context.Context, o Options, res *Result) (*policy.BoNResult, er
 	bo := policy.BoNOptions{MaxN: o.MaxN, RefSamples: 8, Sample: sample.DefaultConfig(), Log: o.Log}
 	bo.Sample.MaxTokens = 40
 	bo.Sample.Seed = o.Seed
-	byName := map[string]string{}
-	for _, s := range specs {
-		r, err := rs.Parse(s)
-		if err != nil {
-			return nil, fmt.Errorf("demo: best-of-N: %w", err)
-		}
-		bo.Rewards = append(bo.Rewards, r)
-		byName[s] = r.Name()
-	}
-	for k := 0; k < o.M; k++ {
-		r, err := rs.Parse(fmt.Sprintf("member:%d", k))
-		if err != nil {
-			return nil, fmt.Errorf("demo: best-of-N: %w", err)
-		}
-		bo.Members = append(bo.Members, r)
-	}
-	if bo.Control, err = rs.Parse("gold"); err != nil {
-		return nil, fmt.Errorf("demo: best-of-N: %w", err)
-	}
-	if bo.Compare, err = policy.ParseComparisons(policy.DefaultComparisons(specs), byName); err != nil {
+	if err := rs.BoNSpecs(&bo, specs, o.M, "gold", nil); err != nil {
 		return nil, fmt.Errorf("demo: best-of-N: %w", err)
 	}
 	ex, _, err := data.LoadExamples(filepath.Join(o.Dir, "data", synth.FilePrompts), data.LoadOptions{})

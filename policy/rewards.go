@@ -408,3 +408,37 @@ func Underlying(r Reward) Reward {
 		r = n.Reward
 	}
 }
+
+// BoNSpecs fills the rewards of a best-of-N run from specs (see Parse): the
+// proxy rewards, the top members members scored for MemberErrors (0:
+// none), the control reward, and the comparisons (A=B spec pairs; nil
+// compares as DefaultComparisons does).
+func (rs *Rewards) BoNSpecs(o *BoNOptions, specs []string, members int, control string, compare []string) error {
+	byName := map[string]string{}
+	for _, spec := range specs {
+		r, err := rs.Parse(spec)
+		if err != nil {
+			return err
+		}
+		o.Rewards = append(o.Rewards, r)
+		byName[spec] = r.Name()
+	}
+	for k := 0; k < members; k++ {
+		r, err := rs.Parse(fmt.Sprintf("member:%d", k))
+		if err != nil {
+			return fmt.Errorf("--member-errors: %w", err)
+		}
+		o.Members = append(o.Members, r)
+	}
+	var err error
+	if o.Control, err = rs.Parse(control); err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
+	if compare == nil {
+		compare = DefaultComparisons(specs)
+	}
+	if o.Compare, err = ParseComparisons(compare, byName); err != nil {
+		return fmt.Errorf("--compare: %w", err)
+	}
+	return nil
+}

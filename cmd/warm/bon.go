@@ -67,30 +67,11 @@ figures (PNG and SVG).`,
 			}
 			defer rs.Close()
 			o := policy.BoNOptions{Prompts: prompts, MaxN: maxN, RefSamples: refs, Sample: cfg, Log: stderrLog}
-			byName := map[string]string{}
-			for _, spec := range rewards {
-				r, err := rs.Parse(spec)
-				if err != nil {
-					return fmt.Errorf("bon: %w", err)
-				}
-				o.Rewards = append(o.Rewards, r)
-				byName[spec] = r.Name()
-			}
-			for k := 0; k < memberErrs; k++ {
-				r, err := rs.Parse(fmt.Sprintf("member:%d", k))
-				if err != nil {
-					return fmt.Errorf("bon: --member-errors: %w", err)
-				}
-				o.Members = append(o.Members, r)
-			}
-			if o.Control, err = rs.Parse(pf.control); err != nil {
-				return fmt.Errorf("bon: control: %w", err)
-			}
 			if !cmd.Flags().Changed("compare") {
-				compare = policy.DefaultComparisons(rewards)
+				compare = nil // each reward against best, warm:M against ens:M
 			}
-			if o.Compare, err = policy.ParseComparisons(compare, byName); err != nil {
-				return fmt.Errorf("bon: --compare: %w", err)
+			if err := rs.BoNSpecs(&o, rewards, memberErrs, pf.control, compare); err != nil {
+				return fmt.Errorf("bon: %w", err)
 			}
 			res, err := policy.BestOfN(cmd.Context(), p, o)
 			if err != nil {
