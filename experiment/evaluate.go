@@ -445,7 +445,7 @@ func (ev *evaluation) averages(ctx context.Context, wa *model.Model, M int) erro
 		return err
 	}
 	ms, names := ev.models(top)
-	waName, ensName := sweep.WAName(M), sweep.ENSName(M)
+	waName := sweep.WAName(M)
 	if err := sweep.Average(wa, ms, names); err != nil {
 		return fmt.Errorf("%s: %w", waName, err)
 	}
@@ -457,7 +457,15 @@ func (ev *evaluation) averages(ctx context.Context, wa *model.Model, M int) erro
 	for k, i := range top {
 		parts[k] = ev.mscores[i]
 	}
-	esc := ensemble(parts)
+	ev.addAverages(M, names, wsc, ensemble(parts))
+	return nil
+}
+
+// addAverages records WA(M) and ENS(M) of the members named names, with
+// their scores, and their paired comparisons with ENS(M), the best member
+// and every baseline on every set.
+func (ev *evaluation) addAverages(M int, names []string, wsc, esc scored) {
+	waName, ensName := sweep.WAName(M), sweep.ENSName(M)
 	res := ev.res
 	res.Entries = append(res.Entries,
 		Entry{Name: waName, Kind: sweep.KindWA, M: M, Members: names, Results: results(wsc, ev.sets)},
@@ -473,7 +481,6 @@ func (ev *evaluation) averages(ctx context.Context, wa *model.Model, M int) erro
 			}
 		}
 	}
-	return nil
 }
 
 func compare(res *Results, a, b, set string) Comparison {

@@ -69,7 +69,7 @@ func evaluateFamily(ctx context.Context, man *sweep.Manifest, sets []*Set, o Eva
 		for k, i := range top {
 			dirs[k], names[k], parts[k] = man.MemberDir(i), man.Members[i].Name, ev.mscores[i]
 		}
-		waName, ensName := sweep.WAName(M), sweep.ENSName(M)
+		waName := sweep.WAName(M)
 		out := filepath.Join(tmp, fmt.Sprintf("wa-%d", M))
 		if _, err := merge.Run(ctx, out, dirs, merge.Options{IgnoreBaseFingerprint: ignoreBase, NoSync: true}); err != nil {
 			return nil, fmt.Errorf("%s: %w", waName, err)
@@ -80,14 +80,7 @@ func evaluateFamily(ctx context.Context, man *sweep.Manifest, sets []*Set, o Eva
 		}
 		os.RemoveAll(out)
 		waSecs = secs
-		res.Entries = append(res.Entries,
-			Entry{Name: waName, Kind: sweep.KindWA, M: M, Members: names, Results: results(wsc, sets)},
-			Entry{Name: ensName, Kind: sweep.KindENS, M: M, Members: names, Results: results(ensemble(parts), sets)})
-		log.Info("scored", "model", waName)
-		best := res.Entries[ev.rank[0]].Name
-		for _, s := range sets {
-			res.Comparisons = append(res.Comparisons, compare(res, waName, ensName, s.Name), compare(res, waName, best, s.Name))
-		}
+		ev.addAverages(M, names, wsc, ensemble(parts))
 	}
 	// Cost: one model against the M members of ENS(M), each scored alone
 	// on the first set (ENS's passes are those of its members).
