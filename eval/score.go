@@ -163,30 +163,39 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// Pearson is the correlation of x and y (false when they differ in length,
-// are empty, or either is constant).
-func Pearson(x, y []float64) (float64, bool) {
-	if len(x) == 0 || len(x) != len(y) {
+// MeanStd returns the mean and the population standard deviation of xs
+// (0, 0 for none).
+func MeanStd(xs []float64) (mean, std float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)))
+}
+
+// Pearson is the correlation of xs and ys (false when they differ in
+// length, are empty, or either is constant).
+func Pearson(xs, ys []float64) (float64, bool) {
+	if len(xs) == 0 || len(xs) != len(ys) {
 		return 0, false
 	}
-	n := float64(len(x))
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx, my = mx/n, my/n
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
-	}
-	if sxx == 0 || syy == 0 {
+	mx, sx := MeanStd(xs)
+	my, sy := MeanStd(ys)
+	if sx == 0 || sy == 0 {
 		return 0, false
 	}
-	return sxy / math.Sqrt(sxx*syy), true
+	var c float64
+	for i := range xs {
+		c += (xs[i] - mx) * (ys[i] - my)
+	}
+	return c / float64(len(xs)) / (sx * sy), true
 }
 
 // MeanCorrelation is the mean Pearson correlation over every pair of the

@@ -15,20 +15,7 @@ const z95 = 1.959963984540054
 func meanSE(xs []float64) (mean, se float64) { return eval.MeanStdErr(xs) }
 
 // meanStd returns the mean and the population standard deviation of xs.
-func meanStd(xs []float64) (mean, std float64) {
-	if len(xs) == 0 {
-		return 0, 0
-	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(xs)))
-}
+func meanStd(xs []float64) (mean, std float64) { return eval.MeanStd(xs) }
 
 // KLBoN is the analytic KL divergence between the best-of-N policy and the
 // base policy, log N − (N−1)/N (Stiennon et al. 2020; an upper bound,
@@ -99,21 +86,6 @@ func win(a, b float64) float64 {
 	return 0
 }
 
-// pearson returns the correlation of xs and ys, and false when either is
-// constant.
-func pearson(xs, ys []float64) (float64, bool) {
-	mx, sx := meanStd(xs)
-	my, sy := meanStd(ys)
-	if sx == 0 || sy == 0 {
-		return 0, false
-	}
-	var c float64
-	for i := range xs {
-		c += (xs[i] - mx) * (ys[i] - my)
-	}
-	return c / float64(len(xs)) / (sx * sy), true
-}
-
 // meanCorr averages the correlation of xs and ys within consecutive groups
 // of n (one prompt's samples), skipping groups where either is constant
 // (nil if every group is).
@@ -121,7 +93,7 @@ func meanCorr(xs, ys []float64, n int) *float64 {
 	var sum float64
 	k := 0
 	for lo := 0; lo+n <= len(xs); lo += n {
-		if r, ok := pearson(xs[lo:lo+n], ys[lo:lo+n]); ok {
+		if r, ok := eval.Pearson(xs[lo:lo+n], ys[lo:lo+n]); ok {
 			sum += r
 			k++
 		}
