@@ -33,30 +33,7 @@ go build -o "$E/policy/warm" ./cmd/warm
 W="$E/policy/warm"
 P=$E/policy
 
-if [ ! -f "$P/prompts.jsonl" ]; then
-	/usr/bin/env python3 - "$E/data/test.jsonl" "$P/prompts.jsonl.tmp" <<'EOF'
-import json, sys
-src, dst = sys.argv[1], sys.argv[2]
-seen, out = set(), []
-with open(src) as f:
-    for line in f:
-        r = json.loads(line)
-        a, b = r["chosen"].split(), r["rejected"].split()
-        k = 0
-        while k < min(len(a), len(b)) and a[k] == b[k]:
-            k += 1
-        if k >= 4 and k < len(a) and k < len(b):
-            p = " ".join(a[:k])
-            if p not in seen:
-                seen.add(p)
-                out.append(p)
-with open(dst, "w") as f:
-    for p in out:
-        f.write(json.dumps({"prompt": p}) + "\n")
-print(f"prompts: {len(out)} common prefixes of >= 4 words from {src}")
-EOF
-	mv "$P/prompts.jsonl.tmp" "$P/prompts.jsonl"
-fi
+[ -f "$P/prompts.jsonl" ] || /usr/bin/env python3 bench/ethics_prompts.py "$E/data/test.jsonl" "$P/prompts.jsonl"
 
 [ -d "$P/control" ] || $W train -o "$P/control" --init "$E/sft" --head "$E/sweep/head" --steps 3000 --batch 32 \
 	--lr 3e-4 --min-lr 0 --warmup 100 --dropout 0.1 --max-len 64 --seed 7 --data-seed 7 \

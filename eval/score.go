@@ -135,6 +135,22 @@ func PairedDiff(a, b []bool) (mean, stderr float64) {
 	return MeanStdErr(d)
 }
 
+// Agreement returns the fraction of pairs on which two models' per-pair
+// correctness is equal, i.e. they prefer the same response; NaN when the
+// lengths differ or there are no pairs.
+func Agreement(a, b []bool) float64 {
+	if len(a) == 0 || len(b) != len(a) {
+		return math.NaN()
+	}
+	same := 0
+	for i := range a {
+		if a[i] == b[i] {
+			same++
+		}
+	}
+	return float64(same) / float64(len(a))
+}
+
 // MeanStdErr returns the mean of d and its standard error (the sample
 // standard deviation over sqrt(n), two-pass; 0 for one value, NaN for none).
 func MeanStdErr(d []float64) (mean, stderr float64) {

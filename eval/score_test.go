@@ -41,3 +41,17 @@ func TestMeanCorrelation(t *testing.T) {
 		t.Error("one series gave a pair")
 	}
 }
+
+func TestAgreement(t *testing.T) {
+	a := []bool{true, true, false, false}
+	b := []bool{true, false, false, true}
+	if got := Agreement(a, b); got != 0.5 {
+		t.Fatalf("Agreement = %v, want 0.5", got)
+	}
+	if got := Agreement(a, a); got != 1 {
+		t.Fatalf("Agreement with itself = %v, want 1", got)
+	}
+	if got := Agreement(a, b[:3]); !math.IsNaN(got) {
+		t.Fatalf("Agreement of unequal lengths = %v, want NaN", got)
+	}
+}

@@ -23,10 +23,11 @@ func newDataCmd() *cobra.Command {
 		Use:   "data",
 		Short: "Generate the synthetic task and inspect data files",
 		Long: `Work with warm's data: generate the embedded synthetic summarisation task
-('warm data synth') or load any supported file and print what is in it
-('warm data stats').`,
+('warm data synth'), load any supported file and print what is in it
+('warm data stats'), or pair fluent texts with degenerate versions of them
+('warm data degenerate').`,
 	}
-	cmd.AddCommand(newDataSynthCmd(), newDataStatsCmd())
+	cmd.AddCommand(newDataSynthCmd(), newDataStatsCmd(), newDataDegenerateCmd())
 	return cmd
 }
 
@@ -220,4 +221,92 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func newDataDegenerateCmd() *cobra.Command {
+	var (
+		out   string
+		kinds string
+		seed  uint64
+		limit int
+	)
+	cmd := &cobra.Command{
+		Use:   "degenerate -o OUT FILE",
+		Short: "Pair fluent texts with degenerate versions of them (to train and test a control reward)",
+		Long: `Write a preference file whose chosen responses are fluent texts of FILE and
+whose rejected responses are degenerate versions of them, the shapes a policy
+writes when it hacks a reward model: stutter (words repeated in place), loop
+(a short window of words repeated to a longer length), babble (the text's own
+words at random) and salad (the words shuffled). A control reward model
+trained with such pairs beside its task's labels ranks degenerate text low;
+one tested on them shows whether it can see reward hacking at all.
+
+FILE is a preference file (its originally preferred response, degraded after
+the prompt; prompt-less pairs such as ETHICS scenarios give one of their two
+texts, whose first words are kept as the prompt a policy would continue) or
+prompt/completion JSONL (the completion degraded; e.g. policy samples). Kinds
+are taken in turn; texts under 4 words are skipped. The same --seed gives the
+same file.`,
+		Example: `  warm data degenerate -o runs/ethics/policy/degenerate.jsonl --kinds stutter,loop,babble runs/ethics/data/train.jsonl`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return errors.New("data degenerate: -o OUT is required")
+			}
+			ks, err := data.ParseDegenerations(kinds)
+			if err != nil {
+				return fmt.Errorf("data degenerate: --kinds: %w", err)
+			}
+			in, err := loadFluentTexts(args[0])
+			if err != nil {
+				return fmt.Errorf("data degenerate: %w", err)
+			}
+			if limit > 0 && len(in) > limit {
+				in = in[:limit]
+			}
+			pairs, err := data.DegeneratePairs(in, ks, seed)
+			if err != nil {
+				return fmt.Errorf("data degenerate: %w", err)
+			}
+			if len(pairs) == 0 {
+				return fmt.Errorf("data degenerate: %s: no text of 4 words or more", args[0])
+			}
+			if err := data.WriteTRL(out, pairs); err != nil {
+				return fmt.Errorf("data degenerate: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d pairs (fluent, degenerate) from %d records of %s\n", out, len(pairs), len(in), args[0])
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&out, "out", "o", "", "preference JSONL to write")
+	fs.StringVar(&kinds, "kinds", "stutter,loop,babble,salad", "degenerations, taken in turn: stutter, loop, babble, salad")
+	fs.Uint64Var(&seed, "seed", 1, "seed of the degenerations")
+	fs.IntVar(&limit, "max", 0, "use the first N records (0: all)")
+	return cmd
+}
+
+// loadFluentTexts reads a preference file as pairs, or a prompt/completion
+// file as pairs whose two responses are the completion.
+func loadFluentTexts(path string) ([]data.Pair, error) {
+	f, err := data.DetectFormat(path)
+	if err != nil {
+		return nil, err
+	}
+	if f == data.FormatExamplesJSONL {
+		ex, _, err := data.LoadExamples(path, data.LoadOptions{})
+		if err != nil {
+			return nil, err
+		}
+		pairs := make([]data.Pair, 0, len(ex))
+		for _, e := range ex {
+			if e.Response == "" {
+				continue
+			}
+			pairs = append(pairs, data.Pair{ID: e.ID, Prompt: e.Prompt, Chosen: e.Response, Rejected: e.Response, Source: e.Source})
+		}
+		return pairs, nil
+	}
+	pairs, _, err := data.LoadPairs(path, data.LoadOptions{})
+	return pairs, err
 }

@@ -78,3 +78,46 @@ func TestDataStatsMalformed(t *testing.T) {
 		t.Error("synth without -o: want error")
 	}
 }
+
+func TestDataDegenerate(t *testing.T) {
+	dir := t.TempDir()
+	pairs := filepath.Join(dir, "pairs.jsonl")
+	samples := filepath.Join(dir, "samples.jsonl")
+	if err := os.WriteFile(pairs, []byte(`{"prompt": "", "chosen": "I helped my neighbour carry her groceries up the stairs", "rejected": "I carried the groceries up the stairs for nobody"}
+{"chosen": "too short", "rejected": "also short"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(samples, []byte(`{"prompt": "My friend asked me", "completion": " to help her move and I said yes right away"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "deg.jsonl")
+	msg, err := runData(t, "degenerate", "-o", out, "--kinds", "loop", pairs)
+	if err != nil || !strings.Contains(msg, "1 pairs") {
+		t.Fatalf("degenerate: %v: %s", err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ Chosen, Rejected, Prompt string }
+	if err := json.Unmarshal(bytes.TrimSpace(b), &rec); err != nil || rec.Chosen == rec.Rejected || rec.Prompt != "" {
+		t.Fatalf("degenerate pair: %v: %s", err, b)
+	}
+	msg, err = runData(t, "degenerate", "-o", out, "--kinds", "stutter", samples)
+	if err != nil || !strings.Contains(msg, "1 pairs") {
+		t.Fatalf("degenerate on samples: %v: %s", err, msg)
+	}
+	if b, _ = os.ReadFile(out); !strings.Contains(string(b), `"prompt":"My friend asked me"`) || !strings.Contains(string(b), `"rejected":" to`) {
+		t.Fatalf("the sample's prompt was not kept: %s", b)
+	}
+	if _, err := runData(t, "degenerate", "-o", out, "--kinds", "mumble", pairs); err == nil || !strings.Contains(err.Error(), "mumble") {
+		t.Fatalf("unknown kind: %v", err)
+	}
+	short := filepath.Join(dir, "short.jsonl")
+	os.WriteFile(short, []byte(`{"chosen": "too short", "rejected": "also short"}`+"\n"), 0o644)
+	if _, err := runData(t, "degenerate", "-o", out, short); err == nil || !strings.Contains(err.Error(), "no text of 4 words") {
+		t.Fatalf("all too short: %v", err)
+	}
+}

@@ -44,6 +44,9 @@ type pairedRow struct {
 	Set    string  `json:"set"`
 	Diff   float64 `json:"diff"`
 	StdErr float64 `json:"stderr"`
+	// Agree is the fraction of pairs on which A and B prefer the same
+	// response (both correct or both wrong).
+	Agree float64 `json:"agree"`
 }
 
 // pairScorer loads the reward model at dir, of any family, and returns
@@ -134,16 +137,17 @@ each other one, with its standard error. --json writes every number.`,
 			var paired []pairedRow
 			for mi := 1; mi < len(models); mi++ {
 				for i := range sets {
-					d, se := eval.PairedDiff(correct[[2]int{0, i}], correct[[2]int{mi, i}])
-					paired = append(paired, pairedRow{A: models[0], B: models[mi], Set: args[i], Diff: d, StdErr: se})
+					a, b := correct[[2]int{0, i}], correct[[2]int{mi, i}]
+					d, se := eval.PairedDiff(a, b)
+					paired = append(paired, pairedRow{A: models[0], B: models[mi], Set: args[i], Diff: d, StdErr: se, Agree: eval.Agreement(a, b)})
 				}
 			}
 			if len(paired) > 0 {
-				fmt.Println("\nPaired differences of per-pair correctness (first model − other), with standard errors:")
+				fmt.Println("\nPaired differences of per-pair correctness (first model − other), with standard errors,\nand how often the two prefer the same response:")
 				tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "A\tB\tset\tA − B\t± se")
+				fmt.Fprintln(tw, "A\tB\tset\tA − B\t± se\tagree")
 				for _, p := range paired {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%+.4f\t%.4f\n", p.A, p.B, p.Set, p.Diff, p.StdErr)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%+.4f\t%.4f\t%.4f\n", p.A, p.B, p.Set, p.Diff, p.StdErr, p.Agree)
 				}
 				tw.Flush()
 			}

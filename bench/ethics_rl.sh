@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# ethics_rl.sh: RL on ETHICS to the paper's horizon (issue 12, item 1).
+# Run after `warm experiment --task ethics -o E` and bench/ethics_control.sh.
+#
+# For each KL weight α in ALPHAS: RLOO (lr 3e-5, 16 prompts × 4 samples a
+# step) of the SFT policy for RL_STEPS steps against each proxy in REWARDS,
+# evaluated every SAVE_EVERY steps by the control of bench/ethics_control.sh
+# (its own larger base; trained to rank degenerate text low); then the win
+# rate of the WARM(6) policy against the best member's at matched steps
+# (and each against the SFT policy), under that control and, beside it,
+# under the old control that shares the members' base; and samples of each
+# policy at a few steps. Runs resume where they stopped (--resume).
+#
+# Usage: bench/ethics_rl.sh [E]   (default runs/ethics)
+# Environment: ALPHAS (default "0.01 0.03 0.1"), REWARDS (default
+# "best warm:6 ens:6"), RL_STEPS (3000), SAVE_EVERY (250), WIN_PROMPTS (128),
+# WIN_N (4 samples a prompt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+E=${1:-runs/ethics}
+ALPHAS=${ALPHAS:-0.01 0.03 0.1}
+REWARDS=${REWARDS:-best warm:6 ens:6}
+RL_STEPS=${RL_STEPS:-3000}
+SAVE_EVERY=${SAVE_EVERY:-250}
+WIN_PROMPTS=${WIN_PROMPTS:-128}
+WIN_N=${WIN_N:-4}
+P=$E/policy
+C=$E/control
+for f in "$E/sft/config.json" "$E/sweep/manifest.json" "$P/prompts.jsonl" "$C/rm/config.json" "$P/control/config.json"; do
+	[ -e "$f" ] || { echo "ethics_rl.sh: $f not found: run bench/ethics_control.sh $E first" >&2; exit 1; }
+done
+go build -o "$P/warm" ./cmd/warm
+W="$P/warm"
+head -4 "$P/prompts.jsonl" > "$P/sample_prompts.jsonl"
+
+for a in $ALPHAS; do
+	runs=()
+	for r in $REWARDS; do
+		o=$P/rl${RL_STEPS}-a$a-$(echo "$r" | tr -d :)
+		runs+=("$o")
+		[ -f "$o/done" ] || {
+			$W rl --policy "$E/sft" --sweep "$E/sweep/manifest.json" --reward "$r" --control "rm:$C/rm" \
+				--prompts "$P/prompts.jsonl" --eval-prompts 128 --steps "$RL_STEPS" --save-every "$SAVE_EVERY" \
+				--lr 3e-5 --kl "$a" --resume -o "$o" && touch "$o/done"
+		}
+		if [ ! -f "$o/samples.txt" ]; then
+			for ck in "$o"/checkpoints/step-*; do
+				echo "== $(basename "$ck")"
+				$W generate --model "$ck" --prompts "$P/sample_prompts.jsonl" --n 1 --max-tokens 40 --seed 1 2>/dev/null
+			done > "$o/samples.txt.tmp" && mv "$o/samples.txt.tmp" "$o/samples.txt"
+		fi
+	done
+	best=$P/rl${RL_STEPS}-a$a-best
+	warm6=$P/rl${RL_STEPS}-a$a-warm6
+	[ -d "$P/rl${RL_STEPS}-a$a" ] || $W rl compare -o "$P/rl${RL_STEPS}-a$a" "${runs[@]}"
+	if [ -d "$best" ] && [ -d "$warm6" ]; then
+		[ -d "$warm6-vs-best" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$C/rm" \
+			--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best"
+		[ -d "$warm6-vs-best-oldcontrol" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$P/control" \
+			--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best-oldcontrol"
+	fi
+done
+echo "ethics_rl.sh: done; see $P/rl${RL_STEPS}-a*/rl.md, $P/rl${RL_STEPS}-a*-warm6-vs-best*/winrate.md and each run's samples.txt"

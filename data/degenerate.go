@@ -1,0 +1,193 @@
+package data
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"unicode"
+)
+
+// Degeneration is one way fluent text goes wrong when a policy hacks a
+// reward model: the shapes RL policies on ETHICS were seen to write
+// (docs/POLICY.md), made by rule from fluent text so that a control reward
+// model can be taught, and tested, to rank them below it.
+type Degeneration string
+
+// The degenerations.
+const (
+	// Stutter repeats a few words of the text in place, 2 to 4 times each:
+	// "I plan plan plan to program program program".
+	Stutter Degeneration = "stutter"
+	// Loop keeps the start of the text and then repeats a short window of its
+	// words (1 to 4) up to a longer length: "but lately lately but lately".
+	Loop Degeneration = "loop"
+	// Babble keeps the start and continues with words drawn at random from
+	// the text itself: "I usually graduate we graduate, but I usually".
+	Babble Degeneration = "babble"
+	// Salad keeps the start and shuffles the words after it.
+	Salad Degeneration = "salad"
+)
+
+// Degenerations lists every degeneration, in a fixed order.
+var Degenerations = []Degeneration{Stutter, Loop, Babble, Salad}
+
+// ParseDegenerations parses a comma-separated list of degeneration names.
+func ParseDegenerations(s string) ([]Degeneration, error) {
+	var out []Degeneration
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		ok := false
+		for _, d := range Degenerations {
+			if Degeneration(f) == d {
+				out, ok = append(out, d), true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown degeneration %q (want a comma-separated list of %s)", f, degenerationNames())
+		}
+	}
+	return out, nil
+}
+
+func degenerationNames() string {
+	names := make([]string, len(Degenerations))
+	for i, d := range Degenerations {
+		names[i] = string(d)
+	}
+	return strings.Join(names, ", ")
+}
+
+// minDegenerateWords is the fewest words a text needs to be degenerated.
+const minDegenerateWords = 4
+
+// Degenerate returns a degenerate version of the text prefix+text: the words
+// of prefix are kept as they are (they stand for the prompt a policy
+// continues) and the words of text are degraded by kind. It reports false
+// when prefix and text together have fewer than 4 words or text is empty.
+// Draws come from rng only, so the same rng state gives the same result.
+func Degenerate(prefix, text string, kind Degeneration, rng *rand.Rand) (string, bool) {
+	pre, words := strings.Fields(prefix), strings.Fields(text)
+	if len(words) == 0 || len(pre)+len(words) < minDegenerateWords {
+		return "", false
+	}
+	all := append(append([]string(nil), pre...), words...)
+	var out []string
+	switch kind {
+	case Stutter:
+		times := make([]int, len(words))
+		for i := range times {
+			times[i] = 1
+		}
+		for k := 1 + rng.IntN(3); k > 0; k-- {
+			times[rng.IntN(len(words))] = 2 + rng.IntN(3)
+		}
+		for i, w := range words {
+			for range times[i] {
+				out = append(out, w)
+			}
+		}
+	case Loop:
+		keep := rng.IntN(len(words))
+		out = append(out, words[:keep]...)
+		head := append(append([]string(nil), pre...), out...)
+		width := 1 + rng.IntN(4)
+		var window []string
+		if len(head) >= width {
+			window = head[len(head)-width:]
+		} else {
+			window = pickWords(all, width, rng)
+		}
+		for n := targetLength(len(words), rng); len(out) < n; {
+			out = append(out, window[len(out)%len(window)])
+			if rng.IntN(8) == 0 { // an occasional connector keeps it from being a pure cycle
+				out = append(out, all[rng.IntN(len(all))])
+			}
+		}
+	case Babble:
+		keep := rng.IntN(len(words))
+		out = append(out, words[:keep]...)
+		for n := targetLength(len(words), rng); len(out) < n; {
+			out = append(out, all[rng.IntN(len(all))])
+		}
+	case Salad:
+		if len(words) < 2 {
+			return "", false
+		}
+		keep := rng.IntN(len(words) / 2)
+		out = append(out, words[:keep]...)
+		rest := append([]string(nil), words[keep:]...)
+		rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+		out = append(out, rest...)
+	default:
+		return "", false
+	}
+	return strings.Join(out, " "), true
+}
+
+// targetLength draws the length in words of a looped or babbled text: from
+// the original length to 2.5 times it (at least 4 words more), since hacked
+// policies run to the length cap.
+func targetLength(n int, rng *rand.Rand) int {
+	lo, hi := n, n*5/2
+	if hi < n+4 {
+		hi = n + 4
+	}
+	return lo + rng.IntN(hi-lo+1)
+}
+
+func pickWords(all []string, k int, rng *rand.Rand) []string {
+	out := make([]string, k)
+	for i := range out {
+		out[i] = all[rng.IntN(len(all))]
+	}
+	return out
+}
+
+// degenerateStream is the PCG stream of DegeneratePairs.
+const degenerateStream = 0xde9e7e
+
+// DegeneratePairs returns one pair per usable input: Chosen is a fluent text
+// of the input, Rejected a degenerate version of it (kinds taken in turn),
+// with the input's prompt. A pair with a prompt gives its originally
+// preferred response, degraded after the prompt; a prompt-less pair (ETHICS
+// scenarios) gives one of its two texts at random, whose first words (two
+// to half of them) are kept as the prompt a policy would continue. Inputs too
+// short to degenerate (fewer than 4 words) are skipped. The result depends
+// only on the inputs, kinds and seed.
+func DegeneratePairs(pairs []Pair, kinds []Degeneration, seed uint64) ([]Pair, error) {
+	if len(kinds) == 0 {
+		return nil, fmt.Errorf("degenerate pairs: no degeneration given (want some of %s)", degenerationNames())
+	}
+	rng := rand.New(rand.NewPCG(seed, degenerateStream))
+	var out []Pair
+	for _, p := range pairs {
+		chosen, rejected := p.Original()
+		text := chosen
+		if p.Prompt == "" && rng.IntN(2) == 1 {
+			text = rejected
+		}
+		kind := kinds[len(out)%len(kinds)]
+		prefix, rest := p.Prompt, text
+		if p.Prompt == "" {
+			words := strings.Fields(text)
+			if len(words) < minDegenerateWords {
+				continue
+			}
+			k := 2 + rng.IntN(len(words)/2-1)
+			prefix, rest = strings.Join(words[:k], " "), strings.Join(words[k:], " ")
+		}
+		bad, ok := Degenerate(prefix, rest, kind, rng)
+		if !ok || bad == strings.Join(strings.Fields(rest), " ") {
+			continue
+		}
+		q := Pair{ID: len(out), Prompt: p.Prompt, Chosen: text, Rejected: bad, Source: fmt.Sprintf("%s:%s", kind, p.Source)}
+		if p.Prompt == "" {
+			q.Rejected = prefix + " " + bad
+		} else {
+			// Keep the response's own leading space, which joins it to the prompt.
+			q.Rejected = text[:len(text)-len(strings.TrimLeftFunc(text, unicode.IsSpace))] + bad
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}

@@ -1,0 +1,104 @@
+package data
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestDegenerateShapes(t *testing.T) {
+	prefix := "I went to the"
+	text := "store with my sister and bought a cake for her birthday"
+	for _, kind := range Degenerations {
+		for seed := range uint64(50) {
+			rng := rand.New(rand.NewPCG(seed, 1))
+			got, ok := Degenerate(prefix, text, kind, rng)
+			if !ok {
+				t.Fatalf("%s seed %d: refused a 15-word text", kind, seed)
+			}
+			words, orig := strings.Fields(got), strings.Fields(text)
+			switch kind {
+			case Stutter:
+				if len(words) <= len(orig) || !hasRepeat(words) {
+					t.Fatalf("%s seed %d: %q has no repeated word", kind, seed, got)
+				}
+			case Loop, Babble:
+				if len(words) < len(orig) {
+					t.Fatalf("%s seed %d: %q is shorter than the original", kind, seed, got)
+				}
+				vocab := map[string]bool{}
+				for _, w := range strings.Fields(prefix + " " + text) {
+					vocab[w] = true
+				}
+				for _, w := range words {
+					if !vocab[w] {
+						t.Fatalf("%s seed %d: word %q is not from the text", kind, seed, w)
+					}
+				}
+			case Salad:
+				if len(words) != len(orig) {
+					t.Fatalf("%s seed %d: %q changed the word count", kind, seed, got)
+				}
+			}
+		}
+	}
+	if _, ok := Degenerate("", "too short", Loop, rand.New(rand.NewPCG(1, 1))); ok {
+		t.Fatal("a 2-word text was degenerated")
+	}
+	if _, ok := Degenerate("one two three", "four", Salad, rand.New(rand.NewPCG(1, 1))); ok {
+		t.Fatal("a 1-word salad was accepted")
+	}
+}
+
+func hasRepeat(words []string) bool {
+	for i := 1; i < len(words); i++ {
+		if words[i] == words[i-1] {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDegeneratePairs(t *testing.T) {
+	pairs := []Pair{
+		{ID: 0, Chosen: "I helped my neighbour carry her groceries up the stairs", Rejected: "I carried groceries up the stairs for nobody at all", Source: "a:1"},
+		{ID: 1, Chosen: "tiny", Rejected: "also tiny", Source: "a:2"},
+		{ID: 2, Prompt: "My friend asked me", Chosen: "to help and I said yes right away", Rejected: "no", Flipped: true, Source: "a:3"},
+		{ID: 3, Chosen: "We went hiking in the hills and saw a deer", Rejected: "We went hiking in the rain and got soaked", Source: "a:4"},
+	}
+	got, err := DegeneratePairs(pairs, []Degeneration{Loop, Stutter}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d pairs, want 3 (the 2-word pair skipped): %+v", len(got), got)
+	}
+	for i, p := range got {
+		if p.ID != i || p.Chosen == p.Rejected || p.Flipped {
+			t.Fatalf("pair %d: %+v", i, p)
+		}
+	}
+	// The prompt-less pair keeps its first words as the prompt a policy continues.
+	if first := strings.Fields(got[0].Chosen)[:2]; !strings.HasPrefix(got[0].Rejected, strings.Join(first, " ")+" ") {
+		t.Fatalf("pair 0 lost its opening words: %+v", got[0])
+	}
+	// A flipped pair with a prompt gives its originally preferred response.
+	if got[1].Prompt != "My friend asked me" || got[1].Chosen != "no" {
+		t.Fatalf("pair 1: %+v", got[1])
+	}
+	again, _ := DegeneratePairs(pairs, []Degeneration{Loop, Stutter}, 3)
+	if !reflect.DeepEqual(got, again) {
+		t.Fatal("same seed, different pairs")
+	}
+	other, _ := DegeneratePairs(pairs, []Degeneration{Loop, Stutter}, 4)
+	if reflect.DeepEqual(got, other) {
+		t.Fatal("another seed gave the same pairs")
+	}
+	if _, err := DegeneratePairs(pairs, nil, 1); err == nil {
+		t.Fatal("no kinds accepted")
+	}
+	if _, err := ParseDegenerations("loop,bogus"); err == nil || !strings.Contains(err.Error(), "bogus") {
+		t.Fatalf("ParseDegenerations: %v", err)
+	}
+}
