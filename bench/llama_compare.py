@@ -306,11 +306,13 @@ def mib(kib):
     return "-" if kib is None else f"{kib / 1024:.0f}"
 
 
-NAMES = (("warm", "warm (BF16 in memory)"), ("torch_bf16", "torch bf16"), ("torch_f32", "torch f32 (upcast)"))
+NAMES = (("warm", "warm (BF16 in memory)"), ("warm_bf16dot", "warm --bf16-dot"), ("torch_bf16", "torch bf16"),
+         ("torch_f32", "torch f32 (upcast)"))
 
 
 def cmd_report(a):
-    score = {k: json.load(open(os.path.join(a.results, f"score_{k}.json"))) for k, _ in NAMES}
+    score = {k: json.load(open(os.path.join(a.results, f"score_{k}.json"))) for k, _ in NAMES
+             if k != "warm_bf16dot" or os.path.exists(os.path.join(a.results, f"score_{k}.json"))}
     gen = {}
     for k, _ in NAMES:
         p = os.path.join(a.results, f"generate_{k}.json")
@@ -330,14 +332,22 @@ def cmd_report(a):
     print(f"  {'engine':<24}{'tokens/s':>10}{'pass s':>9}{'1st s':>9}{'load s':>8}{'peak MiB':>10}"
           f"{'run MiB':>9}{'peak/wts':>10}")
     for k, name in NAMES:
+        if k not in score:
+            continue
         r = score[k]
         print(f"  {name:<24}{r['tokens_per_s']:>10.1f}{r['forward_s']:>9.2f}{secs(r.get('warmup_s')):>9}"
               f"{r['load_s']:>8.2f}{mib(r['peak_rss_kib']):>10}{mib(r.get('run_peak_rss_kib')):>9}"
               f"{r['peak_rss_kib'] * 1024 / weights:>10.2f}")
     print("  peak: whole process (VmHWM / ru_maxrss), loading included; run: torch's peak after loading")
     print(f"rewards: max relative difference warm vs torch f32 {d_warm:.3g}, torch bf16 vs torch f32 {d_bf16:.3g}")
+    if "warm_bf16dot" in score:
+        d_dot = rel_diff(score["warm_bf16dot"]["rewards"], f32["rewards"])
+        print(f"  warm --bf16-dot vs torch f32 {d_dot:.3g} (opt-in: activations rounded to bfloat16)")
     fast = max(("torch_bf16", "torch_f32"), key=lambda k: score[k]["tokens_per_s"])
     fwd_ratio = w["tokens_per_s"] / score[fast]["tokens_per_s"]
+    dot_ratio = None
+    if "warm_bf16dot" in score:
+        dot_ratio = score["warm_bf16dot"]["tokens_per_s"] / score[fast]["tokens_per_s"]
     rss_ratio = w["peak_rss_kib"] * 1024 / weights
     gen_ratio, gfast = None, None
     if "warm" in gen and len(gen) > 1:
@@ -362,6 +372,8 @@ def cmd_report(a):
         print(f"FAIL: warm's rewards differ from torch f32's by {d_warm:.3g} (relative) > 1e-3")
         print(f"  warm  {w['rewards']}\n  torch {f32['rewards']}")
         sys.exit(1)
+    if dot_ratio is not None:
+        print(f"forward_ratio_bf16dot={dot_ratio:.3f}")
     if gen_ratio is not None:
         print(f"generate_ratio={gen_ratio:.3f}")
     print(f"forward_ratio={fwd_ratio:.3f} rss_over_weights={rss_ratio:.3f}")

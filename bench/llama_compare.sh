@@ -27,7 +27,10 @@
 #                   2-token warm-up, for each of GEN_DTYPES (default
 #                   "bf16 f32"). warm: `warm generate --temperature 0`, once.
 #
-# The last two lines are exactly
+# Where the CPU has AVX512-BF16, `warm score --bf16-dot` (BF16 dot products,
+# activations rounded to bfloat16; opt-in) is timed the same way and
+# reported beside the default, with forward_ratio_bf16dot=W before the
+# last two lines, which are exactly
 #   generate_ratio=Z
 #   forward_ratio=X rss_over_weights=Y
 # X: warm tokens/s / the faster torch variant's on the reward forward;
@@ -106,6 +109,16 @@ for i in 1 2; do
 	cat "$tmp/warm_score_$i.log" >&2
 done
 py warm-score "$tmp/warm_score_1.log" "$tmp/warm_score_1.out" "$tmp/warm_score_2.log" "$tmp/warm_score_2.out" >"$res/score_warm.json"
+# The opt-in BF16 dot products, where the CPU has them (AVX512-BF16).
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+	for i in 1 2; do
+		say "warm --bf16-dot: reward forward, run $i of 2"
+		"$warm" score --model "$OUT/seqcls" "$OUT/inputs.jsonl" --batch 8 --threads "$THREADS" --report-peak-rss --bf16-dot \
+			>"$tmp/warm_dot_$i.out" 2>"$tmp/warm_dot_$i.log" || { cat "$tmp/warm_dot_$i.log" >&2; exit 1; }
+		cat "$tmp/warm_dot_$i.log" >&2
+	done
+	py warm-score "$tmp/warm_dot_1.log" "$tmp/warm_dot_1.out" "$tmp/warm_dot_2.log" "$tmp/warm_dot_2.out" >"$res/score_warm_bf16dot.json"
+fi
 
 say "warm: generation"
 timecmd=()

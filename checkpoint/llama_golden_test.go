@@ -242,3 +242,51 @@ func TestLlamaF16Weights(t *testing.T) {
 		}
 	}
 }
+
+// TestLlamaGoldenBF16Dot scores the BF16 reward models with BF16 dot
+// products (kernels.SetBF16Dot): the activations rounded to bfloat16, so the
+// rewards move away from transformers' float32 ones, by how much is what
+// this test bounds (and logs); and they must move, or the path was not
+// taken.
+func TestLlamaGoldenBF16Dot(t *testing.T) {
+	if !kernels.BF16DotSupported() {
+		t.Skip("no AVX512-BF16 on this CPU")
+	}
+	tested := 0
+	for _, g := range readGolden(t) {
+		if g.Head != "ForSequenceClassification" || g.Dtype != "bfloat16" {
+			continue
+		}
+		t.Run(g.Name, func(t *testing.T) {
+			m, err := LoadLlama(filepath.Join(goldenDir, g.Dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := kernels.SetBF16Dot(true); err != nil {
+				t.Fatal(err)
+			}
+			r, err := m.Rewards(g.InputIDs)
+			kernels.SetBF16Dot(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst, moved := 0.0, false
+			for b, want := range g.RewardsRightmost {
+				d := math.Abs(float64(r[b])-want) / math.Max(1, math.Abs(want))
+				worst = math.Max(worst, d)
+				moved = moved || d > 1e-5
+			}
+			t.Logf("largest relative difference from transformers' float32: %.2g", worst)
+			if worst > 0.1 {
+				t.Errorf("BF16 dot products moved a reward by %.3g relative (bound 0.1)", worst)
+			}
+			if !moved {
+				t.Error("the rewards did not change: the BF16 dot products were not used")
+			}
+		})
+		tested++
+	}
+	if tested == 0 {
+		t.Fatal("golden.json has no BF16 reward model")
+	}
+}

@@ -116,6 +116,15 @@ func BenchmarkGemmHalfBT(b *testing.B) {
 				Gemm(false, true, m, n, k, 1, a, k, w, k, 0, c, n)
 			}
 		})
+		if BF16DotSupported() && m > HalfDirectRows {
+			b.Run(fmt.Sprintf("m=%d/bf16-dot", m), func(b *testing.B) {
+				SetBF16Dot(true)
+				defer SetBF16Dot(false)
+				for range b.N {
+					GemmHalfBT(BF16, m, n, k, 1, a, k, wh, k, 0, c, n)
+				}
+			})
+		}
 	}
 }
 

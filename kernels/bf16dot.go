@@ -1,0 +1,236 @@
+package kernels
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// BF16 dot products: an opt-in way to multiply activations by BF16 weights
+// at twice the F32 rate on CPUs with AVX512-BF16 (VDPBF16PS), the
+// arithmetic PyTorch's BF16 matmuls use there.
+//
+// Numerics, exactly: each activation is rounded to bfloat16 (round to
+// nearest even) and every element of C is one chain over k in pairs,
+//
+//	for p := 0; p < k/2; p++ {
+//		acc = acc + a[2p+1]*b[2p+1]   // rounded to float32
+//		acc = acc + a[2p]*b[2p]       // rounded to float32
+//	}
+//
+// where each product of two bfloat16 values is exact in float32, inputs that
+// are subnormal count as zero and subnormal sums are flushed to zero, as
+// VDPBF16PS does. The chain never depends on the blocking, the tile or the
+// thread count (a tile continues from the sum already in C), so results are
+// bit-identical whatever Threads() is, and equal to bf16DotRef, the same
+// chain in Go. What changes against the default (weights widened, F32
+// products) is the rounding of the activations: a relative error of up to
+// 2⁻⁹ in each, which is why it is off unless asked for.
+
+var bf16DotOn atomic.Bool
+
+// BF16DotSupported reports whether this CPU and build have the BF16 dot
+// product kernel (AVX512-BF16 on amd64).
+func BF16DotSupported() bool { return bf16DotKernel != nil }
+
+// SetBF16Dot turns BF16 dot products on or off for GemmHalfBT with BF16
+// weights (products with more than HalfDirectRows rows, alpha 1 and beta 0,
+// even k; others keep the default). Turning it on fails on a CPU without
+// AVX512-BF16. Like the thread count, it is set once by the program.
+func SetBF16Dot(on bool) error {
+	if on && !BF16DotSupported() {
+		return errors.New("kernels: BF16 dot products need a CPU with AVX512-BF16 (VDPBF16PS); this one has none")
+	}
+	bf16DotOn.Store(on)
+	return nil
+}
+
+// BF16Dot reports whether BF16 dot products are on.
+func BF16Dot() bool { return bf16DotOn.Load() }
+
+// roundBF16 rounds x to the nearest bfloat16, ties to even; NaN stays a
+// (quiet) NaN. VCVTNEPS2BF16 rounds the same way.
+func roundBF16(x float32) uint16 {
+	u := math.Float32bits(x)
+	if u&0x7fffffff > 0x7f800000 {
+		return uint16(u>>16) | 0x40
+	}
+	return uint16((u + 0x7fff + (u>>16)&1) >> 16)
+}
+
+// bf16Value is the float32 of a bfloat16, subnormals read as zero (DAZ).
+func bf16Value(h uint16) float32 {
+	if h&0x7f80 == 0 {
+		h &= 0x8000
+	}
+	return math.Float32frombits(uint32(h) << 16)
+}
+
+// ftz flushes a subnormal float32 to zero of the same sign.
+func ftz(x float32) float32 {
+	if u := math.Float32bits(x); u&0x7f800000 == 0 {
+		return math.Float32frombits(u & 0x80000000)
+	}
+	return x
+}
+
+// bf16DotRef is the BF16 dot product C = round(A)·Bᵀ in portable Go, the
+// chain above element by element: the reference the kernel is tested
+// against, and the definition of what it computes. k must be even.
+func bf16DotRef(m, n, k int, a []float32, lda int, b []uint16, ldb int, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		ai := a[i*lda : i*lda+k]
+		for j := 0; j < n; j++ {
+			bj := b[j*ldb : j*ldb+k]
+			var acc float32
+			for p := 0; p < k; p += 2 {
+				acc = ftz(acc + bf16Value(roundBF16(ai[p+1]))*bf16Value(bj[p+1]))
+				acc = ftz(acc + bf16Value(roundBF16(ai[p]))*bf16Value(bj[p]))
+			}
+			c[i*ldc+j] = acc
+		}
+	}
+}
+
+// The kernel's tile and the blocking around it. A B micro-panel (kcPairs
+// pairs × 32 columns, 16 KiB) stays in L1 while the A panels of a block
+// pass; a B block (kcPairs × bf16NC) and an A block (bf16MC × kcPairs) fit
+// in L2 together.
+const (
+	bf16MR      = 8
+	bf16NR      = 32
+	bf16KCPairs = 128
+	bf16NC      = 512
+)
+
+// bf16Work is the packed activations of one product, reused.
+var bf16Work = sync.Pool{New: func() any { return new([]uint32) }}
+
+// gemmBF16Dot computes C = round(A)·Bᵀ (A m×k float32, B n×k bfloat16, k
+// even) with the BF16 dot kernel on up to threads goroutines. The columns of
+// C are split between goroutines in whole tiles; each element's chain is the
+// same wherever its tile falls.
+func gemmBF16Dot(threads, m, n, k int, a []float32, lda int, b []uint16, ldb int, c []float32, ldc int) {
+	kp := k / 2
+	panels := (m + bf16MR - 1) / bf16MR
+	wp := bf16Work.Get().(*[]uint32)
+	defer bf16Work.Put(wp)
+	if cap(*wp) < panels*kp*bf16MR {
+		*wp = make([]uint32, panels*kp*bf16MR)
+	}
+	ap := (*wp)[:panels*kp*bf16MR]
+	// Pack A once: panel ir holds rows 8·ir..8·ir+7 as pairs, ap[ir·kp·8 +
+	// p·8 + r] = the bf16 pair (a[2p], a[2p+1]) of row r, low half first.
+	parallelFor(threads, panels, func(lo, hi int) {
+		for ir := lo; ir < hi; ir++ {
+			packBF16A(a, lda, ir*bf16MR, min(bf16MR, m-ir*bf16MR), kp, ap[ir*kp*bf16MR:(ir+1)*kp*bf16MR])
+		}
+	})
+	tiles := (n + bf16NR - 1) / bf16NR
+	parallelFor(threads, tiles, func(lo, hi int) {
+		bp := make([]uint32, bf16KCPairs*bf16NC)
+		var edge [bf16MR * bf16NR]float32
+		for jc := lo * bf16NR; jc < min(hi*bf16NR, n); jc += bf16NC {
+			nc := min(bf16NC, min(hi*bf16NR, n)-jc)
+			for pc := 0; pc < kp; pc += bf16KCPairs {
+				kb := min(bf16KCPairs, kp-pc)
+				for jr := 0; jr < nc; jr += bf16NR {
+					packBF16B(b, ldb, jc+jr, min(bf16NR, nc-jr), pc, kb, bp[jr/bf16NR*kb*bf16NR:])
+				}
+				accum := 0
+				if pc > 0 {
+					accum = 1
+				}
+				for ir := 0; ir < panels; ir++ {
+					i0 := ir * bf16MR
+					rows := min(bf16MR, m-i0)
+					apan := ap[ir*kp*bf16MR+pc*bf16MR:]
+					for jr := 0; jr < nc; jr += bf16NR {
+						j0, cols := jc+jr, min(bf16NR, nc-jr)
+						bpan := bp[jr/bf16NR*kb*bf16NR:]
+						if rows == bf16MR && cols == bf16NR {
+							bf16DotKernel(kb, apan, bpan, c[i0*ldc+j0:], ldc, accum)
+							continue
+						}
+						for r := 0; r < bf16MR; r++ {
+							for j := 0; j < bf16NR; j++ {
+								var v float32
+								if accum == 1 && r < rows && j < cols {
+									v = c[(i0+r)*ldc+j0+j]
+								}
+								edge[r*bf16NR+j] = v
+							}
+						}
+						bf16DotKernel(kb, apan, bpan, edge[:], bf16NR, 1)
+						for r := 0; r < rows; r++ {
+							copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols], edge[r*bf16NR:r*bf16NR+cols])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// packBF16A writes rows [i0, i0+rows) of A, rounded to bfloat16, as an
+// 8-row panel of kp pairs; rows from rows to 8 are zero.
+func packBF16A(a []float32, lda, i0, rows, kp int, dst []uint32) {
+	dst = dst[:kp*bf16MR]
+	if rows < bf16MR {
+		clear(dst)
+	}
+	for r := 0; r < rows; r++ {
+		src := a[(i0+r)*lda : (i0+r)*lda+2*kp]
+		for p := 0; p < kp; p++ {
+			dst[p*bf16MR+r] = uint32(roundBF16(src[2*p])) | uint32(roundBF16(src[2*p+1]))<<16
+		}
+	}
+}
+
+// packBF16B writes columns [j0, j0+cols) of Bᵀ (rows of B) and pairs [pc,
+// pc+kb) as one 32-wide panel: dst[p·32 + j] = the pair (b[2p], b[2p+1]) of
+// row j0+j; columns from cols to 32 are zero. A row's pairs are its own
+// memory read 32 bits at a time, so a 4-byte-aligned B is transposed as
+// float32 words by packB's fast path.
+func packBF16B(b []uint16, ldb, j0, cols, pc, kb int, dst []uint32) {
+	dst = dst[:kb*bf16NR]
+	if ldb%2 == 0 && uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
+		words := unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/2)
+		out := unsafe.Slice((*float32)(unsafe.Pointer(&dst[0])), len(dst))
+		packBFast(true, words, ldb/2, pc, kb, j0, cols, bf16NR, out)
+		return
+	}
+	if cols < bf16NR {
+		clear(dst)
+	}
+	for j := 0; j < cols; j++ {
+		row := b[(j0+j)*ldb:]
+		for p := 0; p < kb; p++ {
+			q := 2 * (pc + p)
+			dst[p*bf16NR+j] = uint32(row[q]) | uint32(row[q+1])<<16
+		}
+	}
+}
+
+// parallelFor runs fn over [0, items) split into up to threads contiguous
+// ranges, on the calling goroutine when threads is 1.
+func parallelFor(threads, items int, fn func(lo, hi int)) {
+	threads = min(threads, items)
+	if threads <= 1 {
+		fn(0, items)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (items + threads - 1) / threads
+	for lo := step; lo < items; lo += step {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi)
+		}(lo, min(lo+step, items))
+	}
+	fn(0, min(step, items))
+	wg.Wait()
+}

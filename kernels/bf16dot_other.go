@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// bf16DotKernel is nil: this build has no BF16 dot-product kernel.
+var bf16DotKernel func(kb int, a, b []uint32, c []float32, ldc, accum int)
+
+// packBFast is packB.
+func packBFast(transB bool, b []float32, ldb, pc, kb, j0, cols, nr int, dst []float32) {
+	packB(transB, b, ldb, pc, kb, j0, cols, nr, dst)
+}
