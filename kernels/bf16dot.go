@@ -51,11 +51,15 @@ func SetBF16Dot(on bool) error {
 func BF16Dot() bool { return bf16DotOn.Load() }
 
 // roundBF16 rounds x to the nearest bfloat16, ties to even; NaN stays a
-// (quiet) NaN. VCVTNEPS2BF16 rounds the same way.
+// (quiet) NaN and a subnormal x becomes zero of its sign. VCVTNE2PS2BF16
+// rounds the same way.
 func roundBF16(x float32) uint16 {
 	u := math.Float32bits(x)
 	if u&0x7fffffff > 0x7f800000 {
 		return uint16(u>>16) | 0x40
+	}
+	if u&0x7f800000 == 0 {
+		return uint16(u>>16) & 0x8000
 	}
 	return uint16((u + 0x7fff + (u>>16)&1) >> 16)
 }
@@ -95,9 +99,8 @@ func bf16DotRef(m, n, k int, a []float32, lda int, b []uint16, ldb int, c []floa
 }
 
 // The kernel's tile and the blocking around it. A B micro-panel (kcPairs
-// pairs × 32 columns, 16 KiB) stays in L1 while the A panels of a block
-// pass; a B block (kcPairs × bf16NC) and an A block (bf16MC × kcPairs) fit
-// in L2 together.
+// pairs × 32 columns, 16 KiB) stays in L1 while the rows of A pass; a B
+// block (kcPairs × bf16NC) and the A rows it meets fit in L2.
 const (
 	bf16MR      = 8
 	bf16NR      = 32
@@ -105,35 +108,65 @@ const (
 	bf16NC      = 512
 )
 
-// bf16Work is the packed activations of one product, reused.
-var bf16Work = sync.Pool{New: func() any { return new([]uint32) }}
+// bf16Bufs keeps the buffers of earlier products for the next ones: a
+// forward pass makes hundreds of products of the same few shapes, and
+// letting them become garbage would grow the heap by tens of megabytes
+// before a collection (sync.Pool drops its buffers at every collection).
+var bf16Bufs struct {
+	sync.Mutex
+	free [][]uint32
+}
+
+func getBF16Buf(n int) []uint32 {
+	bf16Bufs.Lock()
+	defer bf16Bufs.Unlock()
+	for i, b := range bf16Bufs.free {
+		if cap(b) >= n {
+			last := len(bf16Bufs.free) - 1
+			bf16Bufs.free[i] = bf16Bufs.free[last]
+			bf16Bufs.free = bf16Bufs.free[:last]
+			return b[:n]
+		}
+	}
+	return make([]uint32, n)
+}
+
+func putBF16Buf(b []uint32) {
+	bf16Bufs.Lock()
+	bf16Bufs.free = append(bf16Bufs.free, b)
+	bf16Bufs.Unlock()
+}
 
 // gemmBF16Dot computes C = round(A)·Bᵀ (A m×k float32, B n×k bfloat16, k
-// even) with the BF16 dot kernel on up to threads goroutines. The columns of
-// C are split between goroutines in whole tiles; each element's chain is the
-// same wherever its tile falls.
+// even) with the BF16 dot kernel on up to threads goroutines. A is rounded
+// to bfloat16 once, row by row (its pairs are then its own memory read 32
+// bits at a time); the columns of C are split between goroutines in whole
+// tiles; each element's chain is the same wherever its tile falls.
 func gemmBF16Dot(threads, m, n, k int, a []float32, lda int, b []uint16, ldb int, c []float32, ldc int) {
 	kp := k / 2
 	panels := (m + bf16MR - 1) / bf16MR
-	wp := bf16Work.Get().(*[]uint32)
-	defer bf16Work.Put(wp)
-	if cap(*wp) < panels*kp*bf16MR {
-		*wp = make([]uint32, panels*kp*bf16MR)
-	}
-	ap := (*wp)[:panels*kp*bf16MR]
-	// Pack A once: panel ir holds rows 8·ir..8·ir+7 as pairs, ap[ir·kp·8 +
-	// p·8 + r] = the bf16 pair (a[2p], a[2p+1]) of row r, low half first.
+	// Rows padded to a whole number of 8-row panels, the padding zero.
+	ab := getBF16Buf(panels * bf16MR * kp)
+	defer putBF16Buf(ab)
+	ah := unsafe.Slice((*uint16)(unsafe.Pointer(&ab[0])), 2*len(ab))
 	parallelFor(threads, panels, func(lo, hi int) {
-		for ir := lo; ir < hi; ir++ {
-			packBF16A(a, lda, ir*bf16MR, min(bf16MR, m-ir*bf16MR), kp, ap[ir*kp*bf16MR:(ir+1)*kp*bf16MR])
+		for i := lo * bf16MR; i < hi*bf16MR; i++ {
+			row := ah[i*k : (i+1)*k]
+			if i < m {
+				roundBF16Into(row, a[i*lda:i*lda+k])
+			} else {
+				clear(row)
+			}
 		}
 	})
 	tiles := (n + bf16NR - 1) / bf16NR
 	parallelFor(threads, tiles, func(lo, hi int) {
-		bp := make([]uint32, bf16KCPairs*bf16NC)
+		bp := getBF16Buf(bf16KCPairs * bf16NC)
+		defer putBF16Buf(bp)
 		var edge [bf16MR * bf16NR]float32
-		for jc := lo * bf16NR; jc < min(hi*bf16NR, n); jc += bf16NC {
-			nc := min(bf16NC, min(hi*bf16NR, n)-jc)
+		jhi := min(hi*bf16NR, n)
+		for jc := lo * bf16NR; jc < jhi; jc += bf16NC {
+			nc := min(bf16NC, jhi-jc)
 			for pc := 0; pc < kp; pc += bf16KCPairs {
 				kb := min(bf16KCPairs, kp-pc)
 				for jr := 0; jr < nc; jr += bf16NR {
@@ -146,12 +179,12 @@ func gemmBF16Dot(threads, m, n, k int, a []float32, lda int, b []uint16, ldb int
 				for ir := 0; ir < panels; ir++ {
 					i0 := ir * bf16MR
 					rows := min(bf16MR, m-i0)
-					apan := ap[ir*kp*bf16MR+pc*bf16MR:]
+					arow := ab[i0*kp+pc:]
 					for jr := 0; jr < nc; jr += bf16NR {
 						j0, cols := jc+jr, min(bf16NR, nc-jr)
 						bpan := bp[jr/bf16NR*kb*bf16NR:]
 						if rows == bf16MR && cols == bf16NR {
-							bf16DotKernel(kb, apan, bpan, c[i0*ldc+j0:], ldc, accum)
+							bf16DotKernel(kb, arow, kp, bpan, c[i0*ldc+j0:], ldc, accum)
 							continue
 						}
 						for r := 0; r < bf16MR; r++ {
@@ -163,7 +196,7 @@ func gemmBF16Dot(threads, m, n, k int, a []float32, lda int, b []uint16, ldb int
 								edge[r*bf16NR+j] = v
 							}
 						}
-						bf16DotKernel(kb, apan, bpan, edge[:], bf16NR, 1)
+						bf16DotKernel(kb, arow, kp, bpan, edge[:], bf16NR, 1)
 						for r := 0; r < rows; r++ {
 							copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols], edge[r*bf16NR:r*bf16NR+cols])
 						}
@@ -172,21 +205,6 @@ func gemmBF16Dot(threads, m, n, k int, a []float32, lda int, b []uint16, ldb int
 			}
 		}
 	})
-}
-
-// packBF16A writes rows [i0, i0+rows) of A, rounded to bfloat16, as an
-// 8-row panel of kp pairs; rows from rows to 8 are zero.
-func packBF16A(a []float32, lda, i0, rows, kp int, dst []uint32) {
-	dst = dst[:kp*bf16MR]
-	if rows < bf16MR {
-		clear(dst)
-	}
-	for r := 0; r < rows; r++ {
-		src := a[(i0+r)*lda : (i0+r)*lda+2*kp]
-		for p := 0; p < kp; p++ {
-			dst[p*bf16MR+r] = uint32(roundBF16(src[2*p])) | uint32(roundBF16(src[2*p+1]))<<16
-		}
-	}
 }
 
 // packBF16B writes columns [j0, j0+cols) of Bᵀ (rows of B) and pairs [pc,

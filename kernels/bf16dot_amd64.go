@@ -5,24 +5,46 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 // bf16DotKern8x32 is the VDPBF16PS micro-kernel (bf16dot_amd64.s); kp >= 1,
-// ldc in bytes, accum 0 or 1.
+// lda and ldc in bytes, accum 0 or 1.
 //
 //go:noescape
-func bf16DotKern8x32(kp int, a *uint32, b *uint32, c *float32, ldc int, accum int)
+func bf16DotKern8x32(kp int, a *uint32, lda int, b *uint32, c *float32, ldc int, accum int)
+
+// bf16RoundRow rounds 32·n32 float32 to bfloat16 (bf16dot_amd64.s).
+//
+//go:noescape
+func bf16RoundRow(dst *uint16, src *float32, n32 int)
+
+var hasBF16 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BF16
 
 // bf16DotKernel runs the micro-kernel on one 8×32 tile of c (ldc in
-// elements) over kb pairs of the panels a and b; nil without AVX512-BF16.
-var bf16DotKernel = func() func(kb int, a, b []uint32, c []float32, ldc, accum int) {
-	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512BF16 {
+// elements) over kb pairs: 8 rows of a (row stride lda dwords) and the
+// panel b. nil without AVX512-BF16.
+var bf16DotKernel = func() func(kb int, a []uint32, lda int, b []uint32, c []float32, ldc, accum int) {
+	if !hasBF16 {
 		return nil
 	}
-	return func(kb int, a, b []uint32, c []float32, ldc, accum int) {
-		_ = a[kb*bf16MR-1]
+	return func(kb int, a []uint32, lda int, b []uint32, c []float32, ldc, accum int) {
+		_ = a[(bf16MR-1)*lda+kb-1]
 		_ = b[kb*bf16NR-1]
 		_ = c[(bf16MR-1)*ldc+bf16NR-1]
-		bf16DotKern8x32(kb, &a[0], &b[0], &c[0], 4*ldc, accum)
+		bf16DotKern8x32(kb, &a[0], 4*lda, &b[0], &c[0], 4*ldc, accum)
 	}
 }()
+
+// roundBF16Into sets dst[i] = roundBF16(src[i]), 32 at a time with
+// VCVTNE2PS2BF16 where the CPU has it.
+func roundBF16Into(dst []uint16, src []float32) {
+	n32 := len(src) / 32
+	if hasBF16 && n32 > 0 {
+		_ = dst[32*n32-1]
+		bf16RoundRow(&dst[0], &src[0], n32)
+		dst, src = dst[32*n32:], src[32*n32:]
+	}
+	for i, x := range src {
+		dst[i] = roundBF16(x)
+	}
+}
 
 // packBFast is packB with the AVX2 transposition where it applies.
 func packBFast(transB bool, b []float32, ldb, pc, kb, j0, cols, nr int, dst []float32) {

@@ -3,48 +3,55 @@
 #include "textflag.h"
 
 // Hand-written: neither Go's assembler nor avo knows AVX512-BF16, so each
-// VDPBF16PS below is its EVEX encoding in BYTEs, the mnemonic beside it (the
-// bytes are llvm-mc's for that line). Registers: Z0-Z15 the 8×32 tile
-// (row r in Z(2r), Z(2r+1)), Z16-Z17 the B panel's 32 columns, Z18-Z25 the
-// broadcast A pairs of rows 0-7.
+// VDPBF16PS and VCVTNE2PS2BF16 below is its EVEX encoding in BYTEs, the
+// mnemonic beside it (the bytes are llvm-mc's for that line).
 
-// func bf16DotKern8x32(kp int, a *uint32, b *uint32, c *float32, ldc int, accum int)
-// C[0:8][0:32] (row stride ldc bytes) = (accum ? C : 0) + A·B over kp pairs,
-// A an 8-row panel (8 dwords a pair), B a 32-column panel (32 dwords a pair).
+// func bf16DotKern8x32(kp int, a *uint32, lda int, b *uint32, c *float32, ldc int, accum int)
+// C[0:8][0:32] (row stride ldc bytes) = (accum ? C : 0) + A·B over kp pairs:
+// A is 8 rows of bf16 pairs (row stride lda bytes, one dword a pair), B a
+// 32-column panel (32 dwords a pair). Registers: Z0-Z15 the tile (row r in
+// Z(2r), Z(2r+1)), Z16-Z17 the B panel's columns, Z18-Z25 the broadcast
+// pairs of rows 0-7, whose addresses are SI, R8-R13, AX.
 // Requires: AVX512F, AVX512_BF16.
-TEXT ·bf16DotKern8x32(SB), NOSPLIT, $0-48
+TEXT ·bf16DotKern8x32(SB), NOSPLIT, $0-56
 	MOVQ kp+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), BX
-	MOVQ accum+40(FP), AX
-	TESTQ AX, AX
-	JZ   zero
-	MOVQ DX, R8
-	VMOVUPS (R8), Z0
-	VMOVUPS 64(R8), Z1
-	ADDQ BX, R8
-	VMOVUPS (R8), Z2
-	VMOVUPS 64(R8), Z3
-	ADDQ BX, R8
-	VMOVUPS (R8), Z4
-	VMOVUPS 64(R8), Z5
-	ADDQ BX, R8
-	VMOVUPS (R8), Z6
-	VMOVUPS 64(R8), Z7
-	ADDQ BX, R8
-	VMOVUPS (R8), Z8
-	VMOVUPS 64(R8), Z9
-	ADDQ BX, R8
-	VMOVUPS (R8), Z10
-	VMOVUPS 64(R8), Z11
-	ADDQ BX, R8
-	VMOVUPS (R8), Z12
-	VMOVUPS 64(R8), Z13
-	ADDQ BX, R8
-	VMOVUPS (R8), Z14
-	VMOVUPS 64(R8), Z15
+	MOVQ lda+16(FP), BX
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	LEAQ (SI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13
+	LEAQ (R13)(BX*1), AX
+	MOVQ ldc+40(FP), BX
+	CMPQ accum+48(FP), $0
+	JEQ  zero
+	VMOVUPS (DX), Z0
+	VMOVUPS 64(DX), Z1
+	ADDQ BX, DX
+	VMOVUPS (DX), Z2
+	VMOVUPS 64(DX), Z3
+	ADDQ BX, DX
+	VMOVUPS (DX), Z4
+	VMOVUPS 64(DX), Z5
+	ADDQ BX, DX
+	VMOVUPS (DX), Z6
+	VMOVUPS 64(DX), Z7
+	ADDQ BX, DX
+	VMOVUPS (DX), Z8
+	VMOVUPS 64(DX), Z9
+	ADDQ BX, DX
+	VMOVUPS (DX), Z10
+	VMOVUPS 64(DX), Z11
+	ADDQ BX, DX
+	VMOVUPS (DX), Z12
+	VMOVUPS 64(DX), Z13
+	ADDQ BX, DX
+	VMOVUPS (DX), Z14
+	VMOVUPS 64(DX), Z15
 	JMP  loop
 
 zero:
@@ -68,58 +75,86 @@ zero:
 loop:
 	VMOVUPS (DI), Z16
 	VMOVUPS 64(DI), Z17
-	VPBROADCASTD 0(SI), Z18
+	VPBROADCASTD (SI), Z18
 	BYTE $0x62; BYTE $0xb2; BYTE $0x6e; BYTE $0x40; BYTE $0x52; BYTE $0xc0 // VDPBF16PS Z16, Z18, Z0
 	BYTE $0x62; BYTE $0xb2; BYTE $0x6e; BYTE $0x40; BYTE $0x52; BYTE $0xc9 // VDPBF16PS Z17, Z18, Z1
-	VPBROADCASTD 4(SI), Z19
+	VPBROADCASTD (R8), Z19
 	BYTE $0x62; BYTE $0xb2; BYTE $0x66; BYTE $0x40; BYTE $0x52; BYTE $0xd0 // VDPBF16PS Z16, Z19, Z2
 	BYTE $0x62; BYTE $0xb2; BYTE $0x66; BYTE $0x40; BYTE $0x52; BYTE $0xd9 // VDPBF16PS Z17, Z19, Z3
-	VPBROADCASTD 8(SI), Z20
+	VPBROADCASTD (R9), Z20
 	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0 // VDPBF16PS Z16, Z20, Z4
 	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9 // VDPBF16PS Z17, Z20, Z5
-	VPBROADCASTD 12(SI), Z21
+	VPBROADCASTD (R10), Z21
 	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf0 // VDPBF16PS Z16, Z21, Z6
 	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf9 // VDPBF16PS Z17, Z21, Z7
-	VPBROADCASTD 16(SI), Z22
+	VPBROADCASTD (R11), Z22
 	BYTE $0x62; BYTE $0x32; BYTE $0x4e; BYTE $0x40; BYTE $0x52; BYTE $0xc0 // VDPBF16PS Z16, Z22, Z8
 	BYTE $0x62; BYTE $0x32; BYTE $0x4e; BYTE $0x40; BYTE $0x52; BYTE $0xc9 // VDPBF16PS Z17, Z22, Z9
-	VPBROADCASTD 20(SI), Z23
+	VPBROADCASTD (R12), Z23
 	BYTE $0x62; BYTE $0x32; BYTE $0x46; BYTE $0x40; BYTE $0x52; BYTE $0xd0 // VDPBF16PS Z16, Z23, Z10
 	BYTE $0x62; BYTE $0x32; BYTE $0x46; BYTE $0x40; BYTE $0x52; BYTE $0xd9 // VDPBF16PS Z17, Z23, Z11
-	VPBROADCASTD 24(SI), Z24
+	VPBROADCASTD (R13), Z24
 	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe0 // VDPBF16PS Z16, Z24, Z12
 	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe9 // VDPBF16PS Z17, Z24, Z13
-	VPBROADCASTD 28(SI), Z25
+	VPBROADCASTD (AX), Z25
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xf0 // VDPBF16PS Z16, Z25, Z14
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xf9 // VDPBF16PS Z17, Z25, Z15
-	ADDQ $32, SI
+	ADDQ $4, SI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $4, AX
 	ADDQ $128, DI
 	DECQ CX
 	JNZ  loop
 
-	MOVQ DX, R8
-	VMOVUPS Z0, (R8)
-	VMOVUPS Z1, 64(R8)
-	ADDQ BX, R8
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	ADDQ BX, R8
-	VMOVUPS Z4, (R8)
-	VMOVUPS Z5, 64(R8)
-	ADDQ BX, R8
-	VMOVUPS Z6, (R8)
-	VMOVUPS Z7, 64(R8)
-	ADDQ BX, R8
-	VMOVUPS Z8, (R8)
-	VMOVUPS Z9, 64(R8)
-	ADDQ BX, R8
-	VMOVUPS Z10, (R8)
-	VMOVUPS Z11, 64(R8)
-	ADDQ BX, R8
-	VMOVUPS Z12, (R8)
-	VMOVUPS Z13, 64(R8)
-	ADDQ BX, R8
-	VMOVUPS Z14, (R8)
-	VMOVUPS Z15, 64(R8)
+	MOVQ c+32(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ BX, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	VZEROUPPER
+	RET
+
+// func bf16RoundRow(dst *uint16, src *float32, n32 int)
+// dst[i] = bfloat16(src[i]) rounded to nearest even, i < 32·n32; NaN stays a
+// quiet NaN and subnormal inputs become zero, as VCVTNE2PS2BF16 does.
+// Requires: AVX512F, AVX512_BF16.
+TEXT ·bf16RoundRow(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n32+16(FP), CX
+
+round:
+	VMOVUPS (SI), Z1
+	VMOVUPS 64(SI), Z2
+	BYTE $0x62; BYTE $0xf2; BYTE $0x6f; BYTE $0x48; BYTE $0x72; BYTE $0xc1 // VCVTNE2PS2BF16 Z1, Z2, Z0 (words 0-15 from Z1, 16-31 from Z2)
+	VMOVDQU32 Z0, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  round
 	VZEROUPPER
 	RET

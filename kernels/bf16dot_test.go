@@ -160,3 +160,29 @@ func TestGemmHalfBTBF16Dot(t *testing.T) {
 		t.Fatal("a product that does not qualify took the BF16 dot path")
 	}
 }
+
+// TestRoundBF16Into checks the vectorised rounding against roundBF16 on
+// special values (ties, subnormals, NaNs, infinities) and random bit
+// patterns, at lengths around its 32-wide blocks.
+func TestRoundBF16Into(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	special := []uint32{0, 0x80000000, 1, 0x807fffff, 0x007fffff, 0x00800000, 0x3f808000, 0x3f818000, 0x7f7fffff,
+		0x7f800000, 0xff800000, 0x7f800001, 0xffc00001, 0x7fffffff, 0x3effffff}
+	src := make([]float32, 4096+37)
+	for i := range src {
+		if i < len(special) {
+			src[i] = math.Float32frombits(special[i])
+		} else {
+			src[i] = math.Float32frombits(rng.Uint32())
+		}
+	}
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 95, len(src)} {
+		got := make([]uint16, n)
+		roundBF16Into(got, src[:n])
+		for i, x := range src[:n] {
+			if want := roundBF16(x); got[i] != want {
+				t.Fatalf("n=%d: %#08x rounds to %#04x, want %#04x", n, math.Float32bits(x), got[i], want)
+			}
+		}
+	}
+}
