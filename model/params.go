@@ -142,7 +142,8 @@ type weights struct {
 // parallel (kernels.Threads goroutines).
 type Model struct {
 	Config Config
-	// Flat holds every parameter, in the order of Params.
+	// Flat holds every parameter, in the order of Params. Call Unpack
+	// before writing it on a model packed for inference (PackForInference).
 	Flat []float32
 	// GradFlat holds the gradients, in the same layout as Flat.
 	GradFlat []float32
