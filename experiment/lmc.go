@@ -144,6 +144,7 @@ func (ev *evaluation) lmc(ctx context.Context) ([]Curve, error) {
 			cs[k] = Curve{Kind: p.kind, A: p.a, B: p.b, Set: s.Name, Lambdas: o.Lambdas}
 		}
 		for _, lam := range o.Lambdas {
+			interp.Unpack() // its weights change under any packed copy
 			if err := merge.AverageFloat32(interp.Flat, [][]float32{p.ma.Flat, p.mb.Flat}, []float64{1 - lam, lam}); err != nil {
 				return nil, fmt.Errorf("LMC %s λ=%g: %w", p.kind, lam, err)
 			}

@@ -33,6 +33,11 @@
 // reproduce across x86 machines with and without AVX-512. The portable kernel
 // does not fuse multiply-adds and differs from them in the last bits.
 //
+// PackB lays out a matrix once in the panels the blocked algorithm feeds the
+// micro-kernel, and GemmPacked multiplies by it without packing it again,
+// with Gemm's bits: for weights that every pass of an inference-only model
+// multiplies by, at the cost of holding them twice.
+//
 // On the development machine (2 cores of an AMD EPYC, Zen 4) the AVX-512
 // kernel alone, with its data in L1, runs at about 113 GFLOP/s per core, and
 // Gemm at 100-110 GFLOP/s per core on warm's dense shapes and 85-100 on the

@@ -12,7 +12,8 @@ import (
 //
 //	for each block of kcBlock values of k:          (C += alpha*A[:,kb]*B[kb,:])
 //	  for each block of at most bBlockFloats/kb columns of C:
-//	    pack that k×n block of op(B) into nr-wide panels (shared, in L2)
+//	    pack that k×n block of op(B) into nr-wide panels (shared, in L2),
+//	    or find them in a PackedB (GemmPacked: packed once, by PackB)
 //	    for each mr-row strip of C (split over goroutines):
 //	      read the strip of op(A) in place, or pack it (transposed A, edges)
 //	      run the micro-kernel over every panel of the block
@@ -85,6 +86,9 @@ type gemmJob struct {
 	// (GemmHalfBT): it is widened as it is packed, never read in place.
 	half Half
 	bh   []uint16
+	// pre holds B already packed (GemmPacked): its panels are read in
+	// place of packing b, which is nil.
+	pre *PackedB
 
 	pc, kb  int     // current k block: rows [pc, pc+kb) of op(B)
 	bet     float32 // beta for the current k block (1 after the first)
@@ -145,6 +149,13 @@ func runGemmJob(kern *microKernel, threads int, setup func(*gemmJob), transA, tr
 		for j.jc = 0; j.jc < n; j.jc += ncb {
 			nb := min(ncb, n-j.jc)
 			j.panels = (nb + nr - 1) / nr
+			if j.pre != nil {
+				// Pre-packed B: the block's panels are laid out already,
+				// as the packing below would lay them out.
+				j.bPack = j.pre.block(j.pc, j.kb, j.jc, j.panels)
+				j.computeBlock(threads)
+				continue
+			}
 			j.bPack = alignedFloats(&j.bMem, j.panels*nr*j.kb)
 			packThreads := threads
 			if j.panels*nr*j.kb < 16*1024 {
@@ -160,15 +171,22 @@ func runGemmJob(kern *microKernel, threads int, setup func(*gemmJob), transA, tr
 			} else {
 				j.parallel(packThreads, phasePackB, j.panels, max(1, j.panels/(4*packThreads)))
 			}
-			if j.strips >= 2*threads || j.panels == 1 {
-				j.parallel(threads, phaseStrips, j.strips, max(1, j.strips/(8*threads)))
-			} else {
-				j.parallel(threads, phasePanels, j.panels, max(1, j.panels/(4*threads)))
-			}
+			j.computeBlock(threads)
 		}
 	}
-	j.a, j.b, j.c, j.bPack, j.bh = nil, nil, nil, nil, nil
+	j.a, j.b, j.c, j.bPack, j.bh, j.pre = nil, nil, nil, nil, nil, nil
 	jobPool.Put(j)
+}
+
+// computeBlock runs the micro-kernel over the current block of packed B
+// for every strip of C, split over strips or, when C has too few to go
+// round, over panels.
+func (j *gemmJob) computeBlock(threads int) {
+	if j.strips >= 2*threads || j.panels == 1 {
+		j.parallel(threads, phaseStrips, j.strips, max(1, j.strips/(8*threads)))
+	} else {
+		j.parallel(threads, phasePanels, j.panels, max(1, j.panels/(4*threads)))
+	}
 }
 
 // parallel runs phase over items [0, items) in chunks of chunk items on up to

@@ -116,6 +116,9 @@ func (m *Model) RewardHeadBackward(dRewards []float32) error {
 }
 
 func (m *Model) checkRewardGrad(dRewards []float32) error {
+	if m.packed != nil {
+		return fmt.Errorf("model: RewardBackward: %w", errPackedBackward)
+	}
 	if m.ws.kind != passReward {
 		return fmt.Errorf("model: RewardBackward: %w", errNoForward)
 	}
@@ -129,6 +132,9 @@ func (m *Model) checkRewardGrad(dRewards []float32) error {
 // LMForward.
 func (m *Model) LMBackward() error {
 	ws := &m.ws
+	if m.packed != nil {
+		return fmt.Errorf("model: LMBackward: %w", errPackedBackward)
+	}
 	if ws.kind != passLM {
 		return fmt.Errorf("model: LMBackward: %w", errNoForward)
 	}

@@ -41,6 +41,15 @@
 // have AVX2+FMA versions (simd_amd64.s) chosen at run time, with portable Go
 // fallbacks (build tag purego forces them).
 //
+// A model that only runs inference from now on (a server, warm score, warm
+// eval) can call PackForInference: the weight matrices of the blocks are
+// laid out once in the GEMM kernel's panels (kernels.PackB) instead of on
+// every product, with the same outputs bit for bit, for the memory of
+// those weights a second time. Anything that hands the weights out for
+// writing drops the packed copy, the backward passes refuse a packed
+// model, and a pass that finds the weights changed under it fails (see
+// packed.go).
+//
 // # Generation
 //
 // NewKVCache returns a cache for incremental decoding of a batch whose

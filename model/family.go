@@ -175,7 +175,7 @@ func (m *Llama) VocabSize() int { return m.Config.VocabSize }
 // CheckFinite reports the first weight that is NaN or infinite, naming
 // its tensor (a checkpoint that would poison every reward).
 func (m *Model) CheckFinite() error {
-	for _, p := range m.Params() {
+	for _, p := range m.params { // not Params: reading keeps the packed weights
 		if i := firstNonFinite(p.Data); i >= 0 {
 			return fmt.Errorf("model: tensor %s has a non-finite value (%v at index %d)", p.Name, p.Data[i], i)
 		}

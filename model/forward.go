@@ -38,6 +38,9 @@ func (m *Model) checkShape(tokens []int32, B, T int) error {
 // last-block query rows are [qlos[b], lens[b]). It validates the tokens it
 // reads and sizes the workspace.
 func (m *Model) setup(tokens []int32, B, T int, lens, qlos []int, train bool, seed uint64) error {
+	if err := m.checkPacked(); err != nil {
+		return err
+	}
 	V := int32(m.Config.VocabSize)
 	for b := range B {
 		for t, tok := range tokens[b*T : b*T+lens[b]] {
@@ -85,27 +88,27 @@ func (m *Model) forward() {
 	x := ws.enc
 	for l := range c.NLayer {
 		a := &ws.layers[l]
-		bw := &m.w.blocks[l]
+		bw, pk := &m.w.blocks[l], m.packedBlock(l)
 		layernormForward(a.ln1, a.ln1Mean, a.ln1Rstd, x, bw.ln1w, bw.ln1b, N, C, eps)
 		nq, spans, ids, xq := m.blockRows(l, x)
 		q, ldq := a.qkv, 3*C
 		if nq == N {
-			matmulForward(a.qkv, a.ln1, bw.attnW, bw.attnB, N, C, 3*C)
+			qkvForward(a.qkv, a.ln1, bw, pk, N, C)
 		} else {
 			// A compact last block: keys and values at every row, queries
 			// only at the output rows.
-			matmulForwardLd(a.qkv[C:], 3*C, a.ln1, bw.attnW[C:], 3*C, bw.attnB[C:], N, C, 2*C)
+			matmulForwardLd(a.qkv[C:], 3*C, a.ln1, bw.attnW[C:], 3*C, pk.kv, bw.attnB[C:], N, C, 2*C)
 			gatherRows(a.ln1q, a.ln1, ws.qsrc, nq, C)
-			matmulForwardLd(a.q, C, a.ln1q, bw.attnW, 3*C, bw.attnB[:C], nq, C, C)
+			matmulForwardLd(a.q, C, a.ln1q, bw.attnW, 3*C, pk.q, bw.attnB[:C], nq, C, C)
 			q, ldq = a.q, C
 		}
 		attentionForward(a.atty, a.att, ws.attScratch, q, ldq, a.qkv, spans, T, NH, C, m.drop(l, siteAttnProbs))
-		matmulForward(a.res2, a.atty, bw.aprojW, nil, nq, C, C)
+		matmulForward(a.res2, a.atty, bw.aprojW, pk.aproj, nil, nq, C, C)
 		residualForward(a.res2, xq, a.res2, bw.aprojB, nq, C, ids, m.drop(l, siteAttnResid))
 		layernormForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, bw.ln2w, bw.ln2b, nq, C, eps)
-		matmulForward(a.fch, a.ln2, bw.fcW, nil, nq, C, 4*C)
+		matmulForward(a.fch, a.ln2, bw.fcW, pk.fc, nil, nq, C, 4*C)
 		biasGeluForward(a.gelu, a.fchT, a.fch, bw.fcB, nq, 4*C)
-		matmulForward(a.out, a.gelu, bw.mprojW, nil, nq, 4*C, C)
+		matmulForward(a.out, a.gelu, bw.mprojW, pk.mproj, nil, nq, 4*C, C)
 		residualForward(a.out, a.res2, a.out, bw.mprojB, nq, C, ids, m.drop(l, siteMLPResid))
 		x = a.out
 	}

@@ -216,7 +216,7 @@ func TestGradMatmul(t *testing.T) {
 	x, W, b := randF32(rng, N*IC, 1), randF32(rng, IC*OC, 1), randF32(rng, OC, 1)
 	G := randF32(rng, N*OC, 1)
 	out := make([]float32, N*OC)
-	matmulForward(out, x, W, b, N, IC, OC)
+	matmulForward(out, x, W, nil, b, N, IC, OC)
 	dx, dW, db := make([]float32, N*IC), make([]float32, IC*OC), make([]float32, OC)
 	matmulBackward(dx, dW, db, G, x, W, N, IC, OC, make([]float32, nChunks(N)*OC))
 	xs, Ws, bs := f64(x), f64(W), f64(b)

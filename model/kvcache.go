@@ -117,6 +117,9 @@ func (kv *KVCache) Step(tokens []int32) ([]float32, error) {
 			return nil, fmt.Errorf("model: sequence %d is full (KV cache length %d)", b, kv.MaxLen)
 		}
 	}
+	if err := m.checkPacked(); err != nil {
+		return nil, err
+	}
 	for b, tok := range tokens {
 		te := m.w.wte[int(tok)*C:][:C]
 		pe := m.w.wpe[kv.pos[b]*C:][:C]
@@ -130,9 +133,9 @@ func (kv *KVCache) Step(tokens []int32) ([]float32, error) {
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	x := kv.x
 	for l := range c.NLayer {
-		bw := &m.w.blocks[l]
+		bw, pk := &m.w.blocks[l], m.packedBlock(l)
 		layernormForward(kv.ln, kv.mean, kv.rstd, x, bw.ln1w, bw.ln1b, B, C, eps)
-		matmulForward(kv.qkv, kv.ln, bw.attnW, bw.attnB, B, C, 3*C)
+		qkvForward(kv.qkv, kv.ln, bw, pk, B, C)
 		K, Vc := kv.k[l], kv.v[l]
 		for b := range B {
 			dst := (b*kv.MaxLen + kv.pos[b]) * C
@@ -150,12 +153,12 @@ func (kv *KVCache) Step(tokens []int32) ([]float32, error) {
 				kernels.GemmSerial(false, false, 1, hd, n, 1, s, n, Vc[base:], C, 0, kv.atty[b*C+h*hd:], hd)
 			}
 		})
-		matmulForward(kv.res2, kv.atty, bw.aprojW, nil, B, C, C)
+		matmulForward(kv.res2, kv.atty, bw.aprojW, pk.aproj, nil, B, C, C)
 		residualForward(kv.res2, x, kv.res2, bw.aprojB, B, C, rowIDs{}, dropout{})
 		layernormForward(kv.ln2, kv.mean, kv.rstd, kv.res2, bw.ln2w, bw.ln2b, B, C, eps)
-		matmulForward(kv.fch, kv.ln2, bw.fcW, nil, B, C, 4*C)
+		matmulForward(kv.fch, kv.ln2, bw.fcW, pk.fc, nil, B, C, 4*C)
 		biasGeluForward(kv.g, kv.fchT, kv.fch, bw.fcB, B, 4*C)
-		matmulForward(kv.out, kv.g, bw.mprojW, nil, B, 4*C, C)
+		matmulForward(kv.out, kv.g, bw.mprojW, pk.mproj, nil, B, 4*C, C)
 		residualForward(x, kv.res2, kv.out, bw.mprojB, B, C, rowIDs{}, dropout{})
 	}
 	layernormForward(kv.ln, kv.mean, kv.rstd, x, m.w.lnfw, m.w.lnfb, B, C, eps)

@@ -219,17 +219,21 @@ func layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd []float32, N, C in
 // follows adds (biasGeluForward, residualForward; their backward passes
 // then sum the bias gradient and matmulBackward takes a nil db). Each
 // product is one kernels.Gemm, deterministic whatever the thread count, and
-// the bias gradient is a fixed-chunk colSum.
+// the bias gradient is a fixed-chunk colSum. A model packed for inference
+// (PackForInference) passes w's packed panels pw as well, and the product is
+// kernels.GemmPacked, which gives Gemm's bits: the forward's outputs do not
+// depend on whether the model is packed.
 
-func matmulForward(out, inp, w, bias []float32, N, IC, OC int) {
-	matmulForwardLd(out, OC, inp, w, OC, bias, N, IC, OC)
+func matmulForward(out, inp, w []float32, pw *kernels.PackedB, bias []float32, N, IC, OC int) {
+	matmulForwardLd(out, OC, inp, w, OC, pw, bias, N, IC, OC)
 }
 
 // matmulForwardLd is matmulForward with the weight's and the output's rows
 // ldw and ldo apart (a column block of a wider matrix). With a bias, the
 // output rows are first filled with it and the GEMM adds to them (cheaper
-// than a separate pass over the output after the GEMM).
-func matmulForwardLd(out []float32, ldo int, inp, w []float32, ldw int, bias []float32, N, IC, OC int) {
+// than a separate pass over the output after the GEMM). pw, when not nil,
+// is w packed (IC×OC).
+func matmulForwardLd(out []float32, ldo int, inp, w []float32, ldw int, pw *kernels.PackedB, bias []float32, N, IC, OC int) {
 	beta := float32(0)
 	if bias != nil {
 		parallelRows(N, OC, func(lo, hi int) {
@@ -238,6 +242,10 @@ func matmulForwardLd(out []float32, ldo int, inp, w []float32, ldw int, bias []f
 			}
 		})
 		beta = 1
+	}
+	if pw != nil {
+		kernels.GemmPacked(N, 1, inp, IC, pw, beta, out, ldo)
+		return
 	}
 	kernels.Gemm(false, false, N, OC, IC, 1, inp, IC, w, ldw, beta, out, ldo)
 }

@@ -142,7 +142,8 @@ type weights struct {
 // parallel (kernels.Threads goroutines).
 type Model struct {
 	Config Config
-	// Flat holds every parameter, in the order of Params.
+	// Flat holds every parameter, in the order of Params. Call Unpack
+	// before writing it on a model packed for inference (PackForInference).
 	Flat []float32
 	// GradFlat holds the gradients, in the same layout as Flat.
 	GradFlat []float32
@@ -151,6 +152,9 @@ type Model struct {
 	index  map[string]int
 	w, g   weights
 	ws     workspace
+	// packed holds the weights packed by PackForInference (nil when not
+	// packed).
+	packed *packedWeights
 }
 
 // New returns a model for cfg with all parameters zero; call InitWeights or
@@ -192,11 +196,18 @@ func New(cfg Config) (*Model, error) {
 }
 
 // Params returns the named parameter views, in flat-buffer order. The slice
-// is shared: do not modify it (the tensors' contents may be modified).
-func (m *Model) Params() []Param { return m.params }
+// is shared: do not modify it (the tensors' contents may be modified). It
+// hands out the weights for writing, so it drops the panels of
+// PackForInference (Unpack).
+func (m *Model) Params() []Param {
+	m.Unpack()
+	return m.params
+}
 
-// Param returns the parameter called name.
+// Param returns the parameter called name. Like Params, it drops the
+// panels of PackForInference.
 func (m *Model) Param(name string) (Param, bool) {
+	m.Unpack()
 	i, ok := m.index[name]
 	if !ok {
 		return Param{}, false
@@ -218,6 +229,7 @@ const InitStd = 0.02
 // stream keyed by (seed, tensor name), so a tensor's values do not depend on
 // which other tensors exist.
 func (m *Model) InitWeights(seed uint64) {
+	m.Unpack()
 	residStd := InitStd / math.Sqrt(2*float64(m.Config.NLayer))
 	for _, p := range m.params {
 		switch {

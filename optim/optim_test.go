@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/warm-rm/warm/kernels"
+	"github.com/warm-rm/warm/model"
 )
 
 func testSegments(sizes []int) []Segment {
@@ -212,5 +213,50 @@ func TestSchedule(t *testing.T) {
 	}
 	if d, err := ParseDecay("linear"); err != nil || d != Linear {
 		t.Fatal("ParseDecay")
+	}
+}
+
+// TestAdamWForModelDropsPacking checks that an optimiser built for a model
+// packed for inference drops its packed weights (the optimiser updates
+// them in place): after a training step, the model's rewards are those of
+// the same step on a model that was never packed.
+func TestAdamWForModelDropsPacking(t *testing.T) {
+	cfg := model.Config{VocabSize: 32, NPositions: 8, NEmbd: 16, NLayer: 2, NHead: 2, RewardHead: true}
+	tokens := []int32{3, 5, 7, 9, 11, 13, 15, 17, 2, 4, 6, 8, 10, 12, 14, 16}
+	lengths := []int{8, 5}
+	step := func(pack bool) []float32 {
+		m, err := model.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.InitWeights(1)
+		if pack {
+			m.PackForInference()
+		}
+		opt, err := NewAdamWForModel(m, DefaultAdamW())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Packed() {
+			t.Fatal("NewAdamWForModel left the model packed")
+		}
+		if _, err := m.RewardForward(tokens, 2, 8, lengths, false, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.RewardBackward([]float32{1, -1}); err != nil {
+			t.Fatal(err)
+		}
+		opt.Step(1e-2)
+		r, err := m.RewardForward(tokens, 2, 8, lengths, false, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), r...)
+	}
+	want, got := step(false), step(true)
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("rewards after a step: %v, want %v", got, want)
+		}
 	}
 }

@@ -119,6 +119,21 @@ func Load(dir string) (*Scorer, error) {
 	return s, nil
 }
 
+// PackForInference packs the weights of a GPT-2 reward model once for the
+// GEMM kernels (model.Model.PackForInference), so that every pass reads
+// them packed instead of packing them again: the same rewards, bit for
+// bit, at the cost of holding the model's matmul weights twice. It is for
+// a scorer that only scores from now on, as warm score, warm eval and the
+// server's do. Other families are left as they are (their weights, BF16
+// or F16 included, are packed per pass).
+func (s *Scorer) PackForInference() {
+	if m, ok := s.Model.(*model.Model); ok {
+		s.mu.Lock()
+		m.PackForInference()
+		s.mu.Unlock()
+	}
+}
+
 // Rewards scores token sequences in batches of batch sequences.
 func (s *Scorer) Rewards(ctx context.Context, seqs [][]int32, batch int) ([]float32, error) {
 	if batch < 1 {

@@ -149,10 +149,26 @@ func load(dirs []string, o *Options) (*loaded, error) {
 		}
 		l.fingerprint = "ens:" + hex.EncodeToString(h.Sum(nil))[:32]
 	}
+	l.pack()
 	if err := l.check(o); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// pack packs the weights of the models that answer every request (the
+// single model, an ensemble's members, the WARM average) for inference:
+// each is only scored from now on, a reload loading new ones. The members
+// of --warm, run only for the uncertainty, stay unpacked rather than cost
+// their weights again in memory.
+func (l *loaded) pack() {
+	if l.warm != nil {
+		l.warm.PackForInference()
+		return
+	}
+	for _, m := range l.members {
+		m.PackForInference()
+	}
 }
 
 func contentFingerprint(dir string) (string, error) {

@@ -96,7 +96,8 @@ func Inference(c model.Config) model.Config {
 
 // Average writes the uniform weight average of members into dst (WA:
 // merge.AverageFloat32, the arithmetic of `warm merge`). names label the
-// members in errors; dst must have their architecture.
+// members in errors; dst must have their architecture. Weights dst held
+// packed for inference (PackForInference) are dropped with its old weights.
 func Average(dst *model.Model, members []*model.Model, names []string) error {
 	if len(members) == 0 {
 		return errors.New("weight average of no members")
@@ -111,6 +112,8 @@ func Average(dst *model.Model, members []*model.Model, names []string) error {
 	if !SameArch(dst.Config, members[0].Config) {
 		return fmt.Errorf("the average's architecture differs from member %s's", names[0])
 	}
+	// New weights: a packed copy of the old ones would be stale.
+	dst.Unpack()
 	return merge.AverageFloat32(dst.Flat, srcs, nil)
 }
 

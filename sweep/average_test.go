@@ -110,3 +110,45 @@ func TestReadRanking(t *testing.T) {
 		}
 	}
 }
+
+// TestAverageIntoPackedModel averages into a model packed for inference
+// (what a holder that re-averages its members in place would do): the
+// packed copy of the old weights is dropped, and the rewards are those of
+// a fresh average.
+func TestAverageIntoPackedModel(t *testing.T) {
+	cfg := model.Config{VocabSize: 32, NPositions: 8, NEmbd: 16, NLayer: 2, NHead: 2, RewardHead: true}
+	members := make([]*model.Model, 3)
+	for k := range members {
+		members[k], _ = model.New(cfg)
+		members[k].InitWeights(uint64(10 + k))
+	}
+	names := []string{"a", "b", "c"}
+	seqs := [][]int32{{3, 5, 7, 9, 11}, {2, 4, 6}}
+	dst, err := NewAverage(members[:2], names[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst.PackForInference()
+	old, err := dst.Rewards(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Average(dst, members[1:], names[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if dst.Packed() {
+		t.Fatal("Average left the old weights packed")
+	}
+	fresh, err := NewAverage(members[1:], names[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := fresh.Rewards(seqs)
+	got, err := dst.Rewards(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) || slices.Equal(got, old) {
+		t.Fatalf("rewards after averaging into a packed model %v, want %v (before: %v)", got, want, old)
+	}
+}

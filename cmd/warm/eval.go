@@ -80,6 +80,8 @@ func pairScorer(dir string, maxLen int) (func(context.Context, []data.Pair) ([]f
 	if ck.Tokenizer == nil {
 		return nil, fmt.Errorf("eval: %s has no tokenizer.json", dir)
 	}
+	// Only scored from here on: pack its weights once for every pass.
+	ck.Model.PackForInference()
 	return func(ctx context.Context, pairs []data.Pair) ([]float32, []float32, error) {
 		return pipeline.ScorePairs(ctx, ck.Model, ck.Tokenizer, pairs, maxLen)
 	}, nil

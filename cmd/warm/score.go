@@ -62,6 +62,7 @@ line, and nothing is written.`,
 			if err != nil {
 				return err
 			}
+			s.PackForInference()
 			loaded := time.Now()
 			seqs := make([][]int32, len(records))
 			tokens := 0
