@@ -584,6 +584,262 @@ trans_loop:
 	VZEROUPPER
 	RET
 
+// func bf16RowsAVX512x8(a *float32, lda int, w *uint16, k16 int, out *float32)
+// Requires: AVX, AVX512F
+TEXT ·bf16RowsAVX512x8(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), AX
+	MOVQ   lda+8(FP), CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), BX
+	LEAQ   (BX)(CX*1), SI
+	LEAQ   (SI)(CX*1), DI
+	LEAQ   (DI)(CX*1), R8
+	LEAQ   (R8)(CX*1), R9
+	LEAQ   (R9)(CX*1), CX
+	MOVQ   w+16(FP), R10
+	MOVQ   k16+24(FP), R11
+	XORQ   R12, R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+bf16RowsAVX512x8_loop:
+	VPMOVZXWD     (R10), Z8
+	VPSLLD        $0x10, Z8, Z8
+	VFMADD231PS   (AX)(R12*1), Z8, Z0
+	VFMADD231PS   (DX)(R12*1), Z8, Z1
+	VFMADD231PS   (BX)(R12*1), Z8, Z2
+	VFMADD231PS   (SI)(R12*1), Z8, Z3
+	VFMADD231PS   (DI)(R12*1), Z8, Z4
+	VFMADD231PS   (R8)(R12*1), Z8, Z5
+	VFMADD231PS   (R9)(R12*1), Z8, Z6
+	VFMADD231PS   (CX)(R12*1), Z8, Z7
+	ADDQ          $0x20, R10
+	ADDQ          $0x40, R12
+	DECQ          R11
+	JNZ           bf16RowsAVX512x8_loop
+	MOVQ          out+32(FP), AX
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X8
+	VADDPS        X8, X0, X0
+	VMOVHLPS      X0, X0, X8
+	VADDPS        X8, X0, X0
+	VMOVSHDUP     X0, X8
+	VADDSS        X8, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X0
+	VADDPS        X0, X2, X2
+	VMOVHLPS      X2, X2, X0
+	VADDPS        X0, X2, X2
+	VMOVSHDUP     X2, X0
+	VADDSS        X0, X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y0, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X0
+	VADDPS        X0, X3, X3
+	VMOVHLPS      X3, X3, X0
+	VADDPS        X0, X3, X3
+	VMOVSHDUP     X3, X0
+	VADDSS        X0, X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y0, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X0
+	VADDPS        X0, X4, X4
+	VMOVHLPS      X4, X4, X0
+	VADDPS        X0, X4, X4
+	VMOVSHDUP     X4, X0
+	VADDSS        X0, X4, X4
+	VMOVSS        X4, 16(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y0, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X0
+	VADDPS        X0, X5, X5
+	VMOVHLPS      X5, X5, X0
+	VADDPS        X0, X5, X5
+	VMOVSHDUP     X5, X0
+	VADDSS        X0, X5, X5
+	VMOVSS        X5, 20(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y0, Y6, Y6
+	VEXTRACTF128  $0x01, Y6, X0
+	VADDPS        X0, X6, X6
+	VMOVHLPS      X6, X6, X0
+	VADDPS        X0, X6, X6
+	VMOVSHDUP     X6, X0
+	VADDSS        X0, X6, X6
+	VMOVSS        X6, 24(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPS        Y0, Y7, Y7
+	VEXTRACTF128  $0x01, Y7, X0
+	VADDPS        X0, X7, X7
+	VMOVHLPS      X7, X7, X0
+	VADDPS        X0, X7, X7
+	VMOVSHDUP     X7, X0
+	VADDSS        X0, X7, X7
+	VMOVSS        X7, 28(AX)
+	VZEROUPPER
+	RET
+
+// func bf16RowsAVX512x4(a *float32, lda int, w *uint16, k16 int, out *float32)
+// Requires: AVX, AVX512F
+TEXT ·bf16RowsAVX512x4(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), AX
+	MOVQ   lda+8(FP), CX
+	LEAQ   (AX)(CX*1), DX
+	LEAQ   (DX)(CX*1), BX
+	LEAQ   (BX)(CX*1), CX
+	MOVQ   w+16(FP), SI
+	MOVQ   k16+24(FP), DI
+	XORQ   R8, R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+bf16RowsAVX512x4_loop:
+	VPMOVZXWD     (SI), Z4
+	VPSLLD        $0x10, Z4, Z4
+	VFMADD231PS   (AX)(R8*1), Z4, Z0
+	VFMADD231PS   (DX)(R8*1), Z4, Z1
+	VFMADD231PS   (BX)(R8*1), Z4, Z2
+	VFMADD231PS   (CX)(R8*1), Z4, Z3
+	ADDQ          $0x20, SI
+	ADDQ          $0x40, R8
+	DECQ          DI
+	JNZ           bf16RowsAVX512x4_loop
+	MOVQ          out+32(FP), AX
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X4
+	VADDPS        X4, X0, X0
+	VMOVHLPS      X0, X0, X4
+	VADDPS        X4, X0, X0
+	VMOVSHDUP     X0, X4
+	VADDSS        X4, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X0
+	VADDPS        X0, X2, X2
+	VMOVHLPS      X2, X2, X0
+	VADDPS        X0, X2, X2
+	VMOVSHDUP     X2, X0
+	VADDSS        X0, X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y0, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X0
+	VADDPS        X0, X3, X3
+	VMOVHLPS      X3, X3, X0
+	VADDPS        X0, X3, X3
+	VMOVSHDUP     X3, X0
+	VADDSS        X0, X3, X3
+	VMOVSS        X3, 12(AX)
+	VZEROUPPER
+	RET
+
+// func bf16RowsAVX512x2(a *float32, lda int, w *uint16, k16 int, out *float32)
+// Requires: AVX, AVX512F
+TEXT ·bf16RowsAVX512x2(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), AX
+	MOVQ   lda+8(FP), CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   w+16(FP), DX
+	MOVQ   k16+24(FP), BX
+	XORQ   SI, SI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+bf16RowsAVX512x2_loop:
+	VPMOVZXWD     (DX), Z2
+	VPSLLD        $0x10, Z2, Z2
+	VFMADD231PS   (AX)(SI*1), Z2, Z0
+	VFMADD231PS   (CX)(SI*1), Z2, Z1
+	ADDQ          $0x20, DX
+	ADDQ          $0x40, SI
+	DECQ          BX
+	JNZ           bf16RowsAVX512x2_loop
+	MOVQ          out+32(FP), AX
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VADDPS        X2, X0, X0
+	VMOVHLPS      X0, X0, X2
+	VADDPS        X2, X0, X0
+	VMOVSHDUP     X0, X2
+	VADDSS        X2, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func bf16RowsAVX512x1(a *float32, lda int, w *uint16, k16 int, out *float32)
+// Requires: AVX, AVX512F
+TEXT ·bf16RowsAVX512x1(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), AX
+	MOVQ   lda+8(FP), CX
+	MOVQ   w+16(FP), CX
+	MOVQ   k16+24(FP), DX
+	XORQ   BX, BX
+	VPXORD Z0, Z0, Z0
+
+bf16RowsAVX512x1_loop:
+	VPMOVZXWD     (CX), Z1
+	VPSLLD        $0x10, Z1, Z1
+	VFMADD231PS   (AX)(BX*1), Z1, Z0
+	ADDQ          $0x20, CX
+	ADDQ          $0x40, BX
+	DECQ          DX
+	JNZ           bf16RowsAVX512x1_loop
+	MOVQ          out+32(FP), AX
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
 // func dotAVX2(x []float32, y []float32) float32
 // Requires: AVX, FMA3, SSE
 TEXT ·dotAVX2(SB), NOSPLIT, $0-52

@@ -19,6 +19,26 @@ func gemmKernAVX512x8x32(kb int, a *float32, rsA int, csA int, b *float32, rsB i
 //go:noescape
 func packTrans8x8(n8 int, src *float32, lds int, dst *float32, ldd int)
 
+// bf16RowsAVX512x8 sets out[i] = Σ_p a[i·lda/4 + p] · bf16(w[p]) for i < 8, p < 16·k16 (lda in bytes, k16 >= 1).
+//
+//go:noescape
+func bf16RowsAVX512x8(a *float32, lda int, w *uint16, k16 int, out *float32)
+
+// bf16RowsAVX512x4 sets out[i] = Σ_p a[i·lda/4 + p] · bf16(w[p]) for i < 4, p < 16·k16 (lda in bytes, k16 >= 1).
+//
+//go:noescape
+func bf16RowsAVX512x4(a *float32, lda int, w *uint16, k16 int, out *float32)
+
+// bf16RowsAVX512x2 sets out[i] = Σ_p a[i·lda/4 + p] · bf16(w[p]) for i < 2, p < 16·k16 (lda in bytes, k16 >= 1).
+//
+//go:noescape
+func bf16RowsAVX512x2(a *float32, lda int, w *uint16, k16 int, out *float32)
+
+// bf16RowsAVX512x1 sets out[i] = Σ_p a[i·lda/4 + p] · bf16(w[p]) for i < 1, p < 16·k16 (lda in bytes, k16 >= 1).
+//
+//go:noescape
+func bf16RowsAVX512x1(a *float32, lda int, w *uint16, k16 int, out *float32)
+
 // dotAVX2 returns the dot product of x and y[:len(x)].
 //
 //go:noescape

@@ -16,3 +16,9 @@ func roundBF16Into(dst []uint16, src []float32) {
 func packBFast(transB bool, b []float32, ldb, pc, kb, j0, cols, nr int, dst []float32) {
 	packB(transB, b, ldb, pc, kb, j0, cols, nr, dst)
 }
+
+// bf16Rows reports false: this build has no fused BF16 row products.
+func bf16Rows(a []float32, lda, m int, w []uint16, k int, out []float32) bool { return false }
+
+// hasBF16Rows reports false.
+func hasBF16Rows() bool { return false }

@@ -141,7 +141,18 @@ const HalfDirectRows = 16
 func gemmHalfRows(threads int, h Half, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	work := func(lo, hi int) {
 		buf := make([]float32, k)
+		var dots [HalfDirectRows]float32
 		for j := lo; j < hi; j++ {
+			if h == BF16 && bf16Rows(a, lda, m, b[j*ldb:j*ldb+k], k, dots[:m]) {
+				for i := 0; i < m; i++ {
+					v := alpha * dots[i]
+					if beta != 0 {
+						v += beta * c[i*ldc+j]
+					}
+					c[i*ldc+j] = v
+				}
+				continue
+			}
 			h.WidenInto(buf, b[j*ldb:j*ldb+k])
 			for i := 0; i < m; i++ {
 				v := alpha * Dot(a[i*lda:i*lda+k], buf)

@@ -45,7 +45,11 @@ func TestGemmHalfBTMatchesGemm(t *testing.T) {
 				} else {
 					for i := 0; i < s.m; i++ {
 						for j := 0; j < s.n; j++ {
-							want[i*s.n+j] = 0.5*Dot(a[i*s.k:(i+1)*s.k], b[j*ldb:j*ldb+s.k]) + want[i*s.n+j]
+							d := Dot(a[i*s.k:(i+1)*s.k], b[j*ldb:j*ldb+s.k])
+							if h == BF16 && hasBF16Rows() && s.k >= 16 {
+								d = bf16RowsRef(a[i*s.k:(i+1)*s.k], bh[j*ldb:j*ldb+s.k])
+							}
+							want[i*s.n+j] = 0.5*d + want[i*s.n+j]
 						}
 					}
 				}
@@ -142,6 +146,62 @@ func TestWidenBF16(t *testing.T) {
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("n=%d: element %d (%#04x) widens to %#08x, want %#08x", n, i, src[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
+		}
+	}
+}
+
+// bf16RowsRef is bf16Rows's sum for one row in Go: 16 lanes of fused
+// multiply-adds over the columns p ≡ lane (mod 16), the fixed reduction
+// tree, then the tail in order, rounded after each product.
+func bf16RowsRef(a []float32, w []uint16) float32 {
+	k16 := len(a) / 16
+	var lane [16]float32
+	for q := 0; q < k16; q++ {
+		for l := range lane {
+			p := 16*q + l
+			lane[l] = float32(math.FMA(float64(a[p]), float64(BF16.Widen(w[p])), float64(lane[l])))
+		}
+	}
+	var y [8]float32
+	for l := range y {
+		y[l] = lane[l] + lane[l+8]
+	}
+	var x [4]float32
+	for l := range x {
+		x[l] = y[l] + y[l+4]
+	}
+	x0, x1 := x[0]+x[2], x[1]+x[3]
+	s := x0 + x1
+	for p := 16 * k16; p < len(a); p++ {
+		s += float32(a[p] * BF16.Widen(w[p]))
+	}
+	return s
+}
+
+// TestBF16Rows checks decoding's fused BF16 row products against
+// bf16RowsRef, bit for bit, for 1 to 16 rows and lengths around 16.
+func TestBF16Rows(t *testing.T) {
+	if !hasBF16Rows() {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, k := range []int{16, 17, 31, 32, 100, 896} {
+		for m := 1; m <= HalfDirectRows; m++ {
+			lda := k + 5
+			a := randSlice(rng, m*lda)
+			w := make([]uint16, k)
+			for i := range w {
+				w[i] = roundBF16(float32(rng.NormFloat64()))
+			}
+			out := make([]float32, m)
+			if !bf16Rows(a, lda, m, w, k, out) {
+				t.Fatal("bf16Rows refused on a CPU with AVX-512")
+			}
+			for i := range out {
+				if want := bf16RowsRef(a[i*lda:i*lda+k], w); math.Float32bits(out[i]) != math.Float32bits(want) {
+					t.Fatalf("k=%d m=%d row %d: %v, reference %v", k, m, i, out[i], want)
+				}
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 // Command asmgen generates warm's amd64 assembly (kernels/asm_amd64.s and its
 // Go declarations, asm_stubs_amd64.go) with avo: the GEMM micro-kernels, the
-// 8×8 transposing packer, and the Dot/Axpy/Scal helpers. Run it through
+// 8×8 transposing packer, decoding's BF16 row products and the Dot/Axpy/Scal
+// helpers. Run it through
 // `go generate ./kernels`; see the go:generate line in kernels/gemm_amd64.go.
 // It is its own module so that warm itself does not depend on avo.
 //
@@ -52,6 +53,9 @@ func main() {
 		kernel(t)
 	}
 	transpose8()
+	for _, r := range []int{8, 4, 2, 1} {
+		halfRows(r)
+	}
 	dot()
 	axpy()
 	scal()
