@@ -171,16 +171,26 @@ func rlDoc(runs []*RLResult) *report.Doc {
 	for _, r := range runs {
 		t := report.Table{Caption: fmt.Sprintf("%s (reward %s, α=%g, lr %g, %d prompts × %d samples a step, %.2f steps/s):",
 			r.Run, r.Reward, r.Config.KLCoef, r.Config.Train.LR, r.Config.PromptsPerStep, r.Config.SamplesPerPrompt, r.StepsPerSec),
-			Head: []string{"step", "control ± SE", "proxy (norm)", "KL", "entropy/token", "tokens", "stopped"}}
+			Head: []string{"step", "control ± SE", "proxy (norm)", "KL", "entropy/token", "tokens", "stopped", "what it writes (first evaluation prompt)"}}
 		for _, e := range r.Evals {
 			t.Rows = append(t.Rows, []string{fmt.Sprint(e.Step), fmt.Sprintf("%.4f ± %.4f", e.Control, e.ControlSE), fmt.Sprintf("%+.2f", e.ProxyNorm),
-				fmt.Sprintf("%.3f", e.KL), fmt.Sprintf("%.3f", e.Entropy), fmt.Sprintf("%.1f", e.Tokens), fmt.Sprintf("%.2f", e.Stopped)})
+				fmt.Sprintf("%.3f", e.KL), fmt.Sprintf("%.3f", e.Entropy), fmt.Sprintf("%.1f", e.Tokens), fmt.Sprintf("%.2f", e.Stopped), sampleCell(e.Example)})
 		}
 		evals.Tables = append(evals.Tables, t)
 	}
 	return &report.Doc{Title: "RL against " + rlControl(runs), Verdict: RLVerdict(runs), Headline: &figs[0],
 		Sections: []report.Section{{Title: "Runs", Tables: []report.Table{sum}}, evals, {Title: "Figures", Figures: figs[1:]}},
 		Footer:   "All numbers are in each run's `rl.json`."}
+}
+
+// sampleCell is a policy sample for a table cell: one line, at most 200
+// characters (an ellipsis marks the cut).
+func sampleCell(text string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if r := []rune(text); len(r) > 200 {
+		return string(r[:200]) + "…"
+	}
+	return text
 }
 
 // rlControl names the control reward of runs ("" when there are none).

@@ -89,7 +89,11 @@ func TestRLVerdict(t *testing.T) {
 	if v := RLVerdict([]*RLResult{{Reward: "x"}}); len(v) != 1 {
 		t.Errorf("verdict of an unevaluated run: %q", v)
 	}
+	runs[0].Evals[2].Example = "I plan plan plan to | program program " + strings.Repeat("program ", 40)
 	md := RLMarkdown(runs)
+	if !strings.Contains(md, "| I plan plan plan to \\| program program program") || !strings.Contains(md, "pr… |") {
+		t.Errorf("the evaluations do not show what the policy writes, one line, escaped and cut:\n%s", md)
+	}
 	iv, ih, it := strings.Index(md, "reaches the highest"), strings.Index(md, "(rl_control_kl.png)"), strings.Index(md, "| --- |")
 	if iv < 0 || ih < iv || it < ih {
 		t.Errorf("verdict at %d, headline at %d, first table at %d:\n%s", iv, ih, it, md)
