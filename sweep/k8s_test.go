@@ -258,10 +258,18 @@ func markDone(m *Manifest) error {
 		if err != nil {
 			return err
 		}
-		os.RemoveAll(m.MemberDir(i))
+		// The old checkpoint is moved aside first: removing it in place
+		// would show a concurrent Wait a directory without its weights
+		// (a stale member) for a moment.
+		old := m.MemberDir(i) + ".old"
+		os.RemoveAll(old)
+		if err := os.Rename(m.MemberDir(i), old); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 		if err := os.Rename(tmp, m.MemberDir(i)); err != nil {
 			return err
 		}
+		os.RemoveAll(old)
 	}
 	return nil
 }
