@@ -231,24 +231,3 @@ func packBF16B(b []uint16, ldb, j0, cols, pc, kb int, dst []uint32) {
 		}
 	}
 }
-
-// parallelFor runs fn over [0, items) split into up to threads contiguous
-// ranges, on the calling goroutine when threads is 1.
-func parallelFor(threads, items int, fn func(lo, hi int)) {
-	threads = min(threads, items)
-	if threads <= 1 {
-		fn(0, items)
-		return
-	}
-	var wg sync.WaitGroup
-	step := (items + threads - 1) / threads
-	for lo := step; lo < items; lo += step {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(lo, min(lo+step, items))
-	}
-	fn(0, min(step, items))
-	wg.Wait()
-}

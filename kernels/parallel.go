@@ -34,25 +34,28 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
 	}
-	t := Threads()
 	chunks := (n + grain - 1) / grain
-	if chunks < t {
-		t = chunks
-	}
-	if t <= 1 {
-		fn(0, n)
+	parallelFor(min(Threads(), chunks), n, fn)
+}
+
+// parallelFor runs fn over [0, items) split into up to threads contiguous
+// ranges of equal size (the last shorter), on the calling goroutine when
+// threads is 1, and returns when every call has returned.
+func parallelFor(threads, items int, fn func(lo, hi int)) {
+	threads = min(threads, items)
+	if threads <= 1 {
+		fn(0, items)
 		return
 	}
 	var wg sync.WaitGroup
-	step := (n + t - 1) / t
-	for lo := step; lo < n; lo += step {
-		hi := min(lo+step, n)
+	step := (items + threads - 1) / threads
+	for lo := step; lo < items; lo += step {
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
 			fn(lo, hi)
-		}(lo, hi)
+		}(lo, min(lo+step, items))
 	}
-	fn(0, min(step, n))
+	fn(0, min(step, items))
 	wg.Wait()
 }
