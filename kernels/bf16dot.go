@@ -36,8 +36,8 @@ var bf16DotOn atomic.Bool
 func BF16DotSupported() bool { return bf16DotKernel != nil }
 
 // SetBF16Dot turns BF16 dot products on or off for GemmHalfBT with BF16
-// weights (products with more than HalfDirectRows rows, alpha 1 and beta 0,
-// even k; others keep the default). Turning it on fails on a CPU without
+// weights (alpha 1 and beta 0, even k, and k a multiple of 32 for products
+// of at most HalfDirectRows rows; others keep the default). Turning it on fails on a CPU without
 // AVX512-BF16. Like the thread count, it is set once by the program.
 func SetBF16Dot(on bool) error {
 	if on && !BF16DotSupported() {
@@ -230,4 +230,29 @@ func packBF16B(b []uint16, ldb, j0, cols, pc, kb int, dst []uint32) {
 			dst[p*bf16NR+j] = uint32(row[q]) | uint32(row[q+1])<<16
 		}
 	}
+}
+
+// gemmBF16DotRows is gemmBF16Dot for at most HalfDirectRows rows of A and k
+// a multiple of 32 (decoding a few tokens): A is rounded to bfloat16 once,
+// then each row of B, read once, is dotted with every row of A by
+// VDPBF16PS, 16 lanes an accumulator and a fixed tree at the end
+// (bf16DotRowsRef in the tests is the same sum in Go). The columns of C are
+// split over up to threads goroutines.
+func gemmBF16DotRows(threads, m, n, k int, a []float32, lda int, b []uint16, ldb int, c []float32, ldc int) {
+	kp := k / 2
+	ab := getBF16Buf(m * kp)
+	defer putBF16Buf(ab)
+	ah := unsafe.Slice((*uint16)(unsafe.Pointer(&ab[0])), 2*len(ab))
+	for i := 0; i < m; i++ {
+		roundBF16Into(ah[i*k:(i+1)*k], a[i*lda:i*lda+k])
+	}
+	parallelFor(min(threads, (n+63)/64), n, func(lo, hi int) {
+		var out [HalfDirectRows]float32
+		for j := lo; j < hi; j++ {
+			bf16DotRowsKernel(ab, kp, m, b[j*ldb:j*ldb+k], k/32, out[:m])
+			for i := 0; i < m; i++ {
+				c[i*ldc+j] = out[i]
+			}
+		}
+	})
 }

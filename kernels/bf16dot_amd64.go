@@ -50,3 +50,50 @@ func roundBF16Into(dst []uint16, src []float32) {
 func packBFast(transB bool, b []float32, ldb, pc, kb, j0, cols, nr int, dst []float32) {
 	packBAsm(transB, b, ldb, pc, kb, j0, cols, nr, dst)
 }
+
+// bf16DotRows8 and its narrower forms are decoding's BF16 dot products
+// (bf16dot_amd64.s): R rows of bfloat16 pairs against one weight row.
+//
+//go:noescape
+func bf16DotRows8(a *uint32, lda int, w *uint16, k32 int, out *float32)
+
+//go:noescape
+func bf16DotRows4(a *uint32, lda int, w *uint16, k32 int, out *float32)
+
+//go:noescape
+func bf16DotRows2(a *uint32, lda int, w *uint16, k32 int, out *float32)
+
+//go:noescape
+func bf16DotRows1(a *uint32, lda int, w *uint16, k32 int, out *float32)
+
+// bf16DotRowsKernel sets out[i] for i < m (m <= 16) to the BF16 dot
+// product of row i of ab (bfloat16 pairs, row stride lda dwords) with the
+// weight row w of k = 32·k32 values: 8, 4, 2 and 1 rows a call. nil without
+// AVX512-BF16.
+var bf16DotRowsKernel = func() func(ab []uint32, lda, m int, w []uint16, k32 int, out []float32) {
+	if !hasBF16 {
+		return nil
+	}
+	return func(ab []uint32, lda, m int, w []uint16, k32 int, out []float32) {
+		_ = w[32*k32-1]
+		_ = out[m-1]
+		for i := 0; i < m; {
+			r := 8
+			for r > m-i {
+				r /= 2
+			}
+			_ = ab[(i+r-1)*lda+16*k32-1]
+			switch r {
+			case 8:
+				bf16DotRows8(&ab[i*lda], 4*lda, &w[0], k32, &out[i])
+			case 4:
+				bf16DotRows4(&ab[i*lda], 4*lda, &w[0], k32, &out[i])
+			case 2:
+				bf16DotRows2(&ab[i*lda], 4*lda, &w[0], k32, &out[i])
+			default:
+				bf16DotRows1(&ab[i*lda], 4*lda, &w[0], k32, &out[i])
+			}
+			i += r
+		}
+	}
+}()

@@ -22,3 +22,6 @@ func bf16Rows(a []float32, lda, m int, w []uint16, k int, out []float32) bool { 
 
 // hasBF16Rows reports false.
 func hasBF16Rows() bool { return false }
+
+// bf16DotRowsKernel is nil: no BF16 dot products in this build.
+var bf16DotRowsKernel func(ab []uint32, lda, m int, w []uint16, k32 int, out []float32)

@@ -151,13 +151,73 @@ func TestGemmHalfBTBF16Dot(t *testing.T) {
 	if same(dot, widened) {
 		t.Fatal("the test cannot tell the two paths apart")
 	}
-	// alpha ≠ 1 and few rows keep the widening path.
+	// Few rows (k a multiple of 32) take the row products.
+	few := run(HalfDirectRows, 1, 0)
+	for i := 0; i < HalfDirectRows; i++ {
+		for j := 0; j < n; j++ {
+			if want := bf16DotRowsRef(a[i*k:(i+1)*k], b[j*k:(j+1)*k]); math.Float32bits(few[i*n+j]) != math.Float32bits(want) {
+				t.Fatalf("few rows: C[%d][%d] = %v, bf16DotRowsRef %v", i, j, few[i*n+j], want)
+			}
+		}
+	}
+	// alpha ≠ 1, and few rows with k not a multiple of 32, keep the widening path.
 	SetBF16Dot(false)
 	want2 := run(m, 2, 0)
-	wantFew := run(HalfDirectRows, 1, 0)
+	k = 62
+	wantOdd := run(HalfDirectRows, 1, 0)
 	SetBF16Dot(true)
-	if !same(run(m, 2, 0), want2) || !same(run(HalfDirectRows, 1, 0), wantFew) {
+	gotOdd := run(HalfDirectRows, 1, 0)
+	k = 64
+	if !same(run(m, 2, 0), want2) || !same(gotOdd, wantOdd) {
 		t.Fatal("a product that does not qualify took the BF16 dot path")
+	}
+}
+
+// bf16DotRowsRef is gemmBF16DotRows's sum for one pair of rows in Go
+// (len(a) a multiple of 32): lane l takes the pairs 16q+l, each pair odd
+// element first, subnormal sums flushed; then the fixed tree of additions.
+func bf16DotRowsRef(a []float32, w []uint16) float32 {
+	var lane [16]float32
+	for p := 0; p < len(a)/2; p++ {
+		l := p % 16
+		lane[l] = ftz(lane[l] + bf16Value(roundBF16(a[2*p+1]))*bf16Value(w[2*p+1]))
+		lane[l] = ftz(lane[l] + bf16Value(roundBF16(a[2*p]))*bf16Value(w[2*p]))
+	}
+	var y [8]float32
+	for l := range y {
+		y[l] = lane[l] + lane[l+8]
+	}
+	var x [4]float32
+	for l := range x {
+		x[l] = y[l] + y[l+4]
+	}
+	return (x[0] + x[2]) + (x[1] + x[3])
+}
+
+// TestBF16DotRows checks decoding's BF16 dot products against
+// bf16DotRowsRef bit for bit, for 1 to 16 rows, on 1 and 2 threads.
+func TestBF16DotRows(t *testing.T) {
+	if !BF16DotSupported() {
+		t.Skip("no AVX512-BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, k := range []int{32, 64, 896} {
+		n, lda := 70, k+3
+		b := randBF16Matrix(rng, n*k, 0.1)
+		for m := 1; m <= HalfDirectRows; m++ {
+			a := randFloats(rng, m*lda, 1)
+			for _, th := range []int{1, 2} {
+				c := make([]float32, m*n)
+				gemmBF16DotRows(th, m, n, k, a, lda, b, k, c, n)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						if want := bf16DotRowsRef(a[i*lda:i*lda+k], b[j*k:(j+1)*k]); math.Float32bits(c[i*n+j]) != math.Float32bits(want) {
+							t.Fatalf("k=%d m=%d threads=%d: C[%d][%d] = %v, reference %v", k, m, th, i, j, c[i*n+j], want)
+						}
+					}
+				}
+			}
+		}
 	}
 }
 

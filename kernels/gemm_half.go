@@ -76,8 +76,8 @@ func widenBF16Generic(dst []float32, src []uint16) {
 //     is a strided transposition of the whole matrix, which for so few rows
 //     costs several times the products.
 //
-// With SetBF16Dot(true), BF16 weights in a product of more than
-// HalfDirectRows rows (alpha 1, beta 0, even k) are multiplied by BF16 dot
+// With SetBF16Dot(true), BF16 weights (alpha 1, beta 0, even k; with at
+// most HalfDirectRows rows, k a multiple of 32) are multiplied by BF16 dot
 // products instead: the activations rounded to bfloat16, twice the F32 rate
 // on CPUs with AVX512-BF16 (see bf16dot.go for the exact arithmetic).
 //
@@ -120,9 +120,15 @@ func gemmHalf(kern *microKernel, threads int, h Half, m, n, k int, alpha float32
 	if float64(m)*float64(n)*float64(k) < serialFlops {
 		threads = 1
 	}
-	if h == BF16 && m > HalfDirectRows && alpha == 1 && beta == 0 && k%2 == 0 && bf16DotOn.Load() {
-		gemmBF16Dot(threads, m, n, k, a, lda, b, ldb, c, ldc)
-		return
+	if h == BF16 && alpha == 1 && beta == 0 && k%2 == 0 && bf16DotOn.Load() {
+		switch {
+		case m > HalfDirectRows:
+			gemmBF16Dot(threads, m, n, k, a, lda, b, ldb, c, ldc)
+			return
+		case k%32 == 0:
+			gemmBF16DotRows(threads, m, n, k, a, lda, b, ldb, c, ldc)
+			return
+		}
 	}
 	if m <= HalfDirectRows {
 		gemmHalfRows(threads, h, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
