@@ -349,7 +349,7 @@ def cmd_report(a):
     if "warm_bf16dot" in score:
         dot_ratio = score["warm_bf16dot"]["tokens_per_s"] / score[fast]["tokens_per_s"]
     rss_ratio = w["peak_rss_kib"] * 1024 / weights
-    gen_ratio, gfast = None, None
+    gen_ratio, gfast, gen_dot_ratio = None, None, None
     if "warm" in gen and len(gen) > 1:
         g = gen["warm"]
         print(f"generation: {N_PROMPTS} prompts x {PROMPT_LEN} tokens, batch {N_PROMPTS}, greedy, "
@@ -363,8 +363,10 @@ def cmd_report(a):
         for k in gen:
             if gen[k]["tokens"] != N_PROMPTS * a.max_tokens:
                 print(f"WARNING: {k} generated {gen[k]['tokens']} tokens, not {N_PROMPTS * a.max_tokens}")
-        gfast = max((k for k in gen if k != "warm"), key=lambda k: gen[k]["tokens_per_s"])
+        gfast = max((k for k in gen if not k.startswith("warm")), key=lambda k: gen[k]["tokens_per_s"])
         gen_ratio = g["tokens_per_s"] / gen[gfast]["tokens_per_s"]
+        if "warm_bf16dot" in gen:
+            gen_dot_ratio = gen["warm_bf16dot"]["tokens_per_s"] / gen[gfast]["tokens_per_s"]
     verdict = lambda ok: "met" if ok else "NOT met"  # noqa: E731
     print(f"targets: warm >= 1.5x torch on the reward forward: {verdict(fwd_ratio >= 1.5)} (faster torch: "
           f"{fast.replace('_', ' ')}); warm's peak RSS <= 1.25x model.safetensors: {verdict(rss_ratio <= 1.25)}")
@@ -374,6 +376,8 @@ def cmd_report(a):
         sys.exit(1)
     if dot_ratio is not None:
         print(f"forward_ratio_bf16dot={dot_ratio:.3f}")
+    if gen_dot_ratio is not None:
+        print(f"generate_ratio_bf16dot={gen_dot_ratio:.3f}")
     if gen_ratio is not None:
         print(f"generate_ratio={gen_ratio:.3f}")
     print(f"forward_ratio={fwd_ratio:.3f} rss_over_weights={rss_ratio:.3f}")

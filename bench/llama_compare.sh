@@ -29,8 +29,9 @@
 #
 # Where the CPU has AVX512-BF16, `warm score --bf16-dot` (BF16 dot products,
 # activations rounded to bfloat16; opt-in) is timed the same way and
-# reported beside the default, with forward_ratio_bf16dot=W before the
-# last two lines, which are exactly
+# reported beside the default, with forward_ratio_bf16dot=W (and
+# generate_ratio_bf16dot=V for generation) before the last two lines, which
+# are exactly
 #   generate_ratio=Z
 #   forward_ratio=X rss_over_weights=Y
 # X: warm tokens/s / the faster torch variant's on the reward forward;
@@ -128,6 +129,14 @@ if [[ -x /usr/bin/time ]]; then timecmd=(/usr/bin/time -f "maxrss_kib=%M"); fi
 	{ cat "$tmp/warm_gen.log" >&2; exit 1; }
 cat "$tmp/warm_gen.log" >&2
 py warm-generate "$tmp/warm_gen.log" "$tmp/warm_gen.out" >"$res/generate_warm.json"
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+	say "warm --bf16-dot: generation"
+	"${timecmd[@]}" "$warm" generate --model "$OUT/causal" "${prompt_args[@]}" --max-tokens "$MAX_TOKENS" \
+		--temperature 0 --batch 8 --threads "$THREADS" --json --bf16-dot >"$tmp/warm_gen_dot.out" 2>"$tmp/warm_gen_dot.log" ||
+		{ cat "$tmp/warm_gen_dot.log" >&2; exit 1; }
+	cat "$tmp/warm_gen_dot.log" >&2
+	py warm-generate "$tmp/warm_gen_dot.log" "$tmp/warm_gen_dot.out" >"$res/generate_warm_bf16dot.json"
+fi
 for dt in $GEN_DTYPES; do
 	say "torch $dt: generation"
 	py generate --model "$OUT/causal" --dtype "$dt" --threads "$THREADS" --max-new-tokens "$MAX_TOKENS" >"$res/generate_torch_$dt.json"
