@@ -20,7 +20,7 @@
 #
 # Usage: bench/ethics_control.sh [E]   (default runs/ethics)
 # Environment: D, LAYERS, HEADS, PRETRAIN_STEPS (default 192, 6, 6, 6000),
-# RM_STEPS (3000), DEGENERATE (pairs of degenerate text, default 6000).
+# RM_STEPS (1500: 2.8 epochs; 3,000 steps of this larger model take 40 minutes here), DEGENERATE (pairs of degenerate text, default 6000).
 # Every stage is skipped when its output exists; pre-training resumes.
 # Prints the last line `control_fluency=X old_control_fluency=Y control_test=Z`
 # (accuracy of fluent over degenerate on the SFT samples, all kinds).
@@ -31,7 +31,7 @@ D=${D:-192}
 LAYERS=${LAYERS:-6}
 HEADS=${HEADS:-6}
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-6000}
-RM_STEPS=${RM_STEPS:-3000}
+RM_STEPS=${RM_STEPS:-1500}
 DEGENERATE=${DEGENERATE:-6000}
 for f in "$E/base/tokenizer.json" "$E/sft/config.json" "$E/sweep/manifest.json" "$E/data/train.jsonl"; do
 	[ -e "$f" ] || { echo "ethics_control.sh: $f not found: run warm experiment --task ethics -o $E first" >&2; exit 1; }
