@@ -20,7 +20,7 @@
 #
 # Usage: bench/ethics_control.sh [E]   (default runs/ethics)
 # Environment: D, LAYERS, HEADS, PRETRAIN_STEPS (default 192, 6, 6, 6000),
-# RM_STEPS (1500: 2.8 epochs; 3,000 steps of this larger model take 40 minutes here), DEGENERATE (pairs of degenerate text, default 6000).
+# RM_STEPS (1500, as a member: 2.8 epochs of labels and degenerate pairs; 3m40s here), DEGENERATE (pairs of degenerate text, default 6000).
 # Every stage is skipped when its output exists; pre-training resumes.
 # Prints the last line `control_fluency=X old_control_fluency=Y control_test=Z`
 # (accuracy of fluent over degenerate on the SFT samples, all kinds).
