@@ -64,6 +64,26 @@ func roundBF16(x float32) uint16 {
 	return uint16((u + 0x7fff + (u>>16)&1) >> 16)
 }
 
+// roundBF16Generic sets dst[i] = roundBF16(src[i]) in portable Go.
+func roundBF16Generic(dst []uint16, src []float32) {
+	for i, x := range src {
+		dst[i] = roundBF16(x)
+	}
+}
+
+// rowBlocks splits m rows into the blocks of 8, 4, 2 and 1 rows the row
+// kernels take, largest first, calling fn(i, r) for rows [i, i+r).
+func rowBlocks(m int, fn func(i, r int)) {
+	for i := 0; i < m; {
+		r := 8
+		for r > m-i {
+			r /= 2
+		}
+		fn(i, r)
+		i += r
+	}
+}
+
 // bf16Value is the float32 of a bfloat16, subnormals read as zero (DAZ).
 func bf16Value(h uint16) float32 {
 	if h&0x7f80 == 0 {

@@ -41,9 +41,7 @@ func roundBF16Into(dst []uint16, src []float32) {
 		bf16RoundRow(&dst[0], &src[0], n32)
 		dst, src = dst[32*n32:], src[32*n32:]
 	}
-	for i, x := range src {
-		dst[i] = roundBF16(x)
-	}
+	roundBF16Generic(dst, src)
 }
 
 // packBFast is packB with the AVX2 transposition where it applies.
@@ -77,11 +75,7 @@ var bf16DotRowsKernel = func() func(ab []uint32, lda, m int, w []uint16, k32 int
 	return func(ab []uint32, lda, m int, w []uint16, k32 int, out []float32) {
 		_ = w[32*k32-1]
 		_ = out[m-1]
-		for i := 0; i < m; {
-			r := 8
-			for r > m-i {
-				r /= 2
-			}
+		rowBlocks(m, func(i, r int) {
 			_ = ab[(i+r-1)*lda+16*k32-1]
 			switch r {
 			case 8:
@@ -93,7 +87,6 @@ var bf16DotRowsKernel = func() func(ab []uint32, lda, m int, w []uint16, k32 int
 			default:
 				bf16DotRows1(&ab[i*lda], 4*lda, &w[0], k32, &out[i])
 			}
-			i += r
-		}
+		})
 	}
 }()

@@ -6,11 +6,7 @@ package kernels
 var bf16DotKernel func(kb int, a []uint32, lda int, b []uint32, c []float32, ldc, accum int)
 
 // roundBF16Into sets dst[i] = roundBF16(src[i]).
-func roundBF16Into(dst []uint16, src []float32) {
-	for i, x := range src {
-		dst[i] = roundBF16(x)
-	}
-}
+func roundBF16Into(dst []uint16, src []float32) { roundBF16Generic(dst, src) }
 
 // packBFast is packB.
 func packBFast(transB bool, b []float32, ldb, pc, kb, j0, cols, nr int, dst []float32) {

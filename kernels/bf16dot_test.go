@@ -183,15 +183,7 @@ func bf16DotRowsRef(a []float32, w []uint16) float32 {
 		lane[l] = ftz(lane[l] + bf16Value(roundBF16(a[2*p+1]))*bf16Value(w[2*p+1]))
 		lane[l] = ftz(lane[l] + bf16Value(roundBF16(a[2*p]))*bf16Value(w[2*p]))
 	}
-	var y [8]float32
-	for l := range y {
-		y[l] = lane[l] + lane[l+8]
-	}
-	var x [4]float32
-	for l := range x {
-		x[l] = y[l] + y[l+4]
-	}
-	return (x[0] + x[2]) + (x[1] + x[3])
+	return sumLanes16(lane)
 }
 
 // TestBF16DotRows checks decoding's BF16 dot products against

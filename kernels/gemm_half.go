@@ -143,25 +143,22 @@ func gemmHalf(kern *microKernel, threads int, h Half, m, n, k int, alpha float32
 const HalfDirectRows = 16
 
 // gemmHalfRows is GemmHalfBT for few rows of A: the columns of C (rows of
-// B) are split over up to threads goroutines; each element of C is one Dot.
+// B) are split over up to threads goroutines; each element of C is one
+// fused row product (bf16Rows: BF16 weights on AVX-512) or one Dot with the
+// widened row.
 func gemmHalfRows(threads int, h Half, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	work := func(lo, hi int) {
 		buf := make([]float32, k)
 		var dots [HalfDirectRows]float32
 		for j := lo; j < hi; j++ {
-			if h == BF16 && bf16Rows(a, lda, m, b[j*ldb:j*ldb+k], k, dots[:m]) {
+			if h != BF16 || !bf16Rows(a, lda, m, b[j*ldb:j*ldb+k], k, dots[:m]) {
+				h.WidenInto(buf, b[j*ldb:j*ldb+k])
 				for i := 0; i < m; i++ {
-					v := alpha * dots[i]
-					if beta != 0 {
-						v += beta * c[i*ldc+j]
-					}
-					c[i*ldc+j] = v
+					dots[i] = Dot(a[i*lda:i*lda+k], buf)
 				}
-				continue
 			}
-			h.WidenInto(buf, b[j*ldb:j*ldb+k])
 			for i := 0; i < m; i++ {
-				v := alpha * Dot(a[i*lda:i*lda+k], buf)
+				v := alpha * dots[i]
 				if beta != 0 {
 					v += beta * c[i*ldc+j]
 				}

@@ -163,6 +163,16 @@ func bf16RowsRef(a []float32, w []uint16) float32 {
 			lane[l] = float32(math.FMA(float64(a[p]), float64(BF16.Widen(w[p])), float64(lane[l])))
 		}
 	}
+	s := sumLanes16(lane)
+	for p := 16 * k16; p < len(a); p++ {
+		s += float32(a[p] * BF16.Widen(w[p]))
+	}
+	return s
+}
+
+// sumLanes16 adds 16 lanes as the row kernels do: 8+8, 4+4, then
+// (x0+x2) + (x1+x3).
+func sumLanes16(lane [16]float32) float32 {
 	var y [8]float32
 	for l := range y {
 		y[l] = lane[l] + lane[l+8]
@@ -171,12 +181,7 @@ func bf16RowsRef(a []float32, w []uint16) float32 {
 	for l := range x {
 		x[l] = y[l] + y[l+4]
 	}
-	x0, x1 := x[0]+x[2], x[1]+x[3]
-	s := x0 + x1
-	for p := 16 * k16; p < len(a); p++ {
-		s += float32(a[p] * BF16.Widen(w[p]))
-	}
-	return s
+	return (x[0] + x[2]) + (x[1] + x[3])
 }
 
 // TestBF16Rows checks decoding's fused BF16 row products against

@@ -21,11 +21,7 @@ func bf16Rows(a []float32, lda, m int, w []uint16, k int, out []float32) bool {
 	k16 := k / 16
 	_ = w[k-1]
 	_ = out[m-1]
-	for i := 0; i < m; {
-		r := 8
-		for r > m-i {
-			r /= 2
-		}
+	rowBlocks(m, func(i, r int) {
 		_ = a[(i+r-1)*lda+k-1]
 		switch r {
 		case 8:
@@ -37,8 +33,7 @@ func bf16Rows(a []float32, lda, m int, w []uint16, k int, out []float32) bool {
 		default:
 			bf16RowsAVX512x1(&a[i*lda], 4*lda, &w[0], k16, &out[i])
 		}
-		i += r
-	}
+	})
 	for i := 0; i < m; i++ {
 		ai := a[i*lda : i*lda+k]
 		for p := 16 * k16; p < k; p++ {
