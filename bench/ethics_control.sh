@@ -26,6 +26,8 @@
 # (accuracy of fluent over degenerate on the SFT samples, all kinds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=ethics_common.sh
+. bench/ethics_common.sh
 E=${1:-runs/ethics}
 D=${D:-192}
 LAYERS=${LAYERS:-6}
@@ -60,10 +62,7 @@ fi
 	"$C/train.jsonl" 2>&1 | tee "$C/rm.log"
 
 # The old control, as bench/ethics_policy.sh trains it (from the members' SFT).
-[ -f "$P/control/config.json" ] || $W train -o "$P/control" --init "$E/sft" --head "$E/sweep/head" --steps 3000 --batch 32 \
-	--lr 3e-4 --min-lr 0 --warmup 100 --dropout 0.1 --max-len 64 --seed 7 --data-seed 7 \
-	--eval "$E/data/test.jsonl" --eval "$E/data/ood_test.jsonl" --eval "$E/data/test_hard.jsonl" \
-	"$E/data/train.jsonl" | tee "$P/control.txt"
+ethics_old_control "$W" "$E" "$P"
 
 # The fluency test: the SFT policy's samples on the RL evaluation prompts
 # (the first 128 prompts, never trained on by RL) against degenerate

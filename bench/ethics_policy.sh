@@ -21,6 +21,8 @@
 # (default 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=ethics_common.sh
+. bench/ethics_common.sh
 E=${1:-runs/ethics}
 N=${N:-64}
 PROMPTS=${PROMPTS:-128}
@@ -35,10 +37,7 @@ P=$E/policy
 
 [ -f "$P/prompts.jsonl" ] || /usr/bin/env python3 bench/ethics_prompts.py "$E/data/test.jsonl" "$P/prompts.jsonl"
 
-[ -d "$P/control" ] || $W train -o "$P/control" --init "$E/sft" --head "$E/sweep/head" --steps 3000 --batch 32 \
-	--lr 3e-4 --min-lr 0 --warmup 100 --dropout 0.1 --max-len 64 --seed 7 --data-seed 7 \
-	--eval "$E/data/test.jsonl" --eval "$E/data/ood_test.jsonl" --eval "$E/data/test_hard.jsonl" \
-	"$E/data/train.jsonl" | tee "$P/control.txt"
+ethics_old_control "$W" "$E" "$P"
 
 [ -d "$P/samples" ] || { mkdir -p "$P/samples.tmp" && head -8 "$P/prompts.jsonl" > "$P/samples.tmp/prompts.jsonl" &&
 	$W generate --model "$E/sft" --prompts "$P/samples.tmp/prompts.jsonl" --n 2 --max-tokens 40 --seed 1 > "$P/samples.tmp/samples.txt" &&
