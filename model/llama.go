@@ -56,6 +56,11 @@ type llamaWorkspace struct {
 	scores     []float32
 	rows, last []float32
 	spans      []kvSpan
+	// The compact last layer (trunk with lastOnly): the normalised input,
+	// position and attention span of each sequence's last row.
+	hq     []float32
+	posq   []int32
+	qspans []kvSpan
 }
 
 // NewLlama checks w against cfg (every tensor present with its shape) and
@@ -198,7 +203,8 @@ func (m *Llama) checkSeqs(seqs [][]int32) error {
 
 // Rewards returns the reward of every sequence, read at RewardIndex. Only
 // the tokens up to that index are computed (by causality the rest cannot
-// change it).
+// change it), and the last layer computes its keys and values at every row
+// but the rest of it only at the reward rows.
 func (m *Llama) Rewards(seqs [][]int32) ([]float32, error) {
 	if m.Config.Head != llama.SequenceClassification {
 		return nil, fmt.Errorf("model: %s has no reward head (a *ForSequenceClassification checkpoint has)", m.Config.Architecture)
@@ -212,12 +218,7 @@ func (m *Llama) Rewards(seqs [][]int32) ([]float32, error) {
 	}
 	ws := &m.ws
 	N := m.setupPass(cut)
-	m.trunk(N, nil)
-	H := m.Config.Hidden
-	ws.last = growF32(ws.last, len(seqs)*H)
-	for b, sp := range ws.spans {
-		copy(ws.last[b*H:(b+1)*H], ws.x[(sp.qrow+sp.n-1)*H:][:H])
-	}
+	m.trunk(N, nil, true)
 	B := len(seqs)
 	m.finalNorm(ws.last, B)
 	r := make([]float32, B)
@@ -235,7 +236,7 @@ func (m *Llama) Logits(seqs [][]int32) ([]float32, error) {
 		return nil, err
 	}
 	N := m.setupPass(seqs)
-	m.trunk(N, nil)
+	m.trunk(N, nil, false)
 	m.finalNorm(m.ws.x[:N*m.Config.Hidden], N)
 	out := make([]float32, N*m.Config.VocabSize)
 	m.lmHead(out, m.ws.x, N)
@@ -283,7 +284,13 @@ func (m *Llama) lmHead(out, x []float32, N int) {
 // leaving the residual stream in ws.x. With a cache, each layer's keys and
 // values are written into it (at sequence b's row b*MaxLen + position) and
 // attention reads them from there.
-func (m *Llama) trunk(N int, kv *LlamaKVCache) {
+//
+// With lastOnly, only the last row of each span is wanted: the last layer
+// computes keys and values at every row (the wanted rows attend to them)
+// and queries, attention output and MLP at the wanted rows only, and the
+// result is ws.last, [len(ws.spans), hidden] (ws.x then holds the input of
+// the last layer). For a reward model this saves nearly all of a layer.
+func (m *Llama) trunk(N int, kv *LlamaKVCache, lastOnly bool) {
 	c := m.Config
 	ws := &m.ws
 	H, I := c.Hidden, c.Intermediate
@@ -293,10 +300,7 @@ func (m *Llama) trunk(N int, kv *LlamaKVCache) {
 	ws.k, ws.v = growF32(ws.k, N*Wkv), growF32(ws.v, N*Wkv)
 	ws.gate, ws.up = growF32(ws.gate, N*I), growF32(ws.up, N*I)
 	ws.scores = growF32(ws.scores, gqaScratch(ws.spans, c.Heads))
-	x, h, o := ws.x[:N*H], ws.h[:N*H], ws.o[:N*H]
-	q, att, k, v := ws.q[:N*Wq], ws.att[:N*Wq], ws.k[:N*Wkv], ws.v[:N*Wkv]
-	gate, up := ws.gate[:N*I], ws.up[:N*I]
-	eps := float32(c.RMSNormEps)
+	x := ws.x[:N*H]
 
 	scale := float32(c.EmbeddingScale)
 	parallelRows(N, H, func(lo, hi int) {
@@ -311,49 +315,110 @@ func (m *Llama) trunk(N int, kv *LlamaKVCache) {
 		}
 	})
 	for l := range c.Layers {
-		L := &m.W.Layers[l]
-		shape := attnShape{H: c.Heads, KVH: c.KVHeads, hd: c.HeadDim, scale: float32(c.AttentionScale),
-			softcap: float32(c.AttnLogitSoftcap), window: c.Window(l)}
-
-		rmsnormForward(h, nil, x, L.InputNorm, N, H, eps, c.Gemma)
-		L.Q.mul(q, h, N)
-		addBias(q, L.QB, N, Wq)
-		L.K.mul(k, h, N)
-		addBias(k, L.KB, N, Wkv)
-		L.V.mul(v, h, N)
-		addBias(v, L.VB, N, Wkv)
-		if c.QKNorm {
-			headRMSNormForward(q, L.QNorm, N, c.Heads, c.HeadDim, eps)
-			headRMSNormForward(k, L.KNorm, N, c.KVHeads, c.HeadDim, eps)
-		}
-		ropeForward(q, ws.pos, &m.rope, N, c.Heads)
-		ropeForward(k, ws.pos, &m.rope, N, c.KVHeads)
-		K, V := k, v
-		if kv != nil {
-			K, V = kv.k[l], kv.v[l]
-			kv.store(l, k, v)
-		}
-		gqaAttentionForward(att, q, K, V, ws.spans, shape, ws.scores)
-		L.O.mul(o, att, N)
-		addBias(o, L.OB, N, H)
-		if c.Gemma {
-			rmsnormForward(o, nil, o, L.PostAttnNorm, N, H, eps, true)
-			addInto(x, o, N, H)
-			rmsnormForward(h, nil, x, L.PreFFNorm, N, H, eps, true)
+		if lastOnly && l == c.Layers-1 {
+			m.layer(l, N, m.lastRows(), kv)
 		} else {
-			addInto(x, o, N, H)
-			rmsnormForward(h, nil, x, L.PostAttnNorm, N, H, eps, false)
+			m.layer(l, N, rowSet{n: N, x: x, pos: ws.pos, spans: ws.spans}, kv)
 		}
-		L.Gate.mul(gate, h, N)
-		addBias(gate, L.GateB, N, I)
-		L.Up.mul(up, h, N)
-		addBias(up, L.UpB, N, I)
-		gluForward(gate, up, N, I, c.Activation == "gelu_pytorch_tanh")
-		L.Down.mul(o, gate, N)
-		addBias(o, L.DownB, N, H)
-		if c.Gemma {
-			rmsnormForward(o, nil, o, L.PostFFNorm, N, H, eps, true)
-		}
-		addInto(x, o, N, H)
 	}
+}
+
+// rowSet is where a layer computes its queries and everything after
+// attention: n rows whose residual stream is x [n, hidden] (updated in
+// place), at positions pos, attending as spans say. gather, when not nil,
+// names the pass row each of them is, to take its normalised input from.
+type rowSet struct {
+	n      int
+	x      []float32
+	pos    []int32
+	spans  []kvSpan
+	gather []int // the source row of each of the n rows; nil: rows 0..n-1
+}
+
+// lastRows gathers the residual stream at the last row of each span into
+// ws.last and returns them as the rows of a compact last layer.
+func (m *Llama) lastRows() rowSet {
+	ws := &m.ws
+	H := m.Config.Hidden
+	B := len(ws.spans)
+	ws.last = growF32(ws.last, B*H)
+	ws.posq = growInt32(ws.posq, B)
+	ws.qspans = ws.qspans[:0]
+	src := make([]int, B)
+	for b, sp := range ws.spans {
+		r := sp.qrow + sp.n - 1
+		src[b] = r
+		copy(ws.last[b*H:(b+1)*H], ws.x[r*H:][:H])
+		ws.posq[b] = ws.pos[r]
+		ws.qspans = append(ws.qspans, kvSpan{qrow: b, n: 1, p0: sp.p0 + sp.n - 1, kbase: sp.kbase})
+	}
+	return rowSet{n: B, x: ws.last[:B*H], pos: ws.posq[:B], spans: ws.qspans, gather: src}
+}
+
+// layer runs decoder layer l: keys and values at all N rows of ws.x (into
+// the cache when kv is not nil), the rest at the rows of rs.
+func (m *Llama) layer(l, N int, rs rowSet, kv *LlamaKVCache) {
+	c := m.Config
+	ws := &m.ws
+	L := &m.W.Layers[l]
+	H, I := c.Hidden, c.Intermediate
+	Wq, Wkv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	eps := float32(c.RMSNormEps)
+	n := rs.n
+	h, k, v := ws.h[:N*H], ws.k[:N*Wkv], ws.v[:N*Wkv]
+	o, q, att := ws.o[:n*H], ws.q[:n*Wq], ws.att[:n*Wq]
+	gate, up := ws.gate[:n*I], ws.up[:n*I]
+	shape := attnShape{H: c.Heads, KVH: c.KVHeads, hd: c.HeadDim, scale: float32(c.AttentionScale),
+		softcap: float32(c.AttnLogitSoftcap), window: c.Window(l)}
+
+	rmsnormForward(h, nil, ws.x[:N*H], L.InputNorm, N, H, eps, c.Gemma)
+	hq := h
+	if rs.gather != nil {
+		ws.hq = growF32(ws.hq, n*H)
+		hq = ws.hq[:n*H]
+		for i, r := range rs.gather {
+			copy(hq[i*H:(i+1)*H], h[r*H:(r+1)*H])
+		}
+	}
+	L.Q.mul(q, hq, n)
+	addBias(q, L.QB, n, Wq)
+	L.K.mul(k, h, N)
+	addBias(k, L.KB, N, Wkv)
+	L.V.mul(v, h, N)
+	addBias(v, L.VB, N, Wkv)
+	if c.QKNorm {
+		headRMSNormForward(q, L.QNorm, n, c.Heads, c.HeadDim, eps)
+		headRMSNormForward(k, L.KNorm, N, c.KVHeads, c.HeadDim, eps)
+	}
+	ropeForward(q, rs.pos, &m.rope, n, c.Heads)
+	ropeForward(k, ws.pos, &m.rope, N, c.KVHeads)
+	K, V := k, v
+	if kv != nil {
+		K, V = kv.k[l], kv.v[l]
+		kv.store(l, k, v)
+	}
+	gqaAttentionForward(att, q, K, V, rs.spans, shape, ws.scores)
+	x := rs.x
+	hn := ws.h[:n*H] // the all-row normalisation is no longer needed
+	L.O.mul(o, att, n)
+	addBias(o, L.OB, n, H)
+	if c.Gemma {
+		rmsnormForward(o, nil, o, L.PostAttnNorm, n, H, eps, true)
+		addInto(x, o, n, H)
+		rmsnormForward(hn, nil, x, L.PreFFNorm, n, H, eps, true)
+	} else {
+		addInto(x, o, n, H)
+		rmsnormForward(hn, nil, x, L.PostAttnNorm, n, H, eps, false)
+	}
+	L.Gate.mul(gate, hn, n)
+	addBias(gate, L.GateB, n, I)
+	L.Up.mul(up, hn, n)
+	addBias(up, L.UpB, n, I)
+	gluForward(gate, up, n, I, c.Activation == "gelu_pytorch_tanh")
+	L.Down.mul(o, gate, n)
+	addBias(o, L.DownB, n, H)
+	if c.Gemma {
+		rmsnormForward(o, nil, o, L.PostFFNorm, n, H, eps, true)
+	}
+	addInto(x, o, n, H)
 }

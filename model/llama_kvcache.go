@@ -66,11 +66,11 @@ func (kv *LlamaKVCache) Prefill(prompts [][]int32) ([]float32, error) {
 	for b := range ws.spans {
 		ws.spans[b].kbase = b * kv.MaxLen
 	}
-	m.trunk(N, kv)
+	m.trunk(N, kv, true)
 	for b, sp := range ws.spans {
 		kv.pos[b] = sp.n
 	}
-	return kv.head(func(b int) int { return ws.spans[b].qrow + ws.spans[b].n - 1 }), nil
+	return kv.head(), nil
 }
 
 // Step appends tokens[b] to sequence b, for every b, and returns the logits
@@ -98,11 +98,11 @@ func (kv *LlamaKVCache) Step(tokens []int32) ([]float32, error) {
 		ws.pos = append(ws.pos, int32(kv.pos[b]))
 		ws.spans = append(ws.spans, kvSpan{qrow: b, n: 1, p0: kv.pos[b], kbase: b * kv.MaxLen})
 	}
-	m.trunk(kv.B, kv)
+	m.trunk(kv.B, kv, true)
 	for b := range kv.pos {
 		kv.pos[b]++
 	}
-	return kv.head(func(b int) int { return b }), nil
+	return kv.head(), nil
 }
 
 // store writes the new rows' keys and values (k, v: one row per pass row)
@@ -120,16 +120,11 @@ func (kv *LlamaKVCache) store(l int, k, v []float32) {
 	}
 }
 
-// head normalises row row(b) of the residual stream for every sequence and
-// writes the LM logits into kv.logits.
-func (kv *LlamaKVCache) head(row func(b int) int) []float32 {
+// head normalises the last row of every sequence (ws.last, which trunk
+// with lastOnly leaves) and writes the LM logits into kv.logits.
+func (kv *LlamaKVCache) head() []float32 {
 	m := kv.m
 	ws := &m.ws
-	H := m.Config.Hidden
-	ws.last = growF32(ws.last, kv.B*H)
-	for b := range kv.B {
-		copy(ws.last[b*H:(b+1)*H], ws.x[row(b)*H:][:H])
-	}
 	m.finalNorm(ws.last, kv.B)
 	m.lmHead(kv.logits, ws.last, kv.B)
 	return kv.logits

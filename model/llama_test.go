@@ -448,3 +448,45 @@ func TestLlamaRewardIndex(t *testing.T) {
 		t.Error("Logits on a reward model succeeded")
 	}
 }
+
+// TestLlamaCompactLastLayer checks that Rewards, whose last layer runs
+// only at the reward rows, gives the rewards of the full pass (every layer
+// at every row, the reward read at the last row), for every family, F32
+// and BF16, ragged and with sliding windows: bit for bit with F32 weights;
+// with BF16 ones within float32 rounding, since a product of at most
+// kernels.HalfDirectRows rows (here the 5 reward rows) takes the direct
+// row kernel, which sums in another order than the packed GEMM.
+func TestLlamaCompactLastLayer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for name := range tinyLlamaConfigs {
+		for _, half := range []kernels.Half{0, kernels.BF16} {
+			t.Run(fmt.Sprintf("%s/%v", name, half), func(t *testing.T) {
+				m := randomLlama(t, tinyLlamaConfig(t, name, llama.SequenceClassification), 23, half)
+				seqs := randSeqs(rng, []int{1, 9, 33, 20, 2}, 50)
+				got, err := m.Rewards(seqs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				N := m.setupPass(seqs)
+				m.trunk(N, nil, false)
+				H := m.Config.Hidden
+				last := make([]float32, len(seqs)*H)
+				for b, sp := range m.ws.spans {
+					copy(last[b*H:(b+1)*H], m.ws.x[(sp.qrow+sp.n-1)*H:][:H])
+				}
+				m.finalNorm(last, len(seqs))
+				want := make([]float32, len(seqs))
+				m.W.Score.mul(want, last, len(seqs))
+				for b := range want {
+					same := math.Float32bits(got[b]) == math.Float32bits(want[b])
+					if half != 0 {
+						same = closeRel(got[b], float64(want[b]), 1e-5)
+					}
+					if !same {
+						t.Errorf("sequence %d (%d tokens): compact last layer %v, full pass %v", b, len(seqs[b]), got[b], want[b])
+					}
+				}
+			})
+		}
+	}
+}
