@@ -3,8 +3,6 @@ package model
 import (
 	"fmt"
 	"math"
-
-	"github.com/warm-rm/warm/kernels"
 )
 
 // drop returns the dropout of a site of layer l for the current pass.
@@ -292,9 +290,7 @@ func (m *Model) LMForward(tokens []int32, B, T int, targets []int32, lossMask []
 		ws.lmIn = growF32(ws.lmIn, nl*C)
 		gatherRows(ws.lmIn, ws.lnf, ws.lmRows, nl, C)
 	}
-	// The tied head multiplies by wteᵀ (wte is [V, C], not a Conv1D [C, V]
-	// weight), which matmulForward does not do: a direct GEMM.
-	kernels.Gemm(false, true, nl, Vi, C, 1, ws.lmIn, C, m.w.wte, C, 0, ws.logits, Vi)
+	m.lmHead(ws.logits, ws.lmIn, nl)
 	ws.lmNorm = float32(nl)
 	crossEntropy(ws.logits, ws.lmLoss, ws.lmTargets, ws.lmW, nl, Vi, ws.lmNorm)
 	var sum float64
@@ -339,10 +335,9 @@ func (m *Model) Logits(tokens []int32, B, T int) ([]float32, error) {
 	}
 	m.forward()
 	ws := &m.ws
-	C, V, N := m.Config.NEmbd, m.Config.VocabSize, ws.N
+	V, N := m.Config.VocabSize, ws.N
 	ws.logits = growF32(ws.logits, N*V)
-	// The tied head, as in LMForward: a direct GEMM by wteᵀ.
-	kernels.Gemm(false, true, N, V, C, 1, ws.lnf, C, m.w.wte, C, 0, ws.logits, V)
+	m.lmHead(ws.logits, ws.lnf, N)
 	return ws.logits[:N*V], nil
 }
 

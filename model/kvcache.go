@@ -77,7 +77,7 @@ func (kv *KVCache) Prefill(tokens []int32, T int, lengths []int) ([]float32, err
 	}
 	m.forward()
 	ws := &m.ws
-	C, V := m.Config.NEmbd, m.Config.VocabSize
+	C := m.Config.NEmbd
 	for l := range m.Config.NLayer {
 		qkv := ws.layers[l].qkv
 		for b, sp := range ws.full {
@@ -92,8 +92,8 @@ func (kv *KVCache) Prefill(tokens []int32, T int, lengths []int) ([]float32, err
 	for b, sp := range ws.full {
 		kv.pos[b] = sp.len
 	}
-	// The tied head: a direct GEMM by wteᵀ (see LMForward).
-	kernels.Gemm(false, true, B, V, C, 1, ws.lnf, C, m.w.wte, C, 0, kv.logits, V)
+	// The tied head (packed with the model's weights when they are).
+	m.lmHead(kv.logits, ws.lnf, B)
 	return kv.logits, nil
 }
 
@@ -162,8 +162,8 @@ func (kv *KVCache) Step(tokens []int32) ([]float32, error) {
 		residualForward(x, kv.res2, kv.out, bw.mprojB, B, C, rowIDs{}, dropout{})
 	}
 	layernormForward(kv.ln, kv.mean, kv.rstd, x, m.w.lnfw, m.w.lnfb, B, C, eps)
-	// The tied head: a direct GEMM by wteᵀ (see LMForward).
-	kernels.Gemm(false, true, B, V, C, 1, kv.ln, C, m.w.wte, C, 0, kv.logits, V)
+	// The tied head (packed with the model's weights when they are).
+	m.lmHead(kv.logits, kv.ln, B)
 	for b := range kv.pos {
 		kv.pos[b]++
 	}

@@ -40,6 +40,10 @@ const probeCount = 64
 // packedWeights are a model's pre-packed matmul weights.
 type packedWeights struct {
 	blocks []packedBlock
+	// head is the tied LM head wteᵀ ([C, V]), packed for a model without
+	// a reward head (a policy: its decoding multiplies by it every step);
+	// nil for a reward model, which never runs it.
+	head *kernels.PackedB
 	// probe is the pass count, which rotates the elements the staleness
 	// check compares.
 	probe int
@@ -73,7 +77,8 @@ func (p *packedBlock) matrices() [6]namedPacked {
 }
 
 // PackForInference lays out the weight matrices of every block (attention
-// c_attn and c_proj, MLP c_fc and c_proj) once in the GEMM micro-kernel's
+// c_attn and c_proj, MLP c_fc and c_proj), and for a language model
+// (no reward head) the tied LM head wteᵀ, once in the GEMM micro-kernel's
 // panels, and makes the forward passes (RewardForward, Rewards, Features,
 // LMForward, Logits, the KV cache) read them instead of packing the
 // weights again on every product. Outputs are bit-identical to an
@@ -86,7 +91,14 @@ func (p *packedBlock) matrices() [6]namedPacked {
 // a packed model, and a pass that finds the weights changed under the
 // panels fails with an error (and drops them) rather than score with
 // stale ones. See PackedBytes for the memory it costs: about the model's
-// F32 weights a second time, less the embeddings.
+// F32 weights a second time, less the position embeddings (and less the
+// token embeddings for a reward model).
+//
+// A caller that samples from a model it then trains (RL) packs it for the
+// generation and unpacks it after: packing costs about one product of a
+// row per weight, and a decoding step multiplies every weight by the
+// batch's rows, so a generation of T tokens packs once instead of T+1
+// times (sample.Generate does this).
 //
 // The panels fit the micro-kernel in use (kernels.KernelName); after
 // kernels.SetKernel the products fall back to packing per call (still
@@ -107,6 +119,9 @@ func (m *Model) PackForInference() {
 		pb.fc = kernels.PackB(false, C, 4*C, bw.fcW, 4*C)
 		pb.mproj = kernels.PackB(false, 4*C, C, bw.mprojW, C)
 	}
+	if !c.RewardHead {
+		pw.head = kernels.PackB(true, C, c.VocabSize, m.w.wte, C)
+	}
 	m.packed = pw
 }
 
@@ -121,8 +136,10 @@ func (m *Model) Packed() bool { return m.packed != nil }
 
 // PackedBytes returns the memory the packed weights take: 12·d² floats a
 // block (the four matrices, their columns padded to the kernel's panel
-// width), 0 when the model is not packed. For GPT-2 small (d = 768, 12
-// blocks) that is 85M floats, 340 MB, beside 124M parameters in Flat.
+// width), plus V·d for a language model's head, 0 when the model is not
+// packed. For GPT-2 small (d = 768, 12 blocks) that is 85M floats, 340 MB,
+// beside 124M parameters in Flat, and 154 MB more for the head of a
+// policy.
 func (m *Model) PackedBytes() int {
 	if m.packed == nil {
 		return 0
@@ -134,6 +151,9 @@ func (m *Model) PackedBytes() int {
 				n += x.pb.Bytes()
 			}
 		}
+	}
+	if m.packed.head != nil {
+		n += m.packed.head.Bytes()
 	}
 	return n
 }
@@ -166,7 +186,25 @@ func (m *Model) checkPacked() error {
 			}
 		}
 	}
+	if pw.head != nil && !pw.head.Matches(start, probeCount) {
+		m.packed = nil
+		return fmt.Errorf("model: transformer.wte.weight (the tied LM head) changed after PackForInference without Unpack: " +
+			"the packed weights are dropped; this pass is refused rather than computed with the old ones")
+	}
 	return nil
+}
+
+// lmHead writes the tied head's logits out [n, V] = inp [n, C] · wteᵀ,
+// through the packed head when the model has one (GemmPacked: Gemm's
+// bits). wte is [V, C], not a Conv1D [C, V] weight, so this is not a
+// matmulForward.
+func (m *Model) lmHead(out, inp []float32, n int) {
+	C, V := m.Config.NEmbd, m.Config.VocabSize
+	if m.packed != nil && m.packed.head != nil {
+		kernels.GemmPacked(n, 1, inp, C, m.packed.head, 0, out, V)
+		return
+	}
+	kernels.Gemm(false, true, n, V, C, 1, inp, C, m.w.wte, C, 0, out, V)
 }
 
 // errPackedBackward is the backward passes' refusal of a packed model.

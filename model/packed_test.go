@@ -32,19 +32,21 @@ func passOutputs(t *testing.T, m *Model, tokens []int32, B, T int, lengths []int
 		}
 		out = append(out, x...)
 	}
-	add(m.RewardForward(tokens, B, T, lengths, false, 0))
-	add(m.RewardForward(tokens, B, T, lengths, true, 7))
-	ones := make([]int, B)
-	for b := range ones {
-		ones[b] = 1
+	if m.Config.RewardHead {
+		add(m.RewardForward(tokens, B, T, lengths, false, 0))
+		add(m.RewardForward(tokens, B, T, lengths, true, 7))
+		ones := make([]int, B)
+		for b := range ones {
+			ones[b] = 1
+		}
+		add(m.RewardForward(tokens, B, T, ones, false, 0))
+		seqs := make([][]int32, B)
+		for b, n := range lengths {
+			seqs[b] = tokens[b*T : b*T+n]
+		}
+		add(m.Rewards(seqs))
+		add(m.Features(tokens, B, T, lengths))
 	}
-	add(m.RewardForward(tokens, B, T, ones, false, 0))
-	seqs := make([][]int32, B)
-	for b, n := range lengths {
-		seqs[b] = tokens[b*T : b*T+n]
-	}
-	add(m.Rewards(seqs))
-	add(m.Features(tokens, B, T, lengths))
 	targets := make([]int32, B*T)
 	mask := make([]float32, B*T)
 	for i := range targets {
@@ -94,32 +96,61 @@ func bitsEqual(a, b []float32) bool {
 
 // TestPackedForwardBitIdentical checks that every forward pass of a model
 // packed for inference gives the unpacked model's bits, for every GEMM
-// kernel and for one and two threads.
+// kernel and for one and two threads, for a reward model and for a
+// language model (whose tied LM head is packed too).
 func TestPackedForwardBitIdentical(t *testing.T) {
-	c := packedConfig()
-	tokens, B, T, lengths := packedBatch(c)
 	defer kernels.SetKernel("")
-	for _, kern := range kernels.Kernels() {
-		if err := kernels.SetKernel(kern); err != nil {
-			t.Fatal(err)
+	for _, reward := range []bool{true, false} {
+		c := packedConfig()
+		c.RewardHead = reward
+		tokens, B, T, lengths := packedBatch(c)
+		for _, kern := range kernels.Kernels() {
+			if err := kernels.SetKernel(kern); err != nil {
+				t.Fatal(err)
+			}
+			for _, threads := range []int{1, 2} {
+				func() {
+					defer kernels.SetThreads(kernels.SetThreads(threads))
+					m := newTestModel(t, c, 203)
+					want := passOutputs(t, m, tokens, B, T, lengths)
+					m.PackForInference()
+					if !m.Packed() {
+						t.Fatal("PackForInference: not packed")
+					}
+					if (m.packed.head != nil) == reward {
+						t.Fatalf("reward head %v: packed LM head %v", reward, m.packed.head != nil)
+					}
+					if got := passOutputs(t, m, tokens, B, T, lengths); !bitsEqual(got, want) {
+						t.Errorf("%s, %d threads, reward head %v: a packed model's passes differ from the unpacked model's", kern, threads, reward)
+					}
+					if !m.Packed() {
+						t.Error("the passes dropped the packed weights")
+					}
+				}()
+			}
 		}
-		for _, threads := range []int{1, 2} {
-			func() {
-				defer kernels.SetThreads(kernels.SetThreads(threads))
-				m := newTestModel(t, c, 203)
-				want := passOutputs(t, m, tokens, B, T, lengths)
-				m.PackForInference()
-				if !m.Packed() {
-					t.Fatal("PackForInference: not packed")
-				}
-				if got := passOutputs(t, m, tokens, B, T, lengths); !bitsEqual(got, want) {
-					t.Errorf("%s, %d threads: a packed model's passes differ from the unpacked model's", kern, threads)
-				}
-				if !m.Packed() {
-					t.Error("the passes dropped the packed weights")
-				}
-			}()
-		}
+	}
+}
+
+// TestPackedHeadInvalidation checks that a language model whose token
+// embeddings (its tied LM head) change under the packed copy refuses the
+// next pass and drops the panels.
+func TestPackedHeadInvalidation(t *testing.T) {
+	c := packedConfig()
+	c.RewardHead = false
+	tokens, B, T, _ := packedBatch(c)
+	m := newTestModel(t, c, 209)
+	m.PackForInference()
+	p := m.params[m.index["transformer.wte.weight"]]
+	for i := range p.Data {
+		p.Data[i] = -p.Data[i]
+	}
+	_, err := m.Logits(tokens, B, T)
+	if err == nil || !strings.Contains(err.Error(), "wte") {
+		t.Fatalf("a pass with the LM head changed under the packed copy: %v, want a refusal naming wte", err)
+	}
+	if m.Packed() {
+		t.Fatal("the refused pass left the stale panels")
 	}
 }
 

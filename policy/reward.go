@@ -57,7 +57,13 @@ type RM struct {
 	BatchSize int
 	// Members names the sweep members a weight average was made of.
 	Members []string
-	mu      sync.Mutex
+	// Pack packs the model's weights for inference at the first Score
+	// (model.Model.PackForInference: bit-identical, faster), for a model
+	// that is only scored from then on. LoadRM and WARM averages set it;
+	// NewRM leaves it false, since the caller may go on training the model
+	// it passed.
+	Pack bool
+	mu   sync.Mutex
 }
 
 // NewRM wraps a loaded reward model.
@@ -80,7 +86,12 @@ func LoadRM(name, dir string) (*RM, error) {
 	if ck.Tokenizer == nil {
 		return nil, fmt.Errorf("reward %s: %s has no tokenizer.json", name, dir)
 	}
-	return NewRM(name, ck.Model, ck.Tokenizer)
+	rm, err := NewRM(name, ck.Model, ck.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	rm.Pack = true
+	return rm, nil
 }
 
 // Name implements Reward.
@@ -91,6 +102,9 @@ func (r *RM) Score(ctx context.Context, b *Batch) ([]float64, error) {
 	// The model's workspace is not safe for concurrent passes.
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.Pack && !r.Model.Packed() {
+		r.Model.PackForInference()
+	}
 	seqs, err := r.seqs(b)
 	if err != nil {
 		return nil, err

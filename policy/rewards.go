@@ -251,6 +251,7 @@ func (rs *Rewards) WARM(M int) (Reward, error) {
 		return nil, err
 	}
 	rm.Members = names
+	rm.Pack = true
 	return rm, nil
 }
 

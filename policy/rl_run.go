@@ -172,6 +172,12 @@ func RL(ctx context.Context, o RLOptions) (*RLResult, error) {
 		return nil, err
 	}
 	copy(pm.Flat, ref.Flat)
+	// The SFT policy is only run forward (the KL term's log-probabilities):
+	// its weights are packed for the run (bit-identical, faster).
+	if !ref.Packed() {
+		ref.PackForInference()
+		defer ref.Unpack()
+	}
 	r := &rlRun{o: o, cfg: cfg, policy: pm, ref: ref, orders: map[int][]int{}, eos: o.Policy.EOS}
 	r.pol = NewPolicy(o.Policy.Name, pm, o.Policy.Tok)
 	r.pol.Meta = o.Policy.Meta

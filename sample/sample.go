@@ -16,7 +16,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 
+	"github.com/warm-rm/warm/kernels"
 	"github.com/warm-rm/warm/model"
 )
 
@@ -38,6 +40,10 @@ type Config struct {
 	// NoCache recomputes the whole sequence at every step instead of using
 	// the KV cache (for measuring what the cache saves).
 	NoCache bool `json:"no_cache,omitempty"`
+	// NoPack leaves a GPT-2 model's weights unpacked during the generation
+	// (each product packs them again; the same samples, slower, and
+	// model.Model.PackedBytes less memory).
+	NoPack bool `json:"no_pack,omitempty"`
 	// Stop lists token sequences that end a response as soon as it ends
 	// with one of them (the sequence is kept in the response). EOS always
 	// ends a response. Sequences are matched on token ids, so a stop text
@@ -115,6 +121,14 @@ func Generate(ctx context.Context, m model.LanguageModel, reqs []Request, eos in
 		}
 	}
 	out := make([]Output, len(jobs))
+	// A GPT-2 model's weights are packed once for the whole generation
+	// instead of by every product of every decoding step (bit-identical:
+	// model.Model.PackForInference), and unpacked after it unless the
+	// caller had packed them.
+	if pm, ok := m.(*model.Model); ok && !pm.Packed() && !cfg.NoPack {
+		pm.PackForInference()
+		defer pm.Unpack()
+	}
 	var kv model.Decoder
 	kvB := min(cfg.BatchSize, max(len(jobs), 1))
 	if !cfg.NoCache {
@@ -124,8 +138,9 @@ func Generate(ctx context.Context, m model.LanguageModel, reqs []Request, eos in
 		}
 	}
 	V := m.VocabSize()
-	probs := make([]float64, V)
-	idx := make([]int, V)
+	// Each worker drawing tokens takes its own scratch (probabilities and
+	// candidate indices over the vocabulary).
+	scratch := sync.Pool{New: func() any { return &pickScratch{probs: make([]float64, V), idx: make([]int, V)} }}
 	for lo := 0; lo < len(jobs); lo += cfg.BatchSize {
 		batch := jobs[lo:min(lo+cfg.BatchSize, len(jobs))]
 		B := len(batch)
@@ -158,14 +173,24 @@ func Generate(ctx context.Context, m model.LanguageModel, reqs []Request, eos in
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			// The rows draw in parallel: each has its own random stream, so
+			// the tokens do not depend on how the rows are split.
+			kernels.ParallelFor(B, 1, func(b0, b1 int) {
+				sc := scratch.Get().(*pickScratch)
+				defer scratch.Put(sc)
+				for b := b0; b < b1; b++ {
+					if !done[b] {
+						next[b] = int32(pick(logits[b*V:(b+1)*V], cfg, rngs[b], sc.probs, sc.idx))
+					}
+				}
+			})
 			live := 0
 			for b := 0; b < B; b++ {
 				if done[b] {
 					next[b] = int32(eos)
 					continue
 				}
-				tok := pick(logits[b*V:(b+1)*V], cfg, rngs[b], probs, idx)
-				next[b] = int32(tok)
+				tok := int(next[b])
 				o := &out[lo+b]
 				o.Tokens = append(o.Tokens, int32(tok))
 				if tok == eos {
@@ -226,7 +251,16 @@ func (d *decoder) step(next []int32) ([]float32, error) {
 	return d.m.NextLogits(d.seqs)
 }
 
-// pick draws a token from logits under cfg.
+// pickScratch is one worker's buffers for pick.
+type pickScratch struct {
+	probs []float64
+	idx   []int
+}
+
+// pick draws a token from logits under cfg. The probabilities are
+// exp((logit − max) / T) in float64, math.Exp's bits: the maximum is taken
+// over the float32 logits (the same value as over their float64
+// conversions) and T = 1 skips a division by 1, which is exact.
 func pick(logits []float32, cfg Config, rng *rand.Rand, probs []float64, idx []int) int {
 	if cfg.Temperature == 0 {
 		best := 0
@@ -238,15 +272,31 @@ func pick(logits []float32, cfg Config, rng *rand.Rand, probs []float64, idx []i
 		return best
 	}
 	V := len(logits)
-	maxv := math.Inf(-1)
+	mx := float32(math.Inf(-1))
+	nan := false
 	for _, v := range logits {
-		maxv = math.Max(maxv, float64(v))
+		if v > mx {
+			mx = v
+		}
+		nan = nan || v != v
+	}
+	maxv := float64(mx)
+	if nan {
+		maxv = math.NaN() // as math.Max would have it
 	}
 	var sum float64
-	for i, v := range logits {
-		p := math.Exp((float64(v) - maxv) / cfg.Temperature)
-		probs[i] = p
-		sum += p
+	if T := cfg.Temperature; T == 1 {
+		for i, v := range logits {
+			p := math.Exp(float64(v) - maxv)
+			probs[i] = p
+			sum += p
+		}
+	} else {
+		for i, v := range logits {
+			p := math.Exp((float64(v) - maxv) / T)
+			probs[i] = p
+			sum += p
+		}
 	}
 	cand := idx[:V]
 	for i := range cand {
