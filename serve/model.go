@@ -149,7 +149,9 @@ func load(dirs []string, o *Options) (*loaded, error) {
 		}
 		l.fingerprint = "ens:" + hex.EncodeToString(h.Sum(nil))[:32]
 	}
-	l.pack()
+	if !o.NoPack {
+		l.pack()
+	}
 	if err := l.check(o); err != nil {
 		return nil, err
 	}

@@ -49,23 +49,7 @@ func TestGPT2Packed(t *testing.T) {
 		}
 		return single, members
 	}
-	score := func(url string) []float32 {
-		t.Helper()
-		items := make([]any, len(texts))
-		for i, s := range texts {
-			items[i] = map[string]string{"text": s}
-		}
-		body, _ := json.Marshal(map[string]any{"items": items})
-		code, v, _ := post(t, url+"/v1/score", "", string(body))
-		if code != 200 {
-			t.Fatalf("%d %v", code, v)
-		}
-		var out []float32
-		for _, x := range floats(v["rewards"]) {
-			out = append(out, float32(x))
-		}
-		return out
-	}
+	score := func(url string) []float32 { return scoreTexts(t, url, texts) }
 
 	s, ts := newTestServer(t, Options{Models: []string{a}})
 	if _, m := packed(s.cur.Load()); !slices.Equal(m, []bool{true}) {
@@ -94,4 +78,45 @@ func TestGPT2Packed(t *testing.T) {
 	if w, m := packed(s.cur.Load()); !slices.Equal(w, []bool{true}) || !slices.Equal(m, []bool{false, false}) {
 		t.Errorf("--warm: average packed %v, members %v (want the average only)", w, m)
 	}
+}
+
+// TestGPT2NoPack: with NoPack the served models stay as loaded and score
+// what the packed server scores.
+func TestGPT2NoPack(t *testing.T) {
+	root := t.TempDir()
+	tok, err := tokenizer.Train(context.Background(), slices.Values([]string{"a dog ate the bone", "the cat sat on the mat"}),
+		tokenizer.TrainConfig{VocabSize: 300, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := filepath.Join(root, "a")
+	writeGPT2RM(t, a, tok, 3)
+	texts := []string{"a dog ate the bone", "the cat", "x"}
+	s, ts := newTestServer(t, Options{Models: []string{a}, NoPack: true})
+	if s.cur.Load().members[0].Model.(*model.Model).Packed() {
+		t.Fatal("NoPack: the served model is packed")
+	}
+	want := offline(t, a, texts)
+	if got := scoreTexts(t, ts.URL, texts); !slices.Equal(got, want) {
+		t.Errorf("unpacked served rewards %v, offline %v", got, want)
+	}
+}
+
+// scoreTexts posts texts to /v1/score and returns their rewards.
+func scoreTexts(t *testing.T, url string, texts []string) []float32 {
+	t.Helper()
+	items := make([]any, len(texts))
+	for i, s := range texts {
+		items[i] = map[string]string{"text": s}
+	}
+	body, _ := json.Marshal(map[string]any{"items": items})
+	code, v, _ := post(t, url+"/v1/score", "", string(body))
+	if code != 200 {
+		t.Fatalf("%d %v", code, v)
+	}
+	var out []float32
+	for _, x := range floats(v["rewards"]) {
+		out = append(out, float32(x))
+	}
+	return out
 }

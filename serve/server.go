@@ -53,6 +53,11 @@ type Options struct {
 	WARM, IgnoreBaseFingerprint bool
 	// TempDir holds the average while it is loaded (default os.TempDir()).
 	TempDir string
+	// NoPack leaves the served GPT-2 weights as loaded instead of packing
+	// them for the GEMM kernels (model.Model.PackForInference): the same
+	// rewards, slower, and the packed copy's memory (about the weights
+	// again) saved, for a server short of memory.
+	NoPack bool
 	// ReloadPairs, when set, is a pair set every model is scored on before
 	// it is served: a reload whose accuracy is below the current model's by
 	// more than ReloadTolerance is refused.

@@ -150,6 +150,7 @@ endpoint but /healthz. SIGTERM or Ctrl-C stops accepting, drains and exits 0.`,
 	fs.StringSliceVar(&ens, "ens", nil, "ensemble members to serve (the mean of their rewards; repeatable)")
 	fs.StringSliceVar(&warm, "warm", nil, "members to average in memory and serve as one model (repeatable)")
 	fs.BoolVar(&opts.IgnoreBaseFingerprint, "ignore-base-fingerprint", false, "with --warm: average members without a common warm.base_fingerprint (other tools' checkpoints)")
+	fs.BoolVar(&opts.NoPack, "no-pack", false, "keep GPT-2 weights as loaded instead of packing a copy for the GEMM kernels (same rewards, slower, about the weights' memory saved)")
 	fs.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token clients must send")
 	fs.IntVar(&opts.MaxBatchTokens, "max-batch-tokens", 8192, "tokens per forward batch across requests")
