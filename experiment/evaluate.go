@@ -355,7 +355,14 @@ func Evaluate(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptio
 		}
 	}
 	if o.GreedySoup {
-		if err := ev.greedySoup(ctx, wa); err != nil {
+		err := ev.greedySoup(func(idx []int, only []string) (scored, error) {
+			ms, names := ev.models(idx)
+			if err := sweep.Average(wa, ms, names); err != nil {
+				return nil, err
+			}
+			return ev.score(ctx, wa, only)
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -490,9 +497,11 @@ func compare(res *Results, a, b, set string) Comparison {
 	return Comparison{A: a, B: b, Set: set, Diff: d, StdErr: se}
 }
 
-// greedySoup adds the greedy soup: members in rank order, each kept only if
-// the rank-set accuracy of the average does not drop. wa is scratch space.
-func (ev *evaluation) greedySoup(ctx context.Context, wa *model.Model) error {
+// greedySoup adds the greedy soup: the members in rank order, each kept
+// when the average so far with it does not score lower on the rank set;
+// score(idx, only) scores the uniform average of manifest members idx on
+// the sets named only (nil: every set).
+func (ev *evaluation) greedySoup(score func(idx []int, only []string) (scored, error)) error {
 	rankSet := ev.o.RankSet
 	soup := []int{ev.rank[0]}
 	bestAcc := math.Inf(-1)
@@ -501,11 +510,7 @@ func (ev *evaluation) greedySoup(ctx context.Context, wa *model.Model) error {
 	}
 	for _, i := range ev.rank[1:] {
 		cand := append(slices.Clone(soup), i)
-		ms, names := ev.models(cand)
-		if err := sweep.Average(wa, ms, names); err != nil {
-			return fmt.Errorf("greedy soup: %w", err)
-		}
-		sc, err := ev.score(ctx, wa, []string{rankSet})
+		sc, err := score(cand, []string{rankSet})
 		if err != nil {
 			return fmt.Errorf("greedy soup: %w", err)
 		}
@@ -514,13 +519,13 @@ func (ev *evaluation) greedySoup(ctx context.Context, wa *model.Model) error {
 			soup, bestAcc = cand, acc
 		}
 	}
-	ms, names := ev.models(soup)
-	if err := sweep.Average(wa, ms, names); err != nil {
-		return fmt.Errorf("greedy soup: %w", err)
-	}
-	sc, err := ev.score(ctx, wa, nil)
+	sc, err := score(soup, nil)
 	if err != nil {
 		return fmt.Errorf("greedy soup: %w", err)
+	}
+	names := make([]string, len(soup))
+	for k, i := range soup {
+		names[k] = ev.man.Members[i].Name
 	}
 	ev.res.Entries = append(ev.res.Entries, Entry{Name: "soup", Kind: sweep.KindSoup, M: len(soup), Members: names, Results: results(sc, ev.sets)})
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/warm-rm/warm/checkpoint"
@@ -19,10 +20,10 @@ import (
 // through a --command manifest). Members are loaded one at a time through
 // package scorer (each record encoded as `warm score` would); WA(M) is
 // `warm merge` of the top M into a temporary directory (the same bytes),
-// loaded and scored; ENS(M) is the mean of the members' rewards. LMC curves
-// and the greedy soup are not computed for these families (each would
-// write and load a checkpoint per point); the report's tables say none
-// were.
+// loaded and scored; ENS(M) is the mean of the members' rewards. The
+// greedy soup and the LMC curves (of the member pairs the manifest's roles
+// name, as for GPT-2) merge each point the same way, a checkpoint written,
+// scored and removed per point.
 func evaluateFamily(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptions, start time.Time) (*Results, error) {
 	log := pipeline.Logger(o.Log)
 	ev := &evaluation{
@@ -70,17 +71,28 @@ func evaluateFamily(ctx context.Context, man *sweep.Manifest, sets []*Set, o Eva
 			dirs[k], names[k], parts[k] = man.MemberDir(i), man.Members[i].Name, ev.mscores[i]
 		}
 		waName := sweep.WAName(M)
-		out := filepath.Join(tmp, fmt.Sprintf("wa-%d", M))
-		if _, err := merge.Run(ctx, out, dirs, merge.Options{IgnoreBaseFingerprint: ignoreBase, NoSync: true}); err != nil {
-			return nil, fmt.Errorf("%s: %w", waName, err)
-		}
-		wsc, secs, err := scoreDir(ctx, out, sets, o.Batch)
+		wsc, secs, err := mergeScore(ctx, tmp, dirs, merge.Options{IgnoreBaseFingerprint: ignoreBase}, sets, o.Batch)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", waName, err)
 		}
-		os.RemoveAll(out)
 		waSecs = secs
 		ev.addAverages(M, names, wsc, ensemble(parts))
+	}
+	if o.GreedySoup {
+		err := ev.greedySoup(func(idx []int, only []string) (scored, error) {
+			dirs := make([]string, len(idx))
+			for k, i := range idx {
+				dirs[k] = man.MemberDir(i)
+			}
+			sc, _, err := mergeScore(ctx, tmp, dirs, merge.Options{IgnoreBaseFingerprint: ignoreBase}, pickSets(sets, only), o.Batch)
+			return sc, err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if res.LMC, err = familyLMC(ctx, man, sets, o, tmp, ignoreBase); err != nil {
+		return nil, err
 	}
 	// Cost: one model against the M members of ENS(M), each scored alone
 	// on the first set (ENS's passes are those of its members).
@@ -95,6 +107,48 @@ func evaluateFamily(ctx context.Context, man *sweep.Manifest, sets []*Set, o Eva
 	}
 	res.Wall = time.Since(start).Round(time.Second).String()
 	return res, nil
+}
+
+// familyLMC computes the LMC curves of the member pairs the manifest's
+// roles name (lmcPairs) on subsamples of o.LMCSets: each point
+// (1−λ)·a + λ·b is `warm merge --lambda` of the two checkpoints, scored.
+func familyLMC(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptions, tmp string, ignoreBase bool) ([]Curve, error) {
+	pairs := lmcPairs(man)
+	lsets := lmcSets(sets, o)
+	if len(pairs) == 0 || len(lsets) == 0 {
+		return nil, nil
+	}
+	return lmcCurves(pairs, lsets, o, func(p lmcPair, lam float64) (scored, error) {
+		sc, _, err := mergeScore(ctx, tmp, []string{p.a.dir, p.b.dir}, merge.Options{Lambda: &lam, IgnoreBaseFingerprint: ignoreBase}, lsets, o.Batch)
+		return sc, err
+	})
+}
+
+// mergeScore merges dirs with opts into a checkpoint under tmp (NoSync:
+// it is read once), scores it on sets, removes it, and returns the scores
+// and the seconds spent scoring the first set.
+func mergeScore(ctx context.Context, tmp string, dirs []string, opts merge.Options, sets []*Set, batch int) (scored, float64, error) {
+	out := filepath.Join(tmp, "merged")
+	defer os.RemoveAll(out)
+	opts.NoSync = true
+	if _, err := merge.Run(ctx, out, dirs, opts); err != nil {
+		return nil, 0, err
+	}
+	return scoreDir(ctx, out, sets, batch)
+}
+
+// pickSets returns the sets named only, in order (nil: every set).
+func pickSets(sets []*Set, only []string) []*Set {
+	if only == nil {
+		return sets
+	}
+	var out []*Set
+	for _, s := range sets {
+		if slices.Contains(only, s.Name) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // scoreDir loads the reward model at dir (any family) and scores every set;
