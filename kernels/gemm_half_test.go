@@ -98,10 +98,12 @@ func TestHalfWiden(t *testing.T) {
 
 // BenchmarkGemmHalfBT times the two paths of GemmHalfBT on Qwen2-0.5B's
 // MLP shape against Gemm on float32 weights: decoding 8 tokens (the
-// dot-product path) and a 512-row forward (the packing path).
+// dot-product path) and forwards of 512 and 2,048 rows (the packing path;
+// 2,048 is bench/llama_compare.sh's 8 × 256), in GFLOP/s, which with
+// --bf16-dot is the ceiling of a BF16 reward forward on this CPU.
 func BenchmarkGemmHalfBT(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, m := range []int{8, 512} {
+	for _, m := range []int{8, 512, 2048} {
 		n, k := 4864, 896
 		a := randSlice(rng, m*k)
 		w := randSlice(rng, n*k)
@@ -110,15 +112,20 @@ func BenchmarkGemmHalfBT(b *testing.B) {
 			wh[i] = uint16(math.Float32bits(f) >> 16)
 		}
 		c := make([]float32, m*n)
+		gflops := func(b *testing.B) {
+			b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		}
 		b.Run(fmt.Sprintf("m=%d/bf16", m), func(b *testing.B) {
 			for range b.N {
 				GemmHalfBT(BF16, m, n, k, 1, a, k, wh, k, 0, c, n)
 			}
+			gflops(b)
 		})
 		b.Run(fmt.Sprintf("m=%d/f32", m), func(b *testing.B) {
 			for range b.N {
 				Gemm(false, true, m, n, k, 1, a, k, w, k, 0, c, n)
 			}
+			gflops(b)
 		})
 		if BF16DotSupported() && m > HalfDirectRows {
 			b.Run(fmt.Sprintf("m=%d/bf16-dot", m), func(b *testing.B) {
@@ -127,6 +134,7 @@ func BenchmarkGemmHalfBT(b *testing.B) {
 				for range b.N {
 					GemmHalfBT(BF16, m, n, k, 1, a, k, wh, k, 0, c, n)
 				}
+				gflops(b)
 			})
 		}
 	}
