@@ -21,17 +21,17 @@ func EpochOrder(n int, seed uint64, epoch int) []int {
 
 // Batches splits EpochOrder(n, seed, epoch) into consecutive batches of
 // batchSize indices; the last batch holds the remainder and may be smaller
-// (skip it if a fixed size matters). It panics if batchSize < 1.
-func Batches(n, batchSize int, seed uint64, epoch int) [][]int {
+// (skip it if a fixed size matters). A batch size below 1 is an error.
+func Batches(n, batchSize int, seed uint64, epoch int) ([][]int, error) {
 	if batchSize < 1 {
-		panic(fmt.Sprintf("data.Batches: batch size %d < 1", batchSize))
+		return nil, fmt.Errorf("data: batch size %d < 1", batchSize)
 	}
 	order := EpochOrder(n, seed, epoch)
 	out := make([][]int, 0, (n+batchSize-1)/batchSize)
 	for i := 0; i < n; i += batchSize {
 		out = append(out, order[i:min(i+batchSize, n)])
 	}
-	return out
+	return out, nil
 }
 
 // SeqBatch is a right-padded batch of sequences.
@@ -143,19 +143,19 @@ type LMBatch struct {
 // MakeLMBatch builds the batch of the given windows of a packed stream (see
 // [PackTokens] and [LMWindows]); shuffle windows with [Batches]. Windows cut
 // across document boundaries, as in GPT-2 pre-training: the EOS between
-// documents tells the model where one ends. It panics if a window is out of
-// range.
-func MakeLMBatch(stream []int32, T int, windows []int) LMBatch {
+// documents tells the model where one ends. A window out of range is an
+// error.
+func MakeLMBatch(stream []int32, T int, windows []int) (LMBatch, error) {
 	nw := LMWindows(len(stream), T)
 	b := LMBatch{B: len(windows), T: T, Inputs: make([]int32, len(windows)*T), Targets: make([]int32, len(windows)*T)}
 	for j, w := range windows {
 		if w < 0 || w >= nw {
-			panic(fmt.Sprintf("data.MakeLMBatch: window %d out of range [0, %d)", w, nw))
+			return LMBatch{}, fmt.Errorf("data: window %d out of range [0, %d) of a %d-token stream in windows of %d", w, nw, len(stream), T)
 		}
 		copy(b.Inputs[j*T:(j+1)*T], stream[w*T:w*T+T])
 		copy(b.Targets[j*T:(j+1)*T], stream[w*T+1:w*T+T+1])
 	}
-	return b
+	return b, nil
 }
 
 // SFTBatch is a batch of SFT demonstrations for next-token training with a

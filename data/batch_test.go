@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -102,9 +103,12 @@ func TestEpochOrder(t *testing.T) {
 	if slices.Equal(EpochOrder(100, 1, 1), EpochOrder(100, 2, 0)) {
 		t.Error("seed 1 epoch 1 equals seed 2 epoch 0")
 	}
-	bs := Batches(10, 4, 3, 0)
-	if len(bs) != 3 || len(bs[2]) != 2 || !slices.Equal(slices.Concat(bs...), EpochOrder(10, 3, 0)) {
-		t.Errorf("Batches = %v", bs)
+	bs, err := Batches(10, 4, 3, 0)
+	if err != nil || len(bs) != 3 || len(bs[2]) != 2 || !slices.Equal(slices.Concat(bs...), EpochOrder(10, 3, 0)) {
+		t.Errorf("Batches = %v, %v", bs, err)
+	}
+	if _, err := Batches(10, 0, 3, 0); err == nil || !strings.Contains(err.Error(), "batch size 0") {
+		t.Errorf("batch size 0: %v, want an error naming it", err)
 	}
 }
 
@@ -119,9 +123,12 @@ func TestPackAndLMBatch(t *testing.T) {
 	if n := LMWindows(len(stream), 3); n != 2 {
 		t.Fatalf("LMWindows = %d", n)
 	}
-	b := MakeLMBatch(stream, 3, []int{1, 0})
-	if decode(b.Inputs) != "cdeab$" || decode(b.Targets) != "de$b$c" {
-		t.Errorf("LM batch inputs %q targets %q", decode(b.Inputs), decode(b.Targets))
+	b, err := MakeLMBatch(stream, 3, []int{1, 0})
+	if err != nil || decode(b.Inputs) != "cdeab$" || decode(b.Targets) != "de$b$c" {
+		t.Errorf("LM batch inputs %q targets %q (%v)", decode(b.Inputs), decode(b.Targets), err)
+	}
+	if _, err := MakeLMBatch(stream, 3, []int{2}); err == nil || !strings.Contains(err.Error(), "window 2") {
+		t.Errorf("window 2 of 2: %v, want an error naming it", err)
 	}
 	if LMWindows(1, 3) != 0 || LMWindows(4, 3) != 1 {
 		t.Error("LMWindows edge cases")

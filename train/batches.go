@@ -18,11 +18,14 @@ func newOrder(n, size int, seed uint64) *order {
 }
 
 // batch returns the item indices of step (0-based).
-func (o *order) batch(step int) []int {
+func (o *order) batch(step int) ([]int, error) {
 	e := step / o.perEp
 	if e != o.epoch {
-		o.cache = data.Batches(o.n, o.size, o.seed, e)
-		o.epoch = e
+		bs, err := data.Batches(o.n, o.size, o.seed, e)
+		if err != nil {
+			return nil, err
+		}
+		o.cache, o.epoch = bs, e
 	}
-	return o.cache[step%o.perEp]
+	return o.cache[step%o.perEp], nil
 }

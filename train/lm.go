@@ -21,7 +21,14 @@ func PretrainStep(m *model.Model, stream []int32, T, batchSize int, dataSeed uin
 	}
 	ord := newOrder(w, batchSize, dataSeed)
 	return func(ctx context.Context, step int, seed uint64) (float64, float64, int, error) {
-		b := data.MakeLMBatch(stream, T, ord.batch(step))
+		idx, err := ord.batch(step)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		b, err := data.MakeLMBatch(stream, T, idx)
+		if err != nil {
+			return 0, 0, 0, err
+		}
 		loss, err := m.LMForward(b.Inputs, b.B, b.T, b.Targets, nil, true, seed)
 		if err != nil {
 			return 0, 0, 0, err
@@ -47,7 +54,11 @@ func SFTStep(m *model.Model, seqs []data.Seq, pad, batchSize int, dataSeed uint6
 	}
 	ord := newOrder(len(seqs), batchSize, dataSeed)
 	return func(ctx context.Context, step int, seed uint64) (float64, float64, int, error) {
-		b := data.MakeSFTBatch(seqs, ord.batch(step), pad)
+		idx, err := ord.batch(step)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		b := data.MakeSFTBatch(seqs, idx, pad)
 		if b.Count == 0 {
 			return 0, 0, 0, nil // nothing to learn in this batch (all prompts truncated away)
 		}
@@ -83,7 +94,10 @@ func LMLoss(ctx context.Context, m *model.Model, stream []int32, T, batchSize, m
 		for i := lo; i < min(lo+batchSize, w); i++ {
 			idx = append(idx, i)
 		}
-		b := data.MakeLMBatch(stream, T, idx)
+		b, err := data.MakeLMBatch(stream, T, idx)
+		if err != nil {
+			return 0, err
+		}
 		loss, err := m.LMForward(b.Inputs, b.B, b.T, b.Targets, nil, false, 0)
 		if err != nil {
 			return 0, err

@@ -26,7 +26,11 @@ func RMStep(m *model.Model, pairs []data.TokPair, pad, batchSize int, dataSeed u
 	ord := newOrder(len(pairs), batchSize, dataSeed)
 	var dc, dr, dRewards []float32
 	return func(ctx context.Context, step int, seed uint64) (float64, float64, int, error) {
-		b := data.MakePairBatch(pairs, ord.batch(step), pad)
+		idx, err := ord.batch(step)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		b := data.MakePairBatch(pairs, idx, pad)
 		r, err := m.RewardForward(b.Tokens, b.N, b.T, b.Lengths, true, seed)
 		if err != nil {
 			return 0, 0, 0, err
