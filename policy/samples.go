@@ -29,6 +29,9 @@ type Policy struct {
 	// withSpecial encodes prompts with the tokenizer's special tokens (a
 	// BOS): Llama-family policies.
 	withSpecial bool
+	// gen keeps a GPT-2 policy's KV caches between generations (RL samples
+	// from the same model every step).
+	gen *sample.Generator
 }
 
 // NewPolicy wraps an in-memory GPT-2 policy.
@@ -149,7 +152,16 @@ func (p *Policy) Generate(ctx context.Context, ps *Prompts, n int, cfg sample.Co
 	for i, t := range ps.Toks {
 		reqs[i] = sample.Request{Prompt: t, N: n}
 	}
-	outs, err := sample.Generate(ctx, p.LM, reqs, p.EOS, cfg)
+	var outs []sample.Output
+	var err error
+	if p.Model != nil {
+		if p.gen == nil {
+			p.gen = sample.NewGenerator(p.Model)
+		}
+		outs, err = p.gen.Generate(ctx, reqs, p.EOS, cfg)
+	} else {
+		outs, err = sample.Generate(ctx, p.LM, reqs, p.EOS, cfg)
+	}
 	if err != nil {
 		return nil, err
 	}

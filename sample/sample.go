@@ -103,6 +103,47 @@ type Output struct {
 // longer than the model's context minus MaxTokens are cut from the left.
 // Outputs are in request order, samples in order within a request.
 func Generate(ctx context.Context, m model.LanguageModel, reqs []Request, eos int, cfg Config) ([]Output, error) {
+	return NewGenerator(m).Generate(ctx, reqs, eos, cfg)
+}
+
+// Generator samples from one model and keeps its decoders (KV caches)
+// from one Generate to the next: a decoder's buffers, allocated and first
+// written anew by every call, cost a generation of short responses about
+// as much as its prefill. A caller that samples from the same model again
+// and again (RL, every step) holds one; the samples are those of Generate.
+// The decoders stay allocated as long as the Generator. Not safe for
+// concurrent use.
+type Generator struct {
+	m    model.LanguageModel
+	decs map[[2]int]model.Decoder
+}
+
+// NewGenerator returns a Generator for m.
+func NewGenerator(m model.LanguageModel) *Generator {
+	return &Generator{m: m, decs: map[[2]int]model.Decoder{}}
+}
+
+// decoder returns the Generator's decoder for batch sequences of up to
+// maxLen tokens, made on first use. Prefill replaces a decoder's contents,
+// and a step reads only the positions it has filled, so a reused decoder
+// computes what a new one would.
+func (g *Generator) decoder(batch, maxLen int) (model.Decoder, error) {
+	key := [2]int{batch, maxLen}
+	if d, ok := g.decs[key]; ok {
+		return d, nil
+	}
+	d, err := g.m.NewDecoder(batch, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	g.decs[key] = d
+	return d, nil
+}
+
+// Generate samples from the Generator's model for every request, as the
+// package's Generate does.
+func (g *Generator) Generate(ctx context.Context, reqs []Request, eos int, cfg Config) ([]Output, error) {
+	m := g.m
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sampling: %w", err)
 	}
@@ -133,7 +174,7 @@ func Generate(ctx context.Context, m model.LanguageModel, reqs []Request, eos in
 	kvB := min(cfg.BatchSize, max(len(jobs), 1))
 	if !cfg.NoCache {
 		var err error
-		if kv, err = m.NewDecoder(kvB, maxLen); err != nil {
+		if kv, err = g.decoder(kvB, maxLen); err != nil {
 			return nil, err
 		}
 	}
@@ -157,7 +198,7 @@ func Generate(ctx context.Context, m model.LanguageModel, reqs []Request, eos in
 		}
 		if kv != nil && B != kvB { // the last, smaller batch
 			var err error
-			if kv, err = m.NewDecoder(B, maxLen); err != nil {
+			if kv, err = g.decoder(B, maxLen); err != nil {
 				return nil, err
 			}
 			kvB = B

@@ -191,3 +191,40 @@ func TestStopSequences(t *testing.T) {
 		t.Fatal("an empty stop sequence was accepted")
 	}
 }
+
+// TestGeneratorReusesDecoders checks that a Generator, whose KV caches
+// outlive each call, gives what a fresh Generate gives, call after call,
+// with other prompts, seeds and batch sizes in between (a cache holding a
+// longer earlier sequence must not leak into a shorter later one).
+func TestGeneratorReusesDecoders(t *testing.T) {
+	m := testModel(t)
+	g := NewGenerator(m)
+	long := []Request{{Prompt: slices.Repeat([]int32{7}, 20), N: 4}}
+	for k, c := range []struct {
+		reqs []Request
+		cfg  Config
+	}{
+		{long, Config{Temperature: 1, MaxTokens: 12, Seed: 1, BatchSize: 4}},
+		{requests(), Config{Temperature: 1, MaxTokens: 12, Seed: 2, BatchSize: 4}},
+		{requests(), Config{Temperature: 0, MaxTokens: 8, Seed: 3, BatchSize: 4}},
+		{requests(), Config{Temperature: 1, MaxTokens: 12, Seed: 2, BatchSize: 6}},
+		{long, Config{Temperature: 1, MaxTokens: 12, Seed: 1, BatchSize: 4}},
+	} {
+		got, err := g.Generate(context.Background(), c.reqs, 0, c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Generate(context.Background(), m, c.reqs, 0, c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if !slices.Equal(got[i].Tokens, want[i].Tokens) {
+				t.Fatalf("call %d, output %d: reused decoders %v, fresh %v", k, i, got[i].Tokens, want[i].Tokens)
+			}
+		}
+	}
+	if len(g.decs) < 2 {
+		t.Errorf("%d decoders kept, want one per batch shape", len(g.decs))
+	}
+}
