@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""ethics_rl_table.py: the Markdown tables of docs/POLICY.md for one KL
+weight of bench/ethics_rl.sh, from its outputs.
+
+Usage: bench/ethics_rl_table.py E ALPHA [STEPS] [REWARD ...]
+  (E: runs/ethics; STEPS: 3000; REWARDS: best warm6, the run names)
+
+Prints, per evaluation step, control ± SE / proxy in SFT standard
+deviations / KL nats / tokens for each run, the first step at which each
+run's control fell below the SFT policy's by more than two standard errors
+while its proxy rose, and the win-rate table under the new and the old
+control (WARM(6) against the best member, and each against SFT).
+"""
+import json
+import os
+import sys
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    e, alpha = sys.argv[1], sys.argv[2]
+    steps = sys.argv[3] if len(sys.argv) > 3 else "3000"
+    rewards = sys.argv[4:] or ["best", "warm6"]
+    p = os.path.join(e, "policy")
+    runs = {r: load(os.path.join(p, f"rl{steps}-a{alpha}-{r}", "rl.json")) for r in rewards}
+    print(f"| step | {' | '.join(rewards)} |")
+    print("|---|" + "---|" * len(rewards))
+    by_step = {r: {ev["step"]: ev for ev in run["evals"]} for r, run in runs.items()}
+    all_steps = sorted(set().union(*[set(s) for s in by_step.values()]))
+    for s in all_steps:
+        cells = []
+        for r in rewards:
+            ev = by_step[r].get(s)
+            cells.append("" if ev is None else
+                         f"{ev['control']:.2f} ± {ev['control_se']:.2f} / {ev['proxy_norm']:+.2f} / {ev['kl']:.0f} / {ev['tokens']:.1f}")
+        print(f"| {s} | {' | '.join(cells)} |")
+    print()
+    for r, run in runs.items():
+        evs = run["evals"]
+        sft = evs[0]
+        hacked = next((ev for ev in evs[1:] if ev["control"] < sft["control"] - 2 * max(ev["control_se"], sft["control_se"])
+                       and ev["proxy_norm"] > 0), None)
+        peak = max(evs, key=lambda ev: ev["control"])
+        last = evs[-1]
+        print(f"- {r}: {run.get('steps_per_sec', 0):.2f} steps/s; control at SFT {sft['control']:.2f}, peak {peak['control']:.2f} "
+              f"at step {peak['step']}, last {last['control']:.2f} (proxy {last['proxy_norm']:+.2f} SD, KL {last['kl']:.0f}); "
+              + (f"first below SFT by > 2 SE at step {hacked['step']} ({hacked['control']:.2f}, proxy {hacked['proxy_norm']:+.2f} SD)"
+                 if hacked else "never below SFT by > 2 SE"))
+    print()
+    if len(rewards) < 2:
+        return
+    a, b = "warm6", "best"
+    rows = []
+    for name, suffix in (("new control", ""), ("old control", "-oldcontrol")):
+        path = os.path.join(p, f"rl{steps}-a{alpha}-{a}-vs-{b}{suffix}", "winrate.json")
+        if os.path.exists(path):
+            rows.append((name, load(path)))
+    if not rows:
+        return
+    steps_w = [row["step"] for row in rows[0][1]["rows"]]
+    print("| step | " + " | ".join(str(s) for s in steps_w) + " |")
+    print("|---|" + "---|" * len(steps_w))
+    for name, w in rows:
+        fmt = lambda x: f"{x['win_rate']:.3f} ± {x['se']:.3f}" if x else ""
+        print(f"| WARM(6) vs best, {name} | " + " | ".join(fmt(r["a_vs_b"]) for r in w["rows"]) + " |")
+        print(f"| WARM(6) vs SFT, {name} | " + " | ".join(fmt(r.get("a_vs_sft")) for r in w["rows"]) + " |")
+        print(f"| best vs SFT, {name} | " + " | ".join(fmt(r.get("b_vs_sft")) for r in w["rows"]) + " |")
+
+
+if __name__ == "__main__":
+    main()
