@@ -48,6 +48,32 @@ func TestRMTokenAndTextPathsAgree(t *testing.T) {
 	}
 }
 
+// TestRMPack checks that an RM with Pack (as LoadRM and WARM averages
+// make them) packs its model at the first Score and scores what an
+// unpacked one does, bit for bit.
+func TestRMPack(t *testing.T) {
+	f := getFixture(t)
+	plain, packed := f.rm(t, "a", 6), f.rm(t, "b", 6)
+	packed.Pack = true
+	b := encodedItems(f, []string{" mara sold the boat.", " tom lost the car. ada won the kite.", ""})
+	want, err := plain.Score(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := packed.Score(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !packed.Model.Packed() || plain.Model.Packed() {
+		t.Fatalf("packed: %v and %v, want true and false", packed.Model.Packed(), plain.Model.Packed())
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("item %d: packed %v, unpacked %v", i, got[i], want[i])
+		}
+	}
+}
+
 func TestEnsembleAndWARM(t *testing.T) {
 	f := getFixture(t)
 	a, b := f.rm(t, "a", 5), f.rm(t, "b", 6)
