@@ -57,10 +57,11 @@ type llamaWorkspace struct {
 	rows, last []float32
 	spans      []kvSpan
 	// The compact last layer (trunk with lastOnly): the normalised input,
-	// position and attention span of each sequence's last row.
+	// position, attention span and pass row of each sequence's last row.
 	hq     []float32
 	posq   []int32
 	qspans []kvSpan
+	qsrc   []int
 }
 
 // NewLlama checks w against cfg (every tensor present with its shape) and
@@ -343,16 +344,15 @@ func (m *Llama) lastRows() rowSet {
 	B := len(ws.spans)
 	ws.last = growF32(ws.last, B*H)
 	ws.posq = growInt32(ws.posq, B)
-	ws.qspans = ws.qspans[:0]
-	src := make([]int, B)
+	ws.qspans, ws.qsrc = ws.qspans[:0], ws.qsrc[:0]
 	for b, sp := range ws.spans {
 		r := sp.qrow + sp.n - 1
-		src[b] = r
+		ws.qsrc = append(ws.qsrc, r)
 		copy(ws.last[b*H:(b+1)*H], ws.x[r*H:][:H])
 		ws.posq[b] = ws.pos[r]
 		ws.qspans = append(ws.qspans, kvSpan{qrow: b, n: 1, p0: sp.p0 + sp.n - 1, kbase: sp.kbase})
 	}
-	return rowSet{n: B, x: ws.last[:B*H], pos: ws.posq[:B], spans: ws.qspans, gather: src}
+	return rowSet{n: B, x: ws.last[:B*H], pos: ws.posq[:B], spans: ws.qspans, gather: ws.qsrc}
 }
 
 // layer runs decoder layer l: keys and values at all N rows of ws.x (into
