@@ -111,7 +111,8 @@ func evaluateFamily(ctx context.Context, man *sweep.Manifest, sets []*Set, o Eva
 
 // familyLMC computes the LMC curves of the member pairs the manifest's
 // roles name (lmcPairs) on subsamples of o.LMCSets: each point
-// (1−λ)·a + λ·b is `warm merge --lambda` of the two checkpoints, scored.
+// (1−λ)·a + λ·b is `warm merge --lambda` of the two checkpoints, scored;
+// the ends are the members' own checkpoints.
 func familyLMC(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOptions, tmp string, ignoreBase bool) ([]Curve, error) {
 	pairs := lmcPairs(man)
 	lsets := lmcSets(sets, o)
@@ -119,7 +120,16 @@ func familyLMC(ctx context.Context, man *sweep.Manifest, sets []*Set, o EvalOpti
 		return nil, nil
 	}
 	return lmcCurves(pairs, lsets, o, func(p lmcPair, lam float64) (scored, error) {
-		sc, _, err := mergeScore(ctx, tmp, []string{p.a.dir, p.b.dir}, merge.Options{Lambda: &lam, IgnoreBaseFingerprint: ignoreBase}, lsets, o.Batch)
+		var sc scored
+		var err error
+		switch lam {
+		case 0: // merge --lambda 0 and 1 write the ends' own weights
+			sc, _, err = scoreDir(ctx, p.a.dir, lsets, o.Batch)
+		case 1:
+			sc, _, err = scoreDir(ctx, p.b.dir, lsets, o.Batch)
+		default:
+			sc, _, err = mergeScore(ctx, tmp, []string{p.a.dir, p.b.dir}, merge.Options{Lambda: &lam, IgnoreBaseFingerprint: ignoreBase}, lsets, o.Batch)
+		}
 		return sc, err
 	})
 }

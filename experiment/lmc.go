@@ -91,8 +91,9 @@ func lmcSets(sets []*Set, o EvalOptions) []*Set {
 }
 
 // lmcCurves computes the curves of every pair on lsets: score(p, λ)
-// scores the interpolation (1−λ)·a + λ·b of pair p (λ = 0 and 1 are the
-// ends themselves, scored first).
+// scores the interpolation (1−λ)·a + λ·b of pair p. The ends (λ = 0 and
+// 1, which are the members themselves) are scored once each, first, and
+// reused where o.Lambdas holds 0 or 1.
 func lmcCurves(pairs []lmcPair, lsets []*Set, o EvalOptions, score func(p lmcPair, lam float64) (scored, error)) ([]Curve, error) {
 	var curves []Curve
 	for _, p := range pairs {
@@ -109,9 +110,16 @@ func lmcCurves(pairs []lmcPair, lsets []*Set, o EvalOptions, score func(p lmcPai
 			cs[k] = Curve{Kind: p.kind, A: p.a.name, B: p.b.name, Set: s.Name, Lambdas: o.Lambdas}
 		}
 		for _, lam := range o.Lambdas {
-			sw, err := score(p, lam)
-			if err != nil {
-				return nil, fmt.Errorf("LMC %s λ=%g: %w", p.kind, lam, err)
+			var sw scored
+			switch lam {
+			case 0:
+				sw = sa
+			case 1:
+				sw = sb
+			default:
+				if sw, err = score(p, lam); err != nil {
+					return nil, fmt.Errorf("LMC %s λ=%g: %w", p.kind, lam, err)
+				}
 			}
 			for k, s := range lsets {
 				a, b, w := sa[s.Name], sb[s.Name], sw[s.Name]
