@@ -17,7 +17,8 @@
 # WIN_N (4 samples a prompt), PARALLEL (1: the runs of one α at once, one
 # thread each; the engine gives the same bits whatever the thread count, and
 # on these small models two one-thread runs use two cores better than one
-# two-thread run after the other).
+# two-thread run after the other), RL_SEED (1: the seed of RL's sampling and
+# prompt order; any other seed writes its runs to rl<steps>-a<α>-s<seed>-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E=${1:-runs/ethics}
@@ -28,6 +29,10 @@ SAVE_EVERY=${SAVE_EVERY:-250}
 WIN_PROMPTS=${WIN_PROMPTS:-128}
 WIN_N=${WIN_N:-4}
 PARALLEL=${PARALLEL:-0}
+RL_SEED=${RL_SEED:-1}
+# Seed 1 keeps the run names the documented figures use.
+tag=""
+[ "$RL_SEED" = 1 ] || tag="-s$RL_SEED"
 P=$E/policy
 C=$E/control
 for f in "$E/sft/config.json" "$E/sweep/manifest.json" "$P/prompts.jsonl" "$C/rm/config.json" "$P/control/config.json"; do
@@ -40,12 +45,12 @@ head -4 "$P/prompts.jsonl" > "$P/sample_prompts.jsonl"
 for a in $ALPHAS; do
 	runs=() pids=()
 	for r in $REWARDS; do
-		o=$P/rl${RL_STEPS}-a$a-$(echo "$r" | tr -d :)
+		o=$P/rl${RL_STEPS}-a$a$tag-$(echo "$r" | tr -d :)
 		runs+=("$o")
 		[ -f "$o/done" ] && continue
 		rl=($W rl --policy "$E/sft" --sweep "$E/sweep/manifest.json" --reward "$r" --control "rm:$C/rm"
 			--prompts "$P/prompts.jsonl" --eval-prompts 128 --steps "$RL_STEPS" --save-every "$SAVE_EVERY"
-			--lr 3e-5 --kl "$a" --resume -o "$o")
+			--lr 3e-5 --kl "$a" --seed "$RL_SEED" --data-seed "$RL_SEED" --resume -o "$o")
 		if [ "$PARALLEL" = 1 ]; then
 			{ "${rl[@]}" --threads 1 >"$o.log" 2>&1 && touch "$o/done"; } &
 			pids+=($!)
@@ -64,9 +69,9 @@ for a in $ALPHAS; do
 			done > "$o/samples.txt.tmp" && mv "$o/samples.txt.tmp" "$o/samples.txt"
 		fi
 	done
-	best=$P/rl${RL_STEPS}-a$a-best
-	warm6=$P/rl${RL_STEPS}-a$a-warm6
-	[ -d "$P/rl${RL_STEPS}-a$a" ] || $W rl compare -o "$P/rl${RL_STEPS}-a$a" "${runs[@]}"
+	best=$P/rl${RL_STEPS}-a$a$tag-best
+	warm6=$P/rl${RL_STEPS}-a$a$tag-warm6
+	[ -d "$P/rl${RL_STEPS}-a$a$tag" ] || $W rl compare -o "$P/rl${RL_STEPS}-a$a$tag" "${runs[@]}"
 	if [ -d "$best" ] && [ -d "$warm6" ]; then
 		[ -d "$warm6-vs-best" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$C/rm" \
 			--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best"
