@@ -26,10 +26,17 @@ const (
 	Babble Degeneration = "babble"
 	// Salad keeps the start and shuffles the words after it.
 	Salad Degeneration = "salad"
+	// Theme keeps the start and continues with one or two of the text's own
+	// content words over and over, sometimes inflected, joined by function
+	// words and now and then another word of the text, to a longer length: "graduate program program on a program of
+	// program". Each piece is grammatical-looking, so the text reads less
+	// broken than a loop, which is what the ETHICS policies trained against
+	// WARM(6) at alpha 0.03 wrote (docs/POLICY.md).
+	Theme Degeneration = "theme"
 )
 
 // Degenerations lists every degeneration, in a fixed order.
-var Degenerations = []Degeneration{Stutter, Loop, Babble, Salad}
+var Degenerations = []Degeneration{Stutter, Loop, Babble, Salad, Theme}
 
 // ParseDegenerations parses a comma-separated list of degeneration names.
 func ParseDegenerations(s string) ([]Degeneration, error) {
@@ -118,10 +125,114 @@ func Degenerate(prefix, text string, kind Degeneration, rng *rand.Rand) (string,
 		rest := append([]string(nil), words[keep:]...)
 		rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
 		out = append(out, rest...)
+	case Theme:
+		return theme(pre, words, rng)
 	default:
 		return "", false
 	}
 	return strings.Join(out, " "), true
+}
+
+// functionWords are the English words Theme joins its content words with
+// and Repetition leaves out.
+var functionWords = map[string]bool{
+	"a": true, "an": true, "the": true, "and": true, "or": true, "but": true, "of": true, "on": true,
+	"in": true, "to": true, "as": true, "at": true, "for": true, "with": true, "by": true, "from": true,
+	"i": true, "my": true, "me": true, "we": true, "our": true, "you": true, "your": true, "he": true,
+	"she": true, "it": true, "its": true, "his": true, "her": true, "they": true, "their": true, "them": true,
+	"is": true, "was": true, "are": true, "were": true, "be": true, "been": true, "am": true, "so": true,
+	"that": true, "this": true, "not": true, "do": true, "did": true, "had": true, "has": true, "have": true,
+}
+
+// connectors are the function words Theme uses, in a fixed order.
+var connectors = []string{"and", "of", "a", "the", "on", "as", "or", "to", "in", "with"}
+
+// themeSuffixes are the endings Theme sometimes gives a content word.
+var themeSuffixes = []string{"s", "ed", "ing", "er"}
+
+// bareWord is w lower-cased without the punctuation around it.
+func bareWord(w string) string {
+	return strings.ToLower(strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }))
+}
+
+// isContent reports whether a bare word is a content word: three letters or
+// more and not a function word.
+func isContent(w string) bool { return len(w) >= 3 && !functionWords[w] }
+
+// theme makes the Theme degeneration of words after the prompt words pre.
+func theme(pre, words []string, rng *rand.Rand) (string, bool) {
+	var content []string
+	seen := map[string]bool{}
+	for _, w := range append(append([]string(nil), pre...), words...) {
+		if b := bareWord(w); isContent(b) && !seen[b] {
+			seen[b] = true
+			content = append(content, b)
+		}
+	}
+	if len(content) == 0 {
+		return "", false
+	}
+	themes := []string{content[rng.IntN(len(content))]}
+	if len(content) > 1 && rng.IntN(2) == 0 {
+		for {
+			if w := content[rng.IntN(len(content))]; w != themes[0] {
+				themes = append(themes, w)
+				break
+			}
+		}
+	}
+	keep := rng.IntN(len(words)/2 + 1)
+	out := append([]string(nil), words[:keep]...)
+	n := targetLength(len(words), rng)
+	// At least four theme words, so that with at most two themes one of
+	// them comes back whatever the length.
+	for said := 0; said < 4 || len(out) < n; said++ {
+		if len(out) > keep && rng.IntN(2) == 0 {
+			out = append(out, connectors[rng.IntN(len(connectors))])
+			if rng.IntN(3) == 0 {
+				out = append(out, connectors[rng.IntN(len(connectors))])
+			}
+		}
+		if rng.IntN(8) == 0 { // now and then another word of the text
+			out = append(out, content[rng.IntN(len(content))])
+		}
+		w := themes[rng.IntN(len(themes))]
+		if rng.IntN(4) == 0 {
+			w += themeSuffixes[rng.IntN(len(themeSuffixes))]
+		}
+		out = append(out, w)
+	}
+	if rng.IntN(2) == 0 {
+		out[len(out)-1] += "."
+	}
+	return strings.Join(out, " "), true
+}
+
+// Repetition is the share of a text's content words (three letters or more,
+// not a function word; compared lower-cased without punctuation) that
+// repeat an earlier content word of the same text: 0 for a text with no
+// repeated content word, towards 1 for one that says a single word over and
+// over. It is a check on degenerate text that needs no model, so that no
+// model's blind spot hides from it; fluent text repeats a content word
+// too, so it is read against fluent samples of the same length.
+func Repetition(text string) float64 {
+	seen := map[string]bool{}
+	var n, again int
+	for _, w := range strings.Fields(text) {
+		b := bareWord(w)
+		if !isContent(b) {
+			continue
+		}
+		n++
+		if seen[b] {
+			again++
+		}
+		seen[b] = true
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(again) / float64(n)
 }
 
 // targetLength draws the length in words of a looped or babbled text: from

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -40,6 +41,20 @@ func TestDegenerateShapes(t *testing.T) {
 				if len(words) != len(orig) {
 					t.Fatalf("%s seed %d: %q changed the word count", kind, seed, got)
 				}
+			case Theme:
+				if len(words) < len(orig) {
+					t.Fatalf("%s seed %d: %q is shorter than the original", kind, seed, got)
+				}
+				// One content word of the text comes back, and no word is new
+				// but an inflection of one or a connector.
+				if !repeatsStem(words[len(words)/2:], prefix+" "+text) {
+					t.Fatalf("%s seed %d: %q says no word of the text twice in its second half", kind, seed, got)
+				}
+				for _, w := range words {
+					if !fromText(bareWord(w), prefix+" "+text) {
+						t.Fatalf("%s seed %d: word %q of %q is neither the text's nor a connector", kind, seed, w, got)
+					}
+				}
 			}
 		}
 	}
@@ -48,6 +63,75 @@ func TestDegenerateShapes(t *testing.T) {
 	}
 	if _, ok := Degenerate("one two three", "four", Salad, rand.New(rand.NewPCG(1, 1))); ok {
 		t.Fatal("a 1-word salad was accepted")
+	}
+}
+
+// fromText reports whether w is a word of text, one with a Theme suffix, or
+// a connector.
+func fromText(w, text string) bool {
+	words := map[string]bool{}
+	for _, t := range strings.Fields(text) {
+		words[bareWord(t)] = true
+	}
+	if words[w] {
+		return true
+	}
+	for _, c := range connectors {
+		if w == c {
+			return true
+		}
+	}
+	for _, s := range themeSuffixes {
+		if b, ok := strings.CutSuffix(w, s); ok && words[b] {
+			return true
+		}
+	}
+	return false
+}
+
+// repeatsStem reports whether words say some content word of text twice,
+// inflected or not.
+func repeatsStem(words []string, text string) bool {
+	count := map[string]int{}
+	for _, t := range strings.Fields(text) {
+		if b := bareWord(t); isContent(b) {
+			count[b] = 0
+		}
+	}
+	for _, w := range words {
+		b := bareWord(w)
+		for _, s := range themeSuffixes {
+			if stem, ok := strings.CutSuffix(b, s); ok {
+				if _, known := count[stem]; known {
+					b = stem
+				}
+			}
+		}
+		if n, known := count[b]; known {
+			if n == 1 {
+				return true
+			}
+			count[b] = n + 1
+		}
+	}
+	return false
+}
+
+func TestRepetition(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want float64
+	}{
+		{"", 0},
+		{"I went to the store with my sister.", 0},
+		{"the program, the Program and the program!", 2.0 / 3},
+		// graduated graduate programed program private graduating program con graduate program program program program:
+		// 13 content words, 6 of them said before.
+		{"graduated and graduate programed as a program of private graduating program as con and graduate program program on a program of program.", 6.0 / 13},
+	} {
+		if got := Repetition(c.text); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("Repetition(%q) = %v, want %v", c.text, got, c.want)
+		}
 	}
 }
 

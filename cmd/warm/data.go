@@ -237,7 +237,8 @@ func newDataDegenerateCmd() *cobra.Command {
 whose rejected responses are degenerate versions of them, the shapes a policy
 writes when it hacks a reward model: stutter (words repeated in place), loop
 (a short window of words repeated to a longer length), babble (the text's own
-words at random) and salad (the words shuffled). A control reward model
+words at random), salad (the words shuffled) and theme (one or two of the
+text's content words over and over, joined by function words). A control reward model
 trained with such pairs beside its task's labels ranks degenerate text low;
 one tested on them shows whether it can see reward hacking at all.
 
@@ -280,7 +281,7 @@ same file.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&out, "out", "o", "", "preference JSONL to write")
-	fs.StringVar(&kinds, "kinds", "stutter,loop,babble,salad", "degenerations, taken in turn: stutter, loop, babble, salad")
+	fs.StringVar(&kinds, "kinds", "stutter,loop,babble,salad", "degenerations, taken in turn: stutter, loop, babble, salad, theme")
 	fs.Uint64Var(&seed, "seed", 1, "seed of the degenerations")
 	fs.IntVar(&limit, "max", 0, "use the first N records (0: all)")
 	return cmd
