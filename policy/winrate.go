@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/internal/report"
 	"github.com/warm-rm/warm/pipeline"
 	"github.com/warm-rm/warm/sample"
@@ -33,12 +34,17 @@ type WinRate struct {
 	// ControlA and ControlB are the mean control rewards.
 	ControlA float64 `json:"control_a"`
 	ControlB float64 `json:"control_b"`
-	N        int     `json:"n"`
+	// RepetitionA and RepetitionB are the mean data.Repetition of the
+	// responses: a check on degenerate text that needs no model, read
+	// beside the control's verdict.
+	RepetitionA float64 `json:"repetition_a"`
+	RepetitionB float64 `json:"repetition_b"`
+	N           int     `json:"n"`
 }
 
-// judged is a policy's samples with their control rewards.
+// judged is a policy's samples with their control rewards and repetition.
 type judged struct {
-	control []float64
+	control, repetition []float64
 }
 
 // judge samples n responses per prompt from p and scores them with control.
@@ -55,7 +61,11 @@ func judge(ctx context.Context, p *Policy, prompts []string, n int, cfg sample.C
 	if err != nil {
 		return nil, fmt.Errorf("%s: control reward: %w", p.Name, err)
 	}
-	return &judged{control: c}, nil
+	rep := make([]float64, len(ss))
+	for i := range ss {
+		rep[i] = data.Repetition(ss[i].ResponseText)
+	}
+	return &judged{control: c, repetition: rep}, nil
 }
 
 // compareJudged computes the win rate of a against b (n samples a prompt).
@@ -79,6 +89,8 @@ func compareJudged(a, b *judged, n int) WinRate {
 	r.Ties = float64(ties) / float64(len(a.control))
 	r.ControlA, _ = meanSE(a.control)
 	r.ControlB, _ = meanSE(b.control)
+	r.RepetitionA, _ = meanSE(a.repetition)
+	r.RepetitionB, _ = meanSE(b.repetition)
 	return r
 }
 

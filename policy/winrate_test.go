@@ -17,8 +17,18 @@ func TestCompareSelfIsEven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Rate != 0.5 || w.Ties != 1 || w.N != 15 || w.ControlA != w.ControlB {
+	if w.Rate != 0.5 || w.Ties != 1 || w.N != 15 || w.ControlA != w.ControlB || w.RepetitionA != w.RepetitionB {
 		t.Errorf("a policy against itself: %+v", w)
+	}
+}
+
+func TestCompareJudgedRepetition(t *testing.T) {
+	a := &judged{control: []float64{1, 2, 3, 4}, repetition: []float64{0.5, 0.1, 0, 0.2}}
+	b := &judged{control: []float64{0, 2, 4, 4}, repetition: []float64{0, 0, 0, 0}}
+	w := compareJudged(a, b, 2)
+	// Prompt 0: a wins then ties (0.75); prompt 1: a loses then ties (0.25).
+	if w.Rate != 0.5 || w.Ties != 0.5 || w.RepetitionA != 0.2 || w.RepetitionB != 0 {
+		t.Errorf("compareJudged: %+v", w)
 	}
 }
 

@@ -102,8 +102,8 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 					return fmt.Errorf("winrate: %w", err)
 				}
 				result = w
-				md = fmt.Sprintf("Win rate of %s against %s: %.3f ± %.3f (ties %.2f; control %.4f vs %.4f; %d prompts × %d samples, %s)\n",
-					nameA, nameB, w.Rate, w.SE, w.Ties, w.ControlA, w.ControlB, len(prompts), n, control.Name())
+				md = fmt.Sprintf("Win rate of %s against %s: %.3f ± %.3f (ties %.2f; control %.4f vs %.4f; repetition %.3f vs %.3f; %d prompts × %d samples, %s)\n",
+					nameA, nameB, w.Rate, w.SE, w.Ties, w.ControlA, w.ControlB, w.RepetitionA, w.RepetitionB, len(prompts), n, control.Name())
 			default:
 				return errors.New("winrate: A and B must both be policy checkpoints or both be RL run directories")
 			}
