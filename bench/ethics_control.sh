@@ -16,14 +16,25 @@
 #   4. tests both controls on fluent SFT samples of the RL evaluation prompts
 #      against degenerate versions of those samples, each kind apart, salad
 #      (shuffled words) being a kind the new control never trained on, and on
-#      the ETHICS test sets; agreement with the best member.
+#      the ETHICS test sets; agreement with the best member;
+#   5. tests them apart on theme (a content word or two over and over,
+#      joined by function words: what the WARM(6) policies wrote at α 0.03),
+#      a kind neither trained on.
+#
+# RM_KINDS=stutter,loop,babble,theme trains another reward model on the same
+# base and SFT with those kinds (in $C/rm-<kinds joined by ->, its tests in
+# files tagged the same): a control that has seen theme, to judge the policies
+# again with (bench/ethics_rl.sh JUDGE=...). Its fluency on "all" stays a test
+# on kinds it trained on, bar salad; theme is then no longer held out.
 #
 # Usage: bench/ethics_control.sh [E]   (default runs/ethics)
 # Environment: D, LAYERS, HEADS, PRETRAIN_STEPS (default 192, 6, 6, 6000),
-# RM_STEPS (1500, as a member: 2.8 epochs of labels and degenerate pairs; 3m40s here), DEGENERATE (pairs of degenerate text, default 6000).
+# RM_STEPS (1500, as a member: 2.8 epochs of labels and degenerate pairs; 3m40s here), DEGENERATE (pairs of degenerate text, default 6000),
+# RM_KINDS (the degenerate kinds the reward model trains on, default stutter,loop,babble).
 # Every stage is skipped when its output exists; pre-training resumes.
-# Prints the last line `control_fluency=X old_control_fluency=Y control_test=Z`
-# (accuracy of fluent over degenerate on the SFT samples, all kinds).
+# Prints the last line `control_fluency=X old_control_fluency=Y control_test=Z
+# control_theme=T old_control_theme=U` (accuracy of fluent over degenerate on
+# the SFT samples, all kinds but theme; then theme alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ethics_common.sh
@@ -35,6 +46,10 @@ HEADS=${HEADS:-6}
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-6000}
 RM_STEPS=${RM_STEPS:-1500}
 DEGENERATE=${DEGENERATE:-6000}
+RM_KINDS=${RM_KINDS:-stutter,loop,babble}
+# The default kinds keep the names the documented figures use.
+tag=""
+[ "$RM_KINDS" = stutter,loop,babble ] || tag="-${RM_KINDS//,/-}"
 for f in "$E/base/tokenizer.json" "$E/sft/config.json" "$E/sweep/manifest.json" "$E/data/train.jsonl"; do
 	[ -e "$f" ] || { echo "ethics_control.sh: $f not found: run warm experiment --task ethics -o $E first" >&2; exit 1; }
 done
@@ -52,14 +67,15 @@ SHARED=${SHARED:-../shared/data}
 [ -f "$C/sft/config.json" ] || $W sft -o "$C/sft" --init "$C/base" --steps 300 --batch 32 --lr 3e-4 --min-lr 3e-5 \
 	--warmup 20 --seed 2 --data-seed 2 "$E/data/train.jsonl" 2>&1 | tee "$C/sft.log"
 
-if [ ! -f "$C/train.jsonl" ]; then
-	$W data degenerate -o "$C/degenerate_train.jsonl" --kinds stutter,loop,babble --seed 7 --max "$DEGENERATE" "$E/data/train.jsonl"
-	cat "$E/data/train.jsonl" "$C/degenerate_train.jsonl" > "$C/train.jsonl.tmp" && mv "$C/train.jsonl.tmp" "$C/train.jsonl"
+RM=$C/rm$tag
+if [ ! -f "$C/train$tag.jsonl" ]; then
+	$W data degenerate -o "$C/degenerate_train$tag.jsonl" --kinds "$RM_KINDS" --seed 7 --max "$DEGENERATE" "$E/data/train.jsonl"
+	cat "$E/data/train.jsonl" "$C/degenerate_train$tag.jsonl" > "$C/train$tag.jsonl.tmp" && mv "$C/train$tag.jsonl.tmp" "$C/train$tag.jsonl"
 fi
-[ -f "$C/rm/config.json" ] || $W train -o "$C/rm" --init "$C/sft" --steps "$RM_STEPS" --batch 32 \
+[ -f "$RM/config.json" ] || $W train -o "$RM" --init "$C/sft" --steps "$RM_STEPS" --batch 32 \
 	--lr 3e-4 --min-lr 0 --warmup 100 --dropout 0.1 --max-len 64 --seed 7 --data-seed 7 \
 	--eval "$E/data/test.jsonl" --eval "$E/data/ood_test.jsonl" --eval "$E/data/test_hard.jsonl" \
-	"$C/train.jsonl" 2>&1 | tee "$C/rm.log"
+	"$C/train$tag.jsonl" 2>&1 | tee "$RM.log"
 
 # The old control, as bench/ethics_policy.sh trains it (from the members' SFT).
 ethics_old_control "$W" "$E" "$P"
@@ -86,25 +102,35 @@ EOF
 	cat "$F.tmp"/{stutter,loop,babble,salad}.jsonl > "$F.tmp/all.jsonl"
 	mv "$F.tmp" "$F"
 fi
-[ -f "$C/eval_fluency.json" ] || $W eval --max-len 64 --model "$C/rm" --model "$P/control" --json "$C/eval_fluency.json.tmp" \
-	"$F/stutter.jsonl" "$F/loop.jsonl" "$F/babble.jsonl" "$F/salad.jsonl" "$F/all.jsonl" | tee "$C/eval_fluency.txt"
-[ -f "$C/eval_fluency.json.tmp" ] && mv "$C/eval_fluency.json.tmp" "$C/eval_fluency.json"
+# Theme: made from the same SFT samples, its own stage so that "all" keeps
+# the four kinds the documented figures count.
+[ -f "$F/theme.jsonl" ] || { $W data degenerate -o "$F/theme.jsonl.tmp" --kinds theme --seed 99 "$F/sft_samples.jsonl" &&
+	mv "$F/theme.jsonl.tmp" "$F/theme.jsonl"; }
+[ -f "$C/eval_fluency$tag.json" ] || $W eval --max-len 64 --model "$RM" --model "$P/control" --json "$C/eval_fluency$tag.json.tmp" \
+	"$F/stutter.jsonl" "$F/loop.jsonl" "$F/babble.jsonl" "$F/salad.jsonl" "$F/all.jsonl" | tee "$C/eval_fluency$tag.txt"
+[ -f "$C/eval_fluency$tag.json.tmp" ] && mv "$C/eval_fluency$tag.json.tmp" "$C/eval_fluency$tag.json"
+[ -f "$C/eval_theme$tag.json" ] || $W eval --max-len 64 --model "$RM" --model "$P/control" --json "$C/eval_theme$tag.json.tmp" \
+	"$F/theme.jsonl" | tee "$C/eval_theme$tag.txt"
+[ -f "$C/eval_theme$tag.json.tmp" ] && mv "$C/eval_theme$tag.json.tmp" "$C/eval_theme$tag.json"
 
 best=$(ls -d "$E"/sweep/members/* | head -1)
 [ -f "$E/report/results.json" ] && best=$($W sweep top "$E/sweep/manifest.json" -m 1 --results "$E/report/results.json")
-[ -f "$C/eval_test.json" ] || $W eval --max-len 64 --model "$C/rm" --model "$P/control" --model "$best" --json "$C/eval_test.json.tmp" \
-	"$E/data/test.jsonl" "$E/data/ood_test.jsonl" "$E/data/test_hard.jsonl" | tee "$C/eval_test.txt"
-[ -f "$C/eval_test.json.tmp" ] && mv "$C/eval_test.json.tmp" "$C/eval_test.json"
+[ -f "$C/eval_test$tag.json" ] || $W eval --max-len 64 --model "$RM" --model "$P/control" --model "$best" --json "$C/eval_test$tag.json.tmp" \
+	"$E/data/test.jsonl" "$E/data/ood_test.jsonl" "$E/data/test_hard.jsonl" | tee "$C/eval_test$tag.txt"
+[ -f "$C/eval_test$tag.json.tmp" ] && mv "$C/eval_test$tag.json.tmp" "$C/eval_test$tag.json"
 
-/usr/bin/env python3 - "$C/eval_fluency.json" "$C/eval_test.json" "$C/rm" <<'EOF'
+/usr/bin/env python3 - "$C/eval_fluency$tag.json" "$C/eval_test$tag.json" "$C/eval_theme$tag.json" "control/$(basename "$RM")" <<'EOF'
 import json, sys
-fl, te, rm = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+fl, te, th = (json.load(open(a)) for a in sys.argv[1:4])
+rm = sys.argv[4]
 def acc(doc, model_suffix, set_suffix):
     for r in doc["results"]:
         if r["model"].endswith(model_suffix) and r["set"].endswith(set_suffix):
             return r["summary"]["accuracy"]
-new = acc(fl, "control/rm", "all.jsonl")
+    sys.exit(f"ethics_control.sh: no result for {model_suffix} on {set_suffix}")
+new = acc(fl, rm, "all.jsonl")
 old = acc(fl, "policy/control", "all.jsonl")
-test = acc(te, "control/rm", "/test.jsonl")
-print(f"control_fluency={new:.4f} old_control_fluency={old:.4f} control_test={test:.4f}")
+test = acc(te, rm, "/test.jsonl")
+theme, old_theme = acc(th, rm, "theme.jsonl"), acc(th, "policy/control", "theme.jsonl")
+print(f"control_fluency={new:.4f} old_control_fluency={old:.4f} control_test={test:.4f} control_theme={theme:.4f} old_control_theme={old_theme:.4f}")
 EOF

@@ -18,7 +18,10 @@
 # thread each; the engine gives the same bits whatever the thread count, and
 # on these small models two one-thread runs use two cores better than one
 # two-thread run after the other), RL_SEED (1: the seed of RL's sampling and
-# prompt order; any other seed writes its runs to rl<steps>-a<α>-s<seed>-*).
+# prompt order; any other seed writes its runs to rl<steps>-a<α>-s<seed>-*),
+# JUDGE (more control reward models, space-separated directories, to judge
+# the win rates with as well: each one's in <warm6 run>-vs-best-<its name>;
+# e.g. the control bench/ethics_control.sh trains with RM_KINDS=...,theme).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E=${1:-runs/ethics}
@@ -30,6 +33,7 @@ WIN_PROMPTS=${WIN_PROMPTS:-128}
 WIN_N=${WIN_N:-4}
 PARALLEL=${PARALLEL:-0}
 RL_SEED=${RL_SEED:-1}
+JUDGE=${JUDGE:-}
 # Seed 1 keeps the run names the documented figures use.
 tag=""
 [ "$RL_SEED" = 1 ] || tag="-s$RL_SEED"
@@ -77,6 +81,10 @@ for a in $ALPHAS; do
 			--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best"
 		[ -d "$warm6-vs-best-oldcontrol" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$P/control" \
 			--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best-oldcontrol"
+		for j in $JUDGE; do
+			[ -d "$warm6-vs-best-$(basename "$j")" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$j" \
+				--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best-$(basename "$j")"
+		done
 	fi
 done
 echo "ethics_rl.sh: done; see $P/rl${RL_STEPS}-a*/rl.md, $P/rl${RL_STEPS}-a*-warm6-vs-best*/winrate.md and each run's samples.txt"
