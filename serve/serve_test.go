@@ -456,3 +456,125 @@ func TestNonFiniteWeights(t *testing.T) {
 		t.Errorf("a NaN weight: %v", err)
 	}
 }
+
+// TestReloadUnderLoad: while concurrent clients post, the served weights are
+// replaced and reloaded. Every response succeeds, carries the old or the new
+// fingerprint, and all its rewards are that model's (never a mix within a
+// request); every request sent after the reload answered gets the new one.
+func TestReloadUnderLoad(t *testing.T) {
+	tmp := t.TempDir()
+	dir, next := filepath.Join(tmp, "rm"), filepath.Join(tmp, "next")
+	writeRM(t, dir, 6)
+	writeRM(t, next, 7)
+	wantOld, wantNew := offline(t, dir, queries), offline(t, next, queries)
+	s, ts := newTestServer(t, Options{Models: []string{dir}, MaxWait: 2 * time.Millisecond, Token: "t0k"})
+	fpOld := s.Fingerprint()
+	body, _ := json.Marshal(map[string]any{"query": queries})
+
+	type answer struct {
+		fingerprint string
+		rewards     []float64
+		afterReload bool
+	}
+	var (
+		mu      sync.Mutex
+		answers []answer
+		fails   []string
+		stop    = make(chan struct{})
+		wg      sync.WaitGroup
+		isNew   = make(chan struct{}) // closed once the reload has answered
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				after := false
+				select {
+				case <-isNew:
+					after = true
+				default:
+				}
+				req, _ := http.NewRequest("POST", ts.URL+"/get_reward", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer t0k")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					mu.Lock()
+					fails = append(fails, err.Error())
+					mu.Unlock()
+					return
+				}
+				raw, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var v struct {
+					Rewards     []float64 `json:"rewards"`
+					Fingerprint string    `json:"fingerprint"`
+				}
+				mu.Lock()
+				if err := json.Unmarshal(raw, &v); resp.StatusCode != 200 || err != nil {
+					fails = append(fails, fmt.Sprintf("status %d: %s", resp.StatusCode, raw))
+				} else {
+					answers = append(answers, answer{v.Fingerprint, v.Rewards, after})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	// The new member lands in place, file by file, as a copy would.
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		raw, err := os.ReadFile(filepath.Join(next, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, v, _ := post(t, ts.URL+"/admin/reload", "t0k", `{}`)
+	if code != 200 {
+		t.Fatalf("reload: %d %v", code, v)
+	}
+	fpNew, _ := v["fingerprint"].(string)
+	close(isNew)
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	if len(fails) > 0 {
+		t.Fatalf("%d failed requests, the first: %s", len(fails), fails[0])
+	}
+	if fpNew == fpOld {
+		t.Fatalf("the reload kept fingerprint %s", fpOld)
+	}
+	count := map[string]int{}
+	for i, a := range answers {
+		var want []float32
+		switch a.fingerprint {
+		case fpOld:
+			want = wantOld
+			if a.afterReload {
+				t.Errorf("answer %d: sent after the reload answered, computed by the old model", i)
+			}
+		case fpNew:
+			want = wantNew
+		default:
+			t.Fatalf("answer %d: fingerprint %q is neither the old %s nor the new %s", i, a.fingerprint, fpOld, fpNew)
+		}
+		count[a.fingerprint]++
+		for j := range want {
+			if math.Abs(a.rewards[j]-float64(want[j])) > 1e-4*math.Max(1, math.Abs(float64(want[j]))) {
+				t.Fatalf("answer %d (%s): reward %d is %v, that model's offline reward %v", i, a.fingerprint, j, a.rewards[j], want[j])
+			}
+		}
+	}
+	if count[fpOld] == 0 || count[fpNew] == 0 {
+		t.Errorf("answers by model %v: the load did not span the reload", count)
+	}
+	t.Logf("%d answers by the old model, %d by the new", count[fpOld], count[fpNew])
+}
