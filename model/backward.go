@@ -95,6 +95,9 @@ func (m *Model) RewardBackward(dRewards []float32) error {
 	if err := m.checkRewardGrad(dRewards); err != nil {
 		return err
 	}
+	if ws.lean {
+		return fmt.Errorf("model: RewardBackward: %w", errLeanBackward)
+	}
 	C := m.Config.NEmbd
 	dlnf := ws.dA[:ws.NQ*C]
 	clear(dlnf)
@@ -137,6 +140,9 @@ func (m *Model) LMBackward() error {
 	}
 	if ws.kind != passLM {
 		return fmt.Errorf("model: LMBackward: %w", errNoForward)
+	}
+	if ws.lean {
+		return fmt.Errorf("model: LMBackward: %w", errLeanBackward)
 	}
 	C, V := m.Config.NEmbd, m.Config.VocabSize
 	nl := len(ws.lmRows)

@@ -76,8 +76,10 @@ func (m *Model) setup(tokens []int32, B, T int, lens, qlos []int, train bool, se
 }
 
 // forward runs the network on the packed batch up to the final LayerNorm,
-// whose output ws.lnf holds the NQ output rows.
-func (m *Model) forward() {
+// whose output ws.lnf holds the NQ output rows. after, when not nil, is
+// called at the end of each block l, while its activations are still in
+// ws.layers[l] (a lean workspace reuses them two blocks later).
+func (m *Model) forward(after func(l int)) {
 	ws := &m.ws
 	c := m.Config
 	C, NH, T, N := c.NEmbd, c.NHead, ws.T, ws.N
@@ -108,6 +110,9 @@ func (m *Model) forward() {
 		biasGeluForward(a.gelu, a.fchT, a.fch, bw.fcB, nq, 4*C)
 		matmulForward(a.out, a.gelu, bw.mprojW, pk.mproj, nil, nq, 4*C, C)
 		residualForward(a.out, a.res2, a.out, bw.mprojB, nq, C, ids, m.drop(l, siteMLPResid))
+		if after != nil {
+			after(l)
+		}
 		x = a.out
 	}
 	layernormForward(ws.lnf, ws.lnfMean, ws.lnfRstd, x, m.w.lnfw, m.w.lnfb, ws.NQ, C, eps)
@@ -182,7 +187,7 @@ func (m *Model) RewardForward(tokens []int32, B, T int, lengths []int, train boo
 	if err := m.lastTokenSetup(tokens, B, T, lengths, train, dropoutSeed); err != nil {
 		return nil, err
 	}
-	m.forward()
+	m.forward(nil)
 	ws := &m.ws
 	rewardForward(ws.rewards[:B], ws.lnf, ws.lastRow[:B], m.w.score, m.Config.NEmbd)
 	ws.kind = passReward
@@ -199,7 +204,7 @@ func (m *Model) Features(tokens []int32, B, T int, lengths []int) ([]float32, er
 	if err := m.lastTokenSetup(tokens, B, T, lengths, false, 0); err != nil {
 		return nil, err
 	}
-	m.forward()
+	m.forward(nil)
 	return m.ws.lnf[:B*m.Config.NEmbd], nil
 }
 
@@ -263,7 +268,7 @@ func (m *Model) LMForward(tokens []int32, B, T int, targets []int32, lossMask []
 	if err := m.setup(tokens, B, T, lens, qlos, train, dropoutSeed); err != nil {
 		return 0, err
 	}
-	m.forward()
+	m.forward(nil)
 
 	ws := &m.ws
 	C, Vi := m.Config.NEmbd, m.Config.VocabSize
@@ -333,7 +338,7 @@ func (m *Model) Logits(tokens []int32, B, T int) ([]float32, error) {
 	if err := m.setup(tokens, B, T, lens, qlos, false, 0); err != nil {
 		return nil, err
 	}
-	m.forward()
+	m.forward(nil)
 	ws := &m.ws
 	V, N := m.Config.VocabSize, ws.N
 	ws.logits = growF32(ws.logits, N*V)

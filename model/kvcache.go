@@ -75,10 +75,11 @@ func (kv *KVCache) Prefill(tokens []int32, T int, lengths []int) ([]float32, err
 	if err := m.lastTokenSetup(tokens, B, T, lengths, false, 0); err != nil {
 		return nil, err
 	}
-	m.forward()
 	ws := &m.ws
 	C := m.Config.NEmbd
-	for l := range m.Config.NLayer {
+	// Each block's keys and values are cached as the block ends (a lean
+	// workspace reuses its buffers two blocks later).
+	m.forward(func(l int) {
 		qkv := ws.layers[l].qkv
 		for b, sp := range ws.full {
 			for t := range sp.len {
@@ -88,7 +89,7 @@ func (kv *KVCache) Prefill(tokens []int32, T int, lengths []int) ([]float32, err
 				copy(kv.v[l][dst:dst+C], src[2*C:3*C])
 			}
 		}
-	}
+	})
 	for b, sp := range ws.full {
 		kv.pos[b] = sp.len
 	}

@@ -211,6 +211,11 @@ func (m *Model) lmHead(out, inp []float32, n int) {
 var errPackedBackward = errors.New("the model is packed for inference (PackForInference) and training would change " +
 	"its weights under the packed copy: call Unpack first")
 
+// errLeanBackward refuses a backward pass after a forward pass that ran
+// packed: it kept only the activations inference needs.
+var errLeanBackward = errors.New("the forward pass before it ran while the model was packed for inference and kept only " +
+	"what inference needs: run the forward pass again after Unpack")
+
 // qkvForward is c_attn on every row: out [N, 3C] = inp · attnW + attnB,
 // through the block's packed weights when it has them (whole, or in the
 // query and key/value parts of the last block).

@@ -337,3 +337,62 @@ func TestPackedBytes(t *testing.T) {
 		t.Error("Unpack kept the packed weights")
 	}
 }
+
+// TestLeanWorkspace checks the workspace of a model packed before its first
+// pass: its blocks share two sets of activations (five blocks here, so
+// that sharing matters and the last block uses set 0), every pass gives the
+// bits of an unpacked model, a backward pass after such a forward pass is
+// refused even once unpacked, and a model that has trained keeps its full
+// workspace when packed.
+func TestLeanWorkspace(t *testing.T) {
+	c := packedConfig()
+	c.NLayer = 5
+	for _, reward := range []bool{true, false} {
+		c.RewardHead = reward
+		tokens, B, T, lengths := packedBatch(c)
+		want := passOutputs(t, newTestModel(t, c, 211), tokens, B, T, lengths)
+		m := newTestModel(t, c, 211)
+		m.PackForInference()
+		got := passOutputs(t, m, tokens, B, T, lengths)
+		if !m.ws.lean || &m.ws.layers[0].qkv[0] != &m.ws.layers[2].qkv[0] || &m.ws.layers[1].qkv[0] == &m.ws.layers[2].qkv[0] {
+			t.Fatalf("reward head %v: a model packed before its first pass has no lean workspace", reward)
+		}
+		if m.ws.dA != nil {
+			t.Errorf("reward head %v: the lean workspace holds backward scratch", reward)
+		}
+		if !bitsEqual(got, want) {
+			t.Errorf("reward head %v: passes on a lean workspace differ from the unpacked model's", reward)
+		}
+	}
+	c.RewardHead = true
+	tokens, B, T, lengths := packedBatch(c)
+	m := newTestModel(t, c, 212)
+	m.PackForInference()
+	if _, err := m.RewardForward(tokens, B, T, lengths, true, 1); err != nil {
+		t.Fatal(err)
+	}
+	m.Unpack()
+	dr := make([]float32, B)
+	for b := range dr {
+		dr[b] = 1
+	}
+	if err := m.RewardBackward(dr); err == nil || !strings.Contains(err.Error(), "forward pass again") {
+		t.Fatalf("RewardBackward after a lean forward pass: %v, want a refusal", err)
+	}
+	if _, err := m.RewardForward(tokens, B, T, lengths, true, 1); err != nil {
+		t.Fatal(err)
+	}
+	if m.ws.lean {
+		t.Fatal("an unpacked model's pass kept the lean workspace")
+	}
+	if err := m.RewardBackward(dr); err != nil {
+		t.Fatalf("RewardBackward after an unpacked forward pass: %v", err)
+	}
+	m.PackForInference()
+	if _, err := m.RewardForward(tokens, B, T, lengths, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m.ws.lean {
+		t.Error("packing a model that trained made its workspace lean (it would reallocate every step)")
+	}
+}

@@ -30,6 +30,12 @@ const (
 // fits.
 type workspace struct {
 	capRows, capAtt, capB int
+	// lean: the workspace of a model packed for inference, which no
+	// backward pass can follow. Its blocks share two sets of activations in
+	// turn (block l writes set l mod 2 while it reads block l-1's output
+	// from the other), and it has no backward scratch: 2 blocks' memory in
+	// place of NLayer, the same arithmetic on the same values.
+	lean bool
 
 	// The current pass.
 	kind        int
@@ -76,33 +82,43 @@ type workspace struct {
 // FreeWorkspace drops the model's activation memory (the next pass
 // allocates it again). A model scored once and kept, as an evaluation keeps
 // members and averages, holds its workspace otherwise: about 280 MB for
-// the synthetic task's model at 128 sequences of 96 tokens.
+// the synthetic task's model at 128 sequences of 96 tokens, unpacked (a
+// model packed before its first pass keeps a lean workspace, two blocks'
+// activations and no backward scratch).
 func (m *Model) FreeWorkspace() { m.ws = workspace{} }
 
-// ensure sizes the workspace for a batch of B sequences of T tokens.
+// ensure sizes the workspace for a batch of B sequences of T tokens: lean
+// while the model is packed for inference and its workspace has not been
+// full before (a model that trains keeps its full workspace, so that
+// packing it to sample does not reallocate every step).
 func (m *Model) ensure(B, T int) {
 	ws := &m.ws
 	c := m.Config
 	rows, att := B*T, B*c.NHead*T*T
-	if rows <= ws.capRows && att <= ws.capAtt && B <= ws.capB {
+	lean := m.packed != nil && (ws.lean || ws.capRows == 0)
+	if rows <= ws.capRows && att <= ws.capAtt && B <= ws.capB && (!ws.lean || lean) {
 		return
 	}
 	rows, att, B = max(rows, ws.capRows), max(att, ws.capAtt), max(B, ws.capB)
 	C := c.NEmbd
 	f := func(n int) []float32 { return make([]float32, n) }
-	*ws = workspace{capRows: rows, capAtt: att, capB: B, ints: ws.ints}
+	*ws = workspace{capRows: rows, capAtt: att, capB: B, lean: lean, ints: ws.ints}
 	ws.tok = make([]int32, rows)
 	ws.ids = rowIDs{make([]int32, rows), make([]int32, rows)}
 	ws.qids = rowIDs{make([]int32, rows), make([]int32, rows)}
 	ws.qsrc = make([]int32, rows)
 	ws.enc = f(rows * C)
-	ws.layers = make([]layerActs, c.NLayer)
-	for l := range ws.layers {
-		a := &ws.layers[l]
+	sets := c.NLayer
+	if lean {
+		sets = min(2, c.NLayer)
+	}
+	acts := make([]layerActs, sets)
+	for s := range acts {
+		a := &acts[s]
 		a.ln1, a.ln1Mean, a.ln1Rstd = f(rows*C), f(rows), f(rows)
 		a.qkv = f(rows * 3 * C)
 		a.att = f(att)
-		if l == c.NLayer-1 {
+		if s == (c.NLayer-1)%sets {
 			a.xq, a.ln1q, a.q = f(rows*C), f(rows*C), f(rows*C)
 		}
 		a.atty, a.res2 = f(rows*C), f(rows*C)
@@ -110,13 +126,19 @@ func (m *Model) ensure(B, T int) {
 		a.fch, a.fchT, a.gelu = f(rows*4*C), f(rows*4*C), f(rows*4*C)
 		a.out = f(rows * C)
 	}
+	ws.layers = make([]layerActs, c.NLayer)
+	for l := range ws.layers {
+		ws.layers[l] = acts[l%sets] // the same buffers when lean
+	}
 	ws.lnf, ws.lnfMean, ws.lnfRstd = f(rows*C), f(rows), f(rows)
-	ws.dA, ws.dB, ws.dH, ws.dLn = f(rows*C), f(rows*C), f(rows*C), f(rows*C)
-	ws.dG = f(rows * 4 * C)
-	ws.dqkv = f(rows * 3 * C)
-	ws.dq = f(rows * C)
 	ws.attScratch = f(2 * att)
-	ws.partials = f(2 * nChunks(rows) * 4 * C)
+	if !lean {
+		ws.dA, ws.dB, ws.dH, ws.dLn = f(rows*C), f(rows*C), f(rows*C), f(rows*C)
+		ws.dG = f(rows * 4 * C)
+		ws.dqkv = f(rows * 3 * C)
+		ws.dq = f(rows * C)
+		ws.partials = f(2 * nChunks(rows) * 4 * C)
+	}
 	ws.spans = make([]span, B)
 	ws.full = make([]span, B)
 	ws.rewards = f(B)
