@@ -11,9 +11,9 @@
 // applies the merges by rank. Decode is exact for any byte string; DecodeUTF8
 // gives Hugging Face's output (invalid UTF-8 replaced by U+FFFD).
 //
-// Loaded tokenizers may also split with Llama-3's or Qwen2's pre-tokenizer
-// regex (Llama3Pattern, Qwen2Pattern: a Split then a ByteLevel without regex,
-// as those models ship), use model.ignore_merges (a pre-token that is in the
+// Loaded tokenizers may also split with Llama-3's, Qwen2's or Mistral
+// Tekken's pre-tokenizer regex (Llama3Pattern, Qwen2Pattern, TekkenPattern:
+// a Split then a ByteLevel without regex, as those models ship), use model.ignore_merges (a pre-token that is in the
 // vocabulary is one token), normalize with NFC (Qwen2), Prepend or Replace,
 // and carry a TemplateProcessing post-processor: EncodeWithSpecial adds its
 // tokens (a BOS such as "<|begin_of_text|>" or "<s>"), as Hugging Face's

@@ -56,10 +56,13 @@ func (t *Tokenizer) marshal() []byte {
 	switch {
 	case t.spm != nil:
 		t.spm.pre.marshal(&b)
-	case t.pre == preLlama3, t.pre == preQwen2:
+	case t.pre == preLlama3, t.pre == preQwen2, t.pre == preTekken:
 		pat := Llama3Pattern
-		if t.pre == preQwen2 {
+		switch t.pre {
+		case preQwen2:
 			pat = Qwen2Pattern
+		case preTekken:
+			pat = TekkenPattern
 		}
 		fmt.Fprintf(&b, `{
     "type": "Sequence",
@@ -208,10 +211,11 @@ func Load(path string) (*Tokenizer, error) {
 
 // Parse reads a tokenizer.json from memory; see Load.
 //
-// Accepted, in two layouts. Byte-level BPE (GPT-2, Llama-3, Qwen2):
-// pre_tokenizer ByteLevel with add_prefix_space false and use_regex true (the
-// default when absent), or Llama-3's and Qwen2's Sequence of a Split
-// (Llama3Pattern or Qwen2Pattern, behavior "Isolated", invert false) and a
+// Accepted, in two layouts. Byte-level BPE (GPT-2, Llama-3, Qwen2,
+// Mistral-Nemo): pre_tokenizer ByteLevel with add_prefix_space false and
+// use_regex true (the default when absent), or Llama-3's, Qwen2's and
+// Tekken's Sequence of a Split (Llama3Pattern, Qwen2Pattern or
+// TekkenPattern, behavior "Isolated", invert false) and a
 // ByteLevel with use_regex false; decoder ByteLevel; all 256 byte-level tokens
 // in the vocabulary; unk_token, fuse_unk and byte_fallback accepted and
 // ignored (no input is unknown). SentencePiece-style BPE (Llama-2, Mistral,
@@ -353,9 +357,9 @@ func isSPMPreTokenizer(raw json.RawMessage) bool {
 }
 
 // parsePreTokenizer reads pre_tokenizer: ByteLevel with use_regex true
-// (GPT-2's pattern), or a Sequence of a Split by Llama3Pattern or
-// Qwen2Pattern (behavior "Isolated", invert false) and a ByteLevel with
-// use_regex false, as Llama-3 and Qwen2 ship.
+// (GPT-2's pattern), or a Sequence of a Split by Llama3Pattern,
+// Qwen2Pattern or TekkenPattern (behavior "Isolated", invert false) and a
+// ByteLevel with use_regex false, as Llama-3, Qwen2 and Mistral-Nemo ship.
 func parsePreTokenizer(raw json.RawMessage) (preKind, error) {
 	const field = "pre_tokenizer"
 	var c struct {
@@ -396,8 +400,10 @@ func parsePreTokenizer(raw json.RawMessage) (preKind, error) {
 		kind = preLlama3
 	case *sp.Pattern.Regex == Qwen2Pattern:
 		kind = preQwen2
+	case *sp.Pattern.Regex == TekkenPattern:
+		kind = preTekken
 	default:
-		return 0, fmt.Errorf("%s.pattern.Regex %q is not supported (only Llama-3's and Qwen2's patterns are)", f0, *sp.Pattern.Regex)
+		return 0, fmt.Errorf("%s.pattern.Regex %q is not supported (only Llama-3's, Qwen2's and Mistral Tekken's patterns are)", f0, *sp.Pattern.Regex)
 	}
 	if sp.Behavior != "Isolated" {
 		return 0, fmt.Errorf("%s.behavior %q is not supported (want \"Isolated\")", f0, sp.Behavior)

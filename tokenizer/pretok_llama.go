@@ -82,30 +82,38 @@ func splitLlama3(s string, maxDigits int, fn func(string)) {
 			i = k
 			continue
 		}
-		// A whitespace run from i: last is the start of its last character,
-		// nl the end of its last CR or LF (0 if none).
-		k, last, nl := i, i, 0
-		for k < len(s) {
-			ck, sk := classAt(s, k)
-			if ck != clsSpace {
-				break
-			}
-			if isCRLF(s[k]) {
-				nl = k + 1
-			}
-			last = k
-			k += sk
-		}
-		switch {
-		case nl > 0:
-			fn(s[i:nl])
-			i = nl
-		case k == len(s) || last == i:
-			fn(s[i:k])
-			i = k
-		default:
-			fn(s[i:last])
-			i = last
-		}
+		k := spaceRun(s, i)
+		fn(s[i:k])
+		i = k
 	}
+}
+
+// spaceRun returns the end of the piece that \s*[\r\n]+|\s+(?!\S)|\s+
+// matches at s[i], a whitespace character: up to and including the last CR
+// or LF of the whitespace run from i when it holds one; else all of the
+// run at the end of the text, all but its last character when it is longer
+// than one character and followed by non-space, and the single character
+// otherwise.
+func spaceRun(s string, i int) int {
+	// last is the start of the run's last character, nl the end of its
+	// last CR or LF (0 if none).
+	k, last, nl := i, i, 0
+	for k < len(s) {
+		ck, sk := classAt(s, k)
+		if ck != clsSpace {
+			break
+		}
+		if isCRLF(s[k]) {
+			nl = k + 1
+		}
+		last = k
+		k += sk
+	}
+	switch {
+	case nl > 0:
+		return nl
+	case k == len(s) || last == i:
+		return k
+	}
+	return last
 }

@@ -89,6 +89,7 @@ const (
 	preGPT2   preKind = iota // ByteLevel use_regex: GPT-2's pattern (splitPieces)
 	preLlama3                // Split(Llama3Pattern) then ByteLevel
 	preQwen2                 // Split(Qwen2Pattern) then ByteLevel
+	preTekken                // Split(TekkenPattern) then ByteLevel
 )
 
 // split calls fn with each pre-token of s, by t's pre-tokenizer.
@@ -98,6 +99,8 @@ func (t *Tokenizer) split(s string, fn func(string)) {
 		splitLlama3(s, 3, fn)
 	case preQwen2:
 		splitLlama3(s, 1, fn)
+	case preTekken:
+		splitTekken(s, fn)
 	default:
 		splitPieces(s, fn)
 	}

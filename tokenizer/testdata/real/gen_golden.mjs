@@ -25,7 +25,7 @@ const version = JSON.parse(readFileSync(join(main, "..", "..", "package.json"), 
 
 const dir = process.argv[2];
 if (!dir) throw new Error("usage: node gen_golden.mjs DIR (the directory fetch.sh filled)");
-export const MODELS = ["llama3", "qwen2_5", "qwen3", "gemma2", "llama2"];
+export const MODELS = ["llama3", "qwen2_5", "qwen3", "gemma2", "llama2", "mistral_nemo"];
 
 // Realistic texts: what reward models score (chat turns, answers with
 // numbers, code, lists, several languages), written for this test.
