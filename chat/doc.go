@@ -45,22 +45,22 @@
 //
 // # How it was checked
 //
-// testdata/templates holds nine real templates (Qwen2, Qwen2.5, Qwen3,
-// Llama-3, -3.1, -3.2, Gemma/Gemma-2, Mistral v0.1, v0.3; the reward
+// testdata/templates holds ten real templates (Qwen2, Qwen2.5, Qwen3,
+// Llama-3, -3.1, -3.2, Gemma/Gemma-2, Mistral v0.1, v0.3, Mistral-Nemo; the reward
 // models warm targets — Skywork-Reward-V2-Llama-3.1/-Qwen3,
 // trl-lib/Qwen2-0.5B-Reward — are fine-tunes that reuse these), and
 // testdata/golden.json what Python's jinja2 renders for each on 19
 // conversations with and without add_generation_prompt, in transformers'
 // environment (testdata/gen_golden.py, which needs jinja2, not
-// transformers). TestGolden compares byte for byte: all 302 renders that
-// succeed in Python match exactly, and the 28 raise_exception cases fail
+// transformers). TestGolden compares byte for byte: all 334 renders that
+// succeed in Python match exactly, and the 32 raise_exception cases fail
 // with the template's message.
 //
 // # What differs
 //
-// The remaining 12 golden cases are templates that concatenate a turn's
+// The remaining 14 golden cases are templates that concatenate a turn's
 // content with + when the content is a list of parts or null (Qwen2,
-// Qwen2.5, Mistral): Python raises TypeError, while the Jinja library
+// Qwen2.5, Mistral, Mistral-Nemo): Python raises TypeError, while the Jinja library
 // concatenates the value's repr (or "" for None) and the render succeeds.
 // The library is lenient the same way elsewhere (probed against jinja2
 // 3.1.2 and 3.1.6): an attribute of an undefined value is undefined
@@ -70,7 +70,7 @@
 // next iteration (jinja2 starts each iteration afresh); str.lstrip() and
 // str.rstrip() with no argument strip only space, tab, CR and LF; float
 // literals with an exponent (1e-5) in a template do not parse. None of
-// these changes a render of the nine templates on string contents; they
+// these changes a render of the ten templates on string contents; they
 // can make a conversation that transformers refuses render here. Integers
 // in the data beyond int64 are refused (Python's are unbounded).
 //
@@ -89,7 +89,7 @@
 // github.com/nikolalohinski/gonja/v2 v2.9.1 on the same goldens, set up the
 // same way (trim_blocks, lstrip_blocks, the two globals, tojson replaced by
 // an encoding/json one; a throwaway harness, not committed): gonja matched
-// 286 of 342, ardanlabs 330. gonja's losses: dict equality
+// 286 of the first nine templates' 342 cases, ardanlabs 330. gonja's losses: dict equality
 // (Mistral v0.3's message == user_messages[-1]) is false, so the
 // [AVAILABLE_TOOLS] block vanishes; its trim refuses non-strings where
 // Python stringifies (Llama-3 and Gemma with null or list content); data
