@@ -25,9 +25,11 @@ variables that tokenization_utils_base.py apply_chat_template passes:
     kwargs (e.g. enable_thinking) overwrite them.
 
 Run:  /usr/bin/python3 chat/testdata/gen_golden.py
-The committed golden was made with Debian's python3-jinja2 3.1.2 (Python
-3.11.2); jinja2 3.1.6 renders all 342 cases identically (only the version
-fields in golden.json change). transformers requires jinja2 >= 3.1.0.
+The committed golden was made with jinja2 3.1.6 (Python 3.11.7) when the
+Mistral-Nemo template joined; the first nine templates' 342 cases had been
+made with Debian's python3-jinja2 3.1.2 (Python 3.11.2) and 3.1.6 renders
+them identically (only the version fields in golden.json changed).
+transformers requires jinja2 >= 3.1.0.
 """
 
 import datetime
