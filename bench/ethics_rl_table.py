@@ -9,7 +9,9 @@ Prints, per evaluation step, control ± SE / proxy in SFT standard
 deviations / KL nats / tokens for each run, the first step at which each
 run's control fell below the SFT policy's by more than two standard errors
 while its proxy rose, and the win-rate table under the new and the old
-control (WARM(6) against the best member, and each against SFT).
+control and any control judged with JUDGE=... (WARM(6) against the best
+member, and each against SFT), and the share of repeated content words in
+each policy's samples (data.Repetition; no model).
 """
 import json
 import os
@@ -57,7 +59,13 @@ def main():
         return
     a, b = "warm6", "best"
     rows = []
-    for name, suffix in (("new control", ""), ("old control", "-oldcontrol")):
+    judges = [("new control", ""), ("old control", "-oldcontrol")]
+    # More controls judged with bench/ethics_rl.sh JUDGE=...: <warm6>-vs-best-<name>.
+    stem = f"rl{steps}-a{alpha}-{a}-vs-{b}-"
+    for d in sorted(os.listdir(p)):
+        if d.startswith(stem) and d != stem + "oldcontrol":
+            judges.append((d[len(stem):], "-" + d[len(stem):]))
+    for name, suffix in judges:
         path = os.path.join(p, f"rl{steps}-a{alpha}-{a}-vs-{b}{suffix}", "winrate.json")
         if os.path.exists(path):
             rows.append((name, load(path)))
@@ -71,6 +79,13 @@ def main():
         print(f"| WARM(6) vs best, {name} | " + " | ".join(fmt(r["a_vs_b"]) for r in w["rows"]) + " |")
         print(f"| WARM(6) vs SFT, {name} | " + " | ".join(fmt(r.get("a_vs_sft")) for r in w["rows"]) + " |")
         print(f"| best vs SFT, {name} | " + " | ".join(fmt(r.get("b_vs_sft")) for r in w["rows"]) + " |")
+    # Repetition needs no model: the same samples under every control.
+    w = rows[0][1]
+    if "repetition_a" in w["rows"][0]["a_vs_b"]:
+        rep = lambda x, k: f"{x[k]:.3f}" if x else ""
+        print("| repetition, WARM(6) | " + " | ".join(rep(r["a_vs_b"], "repetition_a") for r in w["rows"]) + " |")
+        print("| repetition, best | " + " | ".join(rep(r["a_vs_b"], "repetition_b") for r in w["rows"]) + " |")
+        print("| repetition, SFT | " + " | ".join(rep(r.get("a_vs_sft"), "repetition_b") for r in w["rows"]) + " |")
 
 
 if __name__ == "__main__":
