@@ -106,18 +106,24 @@ fi
 # the four kinds the documented figures count.
 [ -f "$F/theme.jsonl" ] || { $W data degenerate -o "$F/theme.jsonl.tmp" --kinds theme --seed 99 "$F/sft_samples.jsonl" &&
 	mv "$F/theme.jsonl.tmp" "$F/theme.jsonl"; }
-[ -f "$C/eval_fluency$tag.json" ] || $W eval --max-len 64 --model "$RM" --model "$P/control" --json "$C/eval_fluency$tag.json.tmp" \
-	"$F/stutter.jsonl" "$F/loop.jsonl" "$F/babble.jsonl" "$F/salad.jsonl" "$F/all.jsonl" | tee "$C/eval_fluency$tag.txt"
-[ -f "$C/eval_fluency$tag.json.tmp" ] && mv "$C/eval_fluency$tag.json.tmp" "$C/eval_fluency$tag.json"
-[ -f "$C/eval_theme$tag.json" ] || $W eval --max-len 64 --model "$RM" --model "$P/control" --json "$C/eval_theme$tag.json.tmp" \
-	"$F/theme.jsonl" | tee "$C/eval_theme$tag.txt"
-[ -f "$C/eval_theme$tag.json.tmp" ] && mv "$C/eval_theme$tag.json.tmp" "$C/eval_theme$tag.json"
+# evaluate NAME ARGS...: `warm eval --max-len 64 ARGS` into $C/NAME$tag.json
+# (written under a temporary name, then renamed) and $C/NAME$tag.txt, unless
+# the JSON exists.
+evaluate() {
+	local out=$C/$1$tag
+	shift
+	[ -f "$out.json" ] && return
+	$W eval --max-len 64 "$@" --json "$out.json.tmp" | tee "$out.txt"
+	mv "$out.json.tmp" "$out.json"
+}
+evaluate eval_fluency --model "$RM" --model "$P/control" \
+	"$F/stutter.jsonl" "$F/loop.jsonl" "$F/babble.jsonl" "$F/salad.jsonl" "$F/all.jsonl"
+evaluate eval_theme --model "$RM" --model "$P/control" "$F/theme.jsonl"
 
 best=$(ls -d "$E"/sweep/members/* | head -1)
 [ -f "$E/report/results.json" ] && best=$($W sweep top "$E/sweep/manifest.json" -m 1 --results "$E/report/results.json")
-[ -f "$C/eval_test$tag.json" ] || $W eval --max-len 64 --model "$RM" --model "$P/control" --model "$best" --json "$C/eval_test$tag.json.tmp" \
-	"$E/data/test.jsonl" "$E/data/ood_test.jsonl" "$E/data/test_hard.jsonl" | tee "$C/eval_test$tag.txt"
-[ -f "$C/eval_test$tag.json.tmp" ] && mv "$C/eval_test$tag.json.tmp" "$C/eval_test$tag.json"
+evaluate eval_test --model "$RM" --model "$P/control" --model "$best" \
+	"$E/data/test.jsonl" "$E/data/ood_test.jsonl" "$E/data/test_hard.jsonl"
 
 /usr/bin/env python3 - "$C/eval_fluency$tag.json" "$C/eval_test$tag.json" "$C/eval_theme$tag.json" "control/$(basename "$RM")" <<'EOF'
 import json, sys

@@ -77,13 +77,15 @@ for a in $ALPHAS; do
 	warm6=$P/rl${RL_STEPS}-a$a$tag-warm6
 	[ -d "$P/rl${RL_STEPS}-a$a$tag" ] || $W rl compare -o "$P/rl${RL_STEPS}-a$a$tag" "${runs[@]}"
 	if [ -d "$best" ] && [ -d "$warm6" ]; then
-		[ -d "$warm6-vs-best" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$C/rm" \
-			--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best"
-		[ -d "$warm6-vs-best-oldcontrol" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$P/control" \
-			--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best-oldcontrol"
+		# judge OUT CONTROL: the win rates under the control RM in CONTROL, once.
+		judge() {
+			[ -d "$1" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$2" \
+				--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$1"
+		}
+		judge "$warm6-vs-best" "$C/rm"
+		judge "$warm6-vs-best-oldcontrol" "$P/control"
 		for j in $JUDGE; do
-			[ -d "$warm6-vs-best-$(basename "$j")" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$j" \
-				--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$warm6-vs-best-$(basename "$j")"
+			judge "$warm6-vs-best-$(basename "$j")" "$j"
 		done
 	fi
 done

@@ -28,8 +28,8 @@ const (
 	Salad Degeneration = "salad"
 	// Theme keeps the start and continues with one or two of the text's own
 	// content words over and over, sometimes inflected, joined by function
-	// words and now and then another word of the text, to a longer length: "graduate program program on a program of
-	// program". Each piece is grammatical-looking, so the text reads less
+	// words and now and then another word of the text, to a longer length:
+	// "graduate program program on a program of program". Each piece is grammatical-looking, so the text reads less
 	// broken than a loop, which is what the ETHICS policies trained against
 	// WARM(6) at alpha 0.03 wrote (docs/POLICY.md).
 	Theme Degeneration = "theme"
@@ -126,7 +126,7 @@ func Degenerate(prefix, text string, kind Degeneration, rng *rand.Rand) (string,
 		rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
 		out = append(out, rest...)
 	case Theme:
-		return theme(pre, words, rng)
+		return theme(all, words, rng)
 	default:
 		return "", false
 	}
@@ -159,11 +159,12 @@ func bareWord(w string) string {
 // more and not a function word.
 func isContent(w string) bool { return len(w) >= 3 && !functionWords[w] }
 
-// theme makes the Theme degeneration of words after the prompt words pre.
-func theme(pre, words []string, rng *rand.Rand) (string, bool) {
+// theme makes the Theme degeneration of words, the last words of all (the
+// prompt's words, then words).
+func theme(all, words []string, rng *rand.Rand) (string, bool) {
 	var content []string
 	seen := map[string]bool{}
-	for _, w := range append(append([]string(nil), pre...), words...) {
+	for _, w := range all {
 		if b := bareWord(w); isContent(b) && !seen[b] {
 			seen[b] = true
 			content = append(content, b)

@@ -69,6 +69,9 @@ func tekkenClassAt(s string, i int) (uint8, int) {
 func tkFirst(c uint8) bool  { return c == tkUpper || c == tkBoth || c == tkMark }
 func tkSecond(c uint8) bool { return c == tkLower || c == tkBoth || c == tkMark }
 
+// tkPunct reports the class [^\s\p{L}\p{N}]: other characters and marks.
+func tkPunct(c uint8) bool { return c == tkOther || c == tkMark }
+
 // tkPrefix reports whether the character at s[i] of class c may be the
 // optional [^\r\n\p{L}\p{N}] before letters.
 func tkPrefix(s string, i int, c uint8) bool {
@@ -137,16 +140,17 @@ func splitTekken(s string, fn func(string)) {
 		c, size := tekkenClassAt(s, i)
 		pre := tkPrefix(s, i, c) && i+size < len(s)
 		end := -1
-		for _, letters := range []func(string, int) int{tekkenLetters, tekkenCased} {
-			if pre {
-				end = letters(s, i+size)
-			}
-			if end < 0 {
-				end = letters(s, i)
-			}
-			if end >= 0 {
-				break
-			}
+		if pre {
+			end = tekkenLetters(s, i+size)
+		}
+		if end < 0 {
+			end = tekkenLetters(s, i)
+		}
+		if end < 0 && pre {
+			end = tekkenCased(s, i+size)
+		}
+		if end < 0 {
+			end = tekkenCased(s, i)
 		}
 		if end < 0 && c == tkNumber {
 			end = i + size
@@ -154,12 +158,12 @@ func splitTekken(s string, fn func(string)) {
 		if end < 0 {
 			j := i
 			if s[i] == ' ' && i+1 < len(s) {
-				if c2, _ := tekkenClassAt(s, i+1); c2 == tkOther || c2 == tkMark {
+				if c2, _ := tekkenClassAt(s, i+1); tkPunct(c2) {
 					j = i + 1
 				}
 			}
-			if cj, _ := tekkenClassAt(s, j); cj == tkOther || cj == tkMark {
-				end = tekkenRun(s, j, func(c uint8) bool { return c == tkOther || c == tkMark })
+			if cj, _ := tekkenClassAt(s, j); tkPunct(cj) {
+				end = tekkenRun(s, j, tkPunct)
 				for end < len(s) && (isCRLF(s[end]) || s[end] == '/') {
 					end++
 				}
