@@ -21,7 +21,10 @@
 # prompt order; any other seed writes its runs to rl<steps>-a<α>-s<seed>-*),
 # JUDGE (more control reward models, space-separated directories, to judge
 # the win rates with as well: each one's in <warm6 run>-vs-best-<its name>;
-# e.g. the control bench/ethics_control.sh trains with RM_KINDS=...,theme).
+# e.g. the control bench/ethics_control.sh trains with RM_KINDS=...,theme),
+# REP_PENALTY (0: off; else `warm rl --repetition-penalty`, a model-free
+# penalty on repeated content words in the objective, and the runs are named
+# rl<steps>-a<α>-rp<weight>-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E=${1:-runs/ethics}
@@ -34,9 +37,14 @@ WIN_N=${WIN_N:-4}
 PARALLEL=${PARALLEL:-0}
 RL_SEED=${RL_SEED:-1}
 JUDGE=${JUDGE:-}
-# Seed 1 keeps the run names the documented figures use.
-tag=""
+REP_PENALTY=${REP_PENALTY:-0}
+# Seed 1 and no penalty keep the run names the documented figures use.
+tag="" pen=()
 [ "$RL_SEED" = 1 ] || tag="-s$RL_SEED"
+if [ "$REP_PENALTY" != 0 ]; then
+	tag="$tag-rp$REP_PENALTY"
+	pen=(--repetition-penalty "$REP_PENALTY")
+fi
 P=$E/policy
 C=$E/control
 for f in "$E/sft/config.json" "$E/sweep/manifest.json" "$P/prompts.jsonl" "$C/rm/config.json" "$P/control/config.json"; do
@@ -54,7 +62,7 @@ for a in $ALPHAS; do
 		[ -f "$o/done" ] && continue
 		rl=($W rl --policy "$E/sft" --sweep "$E/sweep/manifest.json" --reward "$r" --control "rm:$C/rm"
 			--prompts "$P/prompts.jsonl" --eval-prompts 128 --steps "$RL_STEPS" --save-every "$SAVE_EVERY"
-			--lr 3e-5 --kl "$a" --seed "$RL_SEED" --data-seed "$RL_SEED" --resume -o "$o")
+			--lr 3e-5 --kl "$a" --seed "$RL_SEED" --data-seed "$RL_SEED" "${pen[@]}" --resume -o "$o")
 		if [ "$PARALLEL" = 1 ]; then
 			{ "${rl[@]}" --threads 1 >"$o.log" 2>&1 && touch "$o/done"; } &
 			pids+=($!)

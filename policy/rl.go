@@ -31,6 +31,13 @@ type RLConfig struct {
 	KLCoef float64 `json:"kl_coef"`
 	// EntropyCoef is β, the weight of an entropy bonus (0: none).
 	EntropyCoef float64 `json:"entropy_coef"`
+	// RepetitionCoef is the weight, in normalised proxy units, of a
+	// model-free penalty on the share of a response's content words that
+	// repeat an earlier one (data.Repetition; 0: none). It takes away the
+	// one hack that every member of a sweep shares on ETHICS (on-topic
+	// repetition), so that what is left to exploit is what members do not
+	// share. It is part of the objective, not of the proxy or the control.
+	RepetitionCoef float64 `json:"repetition_coef,omitempty"`
 	// Sample configures sampling during training and evaluation (its Seed
 	// is replaced by per-step seeds).
 	Sample sample.Config `json:"sample"`
@@ -67,6 +74,8 @@ func (c RLConfig) Validate() error {
 		return fmt.Errorf("KL coefficient %v < 0", c.KLCoef)
 	case c.EntropyCoef < 0 || math.IsNaN(c.EntropyCoef):
 		return fmt.Errorf("entropy coefficient %v < 0", c.EntropyCoef)
+	case c.RepetitionCoef < 0 || math.IsNaN(c.RepetitionCoef):
+		return fmt.Errorf("repetition penalty %v < 0", c.RepetitionCoef)
 	case c.SaveEvery < 1:
 		return fmt.Errorf("save every %d < 1", c.SaveEvery)
 	case c.EvalSamples < 1:
@@ -98,7 +107,11 @@ type RLStep struct {
 	// fraction of responses that ended with EOS.
 	Tokens  float64 `json:"tokens"`
 	Stopped float64 `json:"stopped"`
-	// Objective is the mean penalised reward r − α·KL (+ β·entropy).
+	// Repetition is the mean data.Repetition of the responses, measured
+	// only when the objective penalises it (RepetitionCoef > 0).
+	Repetition float64 `json:"repetition,omitempty"`
+	// Objective is the mean penalised reward r − α·KL (+ β·entropy)
+	// (− RepetitionCoef·repetition).
 	Objective float64 `json:"objective"`
 	Loss      float64 `json:"loss"`
 	GradNorm  float32 `json:"grad_norm"`
@@ -190,7 +203,9 @@ func (r *rlRun) step(ctx context.Context, s int, seed uint64) (float64, float64,
 	for i := range ss {
 		z := (bs.proxy[i] - r.mean) / r.std
 		kl := bs.logp[i] - bs.logRef[i]
-		pen[i] = z - cfg.KLCoef*kl - cfg.EntropyCoef*bs.logp[i]
+		var rep float64
+		pen[i], rep = cfg.objective(z, kl, bs.logp[i], ss[i].ResponseText)
+		st.Repetition += rep
 		st.Proxy += bs.proxy[i]
 		st.ProxyNorm += z
 		st.Control += bs.control[i]
@@ -199,7 +214,7 @@ func (r *rlRun) step(ctx context.Context, s int, seed uint64) (float64, float64,
 		st.Entropy -= bs.logp[i]
 	}
 	st.Entropy /= float64(bs.tokens)
-	for _, p := range []*float64{&st.Proxy, &st.ProxyNorm, &st.Control, &st.KL, &st.Objective} {
+	for _, p := range []*float64{&st.Proxy, &st.ProxyNorm, &st.Control, &st.KL, &st.Objective, &st.Repetition} {
 		*p /= float64(B)
 	}
 	st.Tokens = float64(bs.tokens) / float64(B)
@@ -224,6 +239,18 @@ func (r *rlRun) step(ctx context.Context, s int, seed uint64) (float64, float64,
 	st.Seconds = time.Since(ts).Seconds()
 	r.last = st
 	return loss, 0, bs.tokens, nil
+}
+
+// objective is one sample's penalised reward: its normalised proxy reward z
+// less α·KL, plus the entropy bonus (−β·log π), less the repetition penalty;
+// rep is the response's data.Repetition when that is penalised, else 0.
+func (c RLConfig) objective(z, kl, logp float64, response string) (pen, rep float64) {
+	pen = z - c.KLCoef*kl - c.EntropyCoef*logp
+	if c.RepetitionCoef > 0 {
+		rep = data.Repetition(response)
+		pen -= c.RepetitionCoef * rep
+	}
+	return pen, rep
 }
 
 // policyGradient adds into m.GradFlat the gradient of the loss

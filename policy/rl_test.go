@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -206,6 +207,60 @@ func TestRLLearnsResumesAndIsDeterministic(t *testing.T) {
 	}
 }
 
+// TestRLObjective: the repetition penalty enters the objective as
+// −RepetitionCoef × data.Repetition of the response, and only when asked.
+func TestRLObjective(t *testing.T) {
+	c := DefaultRLConfig()
+	c.KLCoef, c.EntropyCoef = 0.1, 0.01
+	text := "graduate program, program program." // 4 content words, 2 of them repeats
+	base := 1.5 - 0.1*3 - 0.01*(-2)
+	if pen, rep := c.objective(1.5, 3, -2, text); pen != base || rep != 0 {
+		t.Errorf("no penalty: %v %v, want %v 0", pen, rep, base)
+	}
+	c.RepetitionCoef = 4
+	pen, rep := c.objective(1.5, 3, -2, text)
+	if rep != 0.5 || math.Abs(pen-(base-4*0.5)) > 1e-12 {
+		t.Errorf("penalised: %v %v, want %v 0.5", pen, rep, base-2)
+	}
+}
+
+// TestRLRepetitionPenalty: a run with the penalty logs the responses' mean
+// repetition and, on the tiny random policy's babble (no content word
+// repeats), learns exactly what the run without it learns; a run without it
+// writes no repetition fields, so its rl.json stays as it was.
+func TestRLRepetitionPenalty(t *testing.T) {
+	f := getFixture(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	plain, err := RL(ctx, rlOpts(f, f.policy(t), filepath.Join(dir, "plain"), 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := rlOpts(f, f.policy(t), filepath.Join(dir, "pen"), 4)
+	o.Config.RepetitionCoef = 5
+	pen, err := RL(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range plain.Steps {
+		a, b := plain.Steps[i], pen.Steps[i]
+		a.Seconds, b.Seconds = 0, 0
+		if a != b {
+			t.Errorf("step %d: %+v vs %+v", i+1, a, b)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "plain", "rl.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("repetition")) {
+		t.Error("a run without the penalty writes repetition fields")
+	}
+	if raw, err = os.ReadFile(filepath.Join(dir, "pen", "rl.json")); err != nil || !bytes.Contains(raw, []byte(`"repetition_coef": 5`)) {
+		t.Errorf("the penalised run's rl.json does not record its coefficient (%v)", err)
+	}
+}
+
 func TestRLConfigValidate(t *testing.T) {
 	c := DefaultRLConfig()
 	if err := c.Validate(); err != nil {
@@ -215,6 +270,8 @@ func TestRLConfigValidate(t *testing.T) {
 		func(c *RLConfig) { c.SamplesPerPrompt = 1; c.Train.BatchSize = c.PromptsPerStep },
 		func(c *RLConfig) { c.Train.BatchSize++ },
 		func(c *RLConfig) { c.KLCoef = -1 },
+		func(c *RLConfig) { c.RepetitionCoef = -0.5 },
+		func(c *RLConfig) { c.RepetitionCoef = math.NaN() },
 		func(c *RLConfig) { c.SaveEvery = 0 },
 		func(c *RLConfig) { c.Sample.MaxTokens = 0 },
 	}
