@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warm-rm/warm/checkpoint"
+	"github.com/warm-rm/warm/data"
 	"github.com/warm-rm/warm/internal/atomicdir"
 	"github.com/warm-rm/warm/internal/report"
 	"github.com/warm-rm/warm/model"
@@ -66,6 +67,11 @@ type RLEval struct {
 	Entropy   float64 `json:"entropy"`
 	Tokens    float64 `json:"tokens"`
 	Stopped   float64 `json:"stopped"`
+	// Repetition is the mean share of a response's content words that
+	// repeat an earlier one (data.Repetition; no model involved): the check
+	// beside the control that on-topic repetition, the hack the ETHICS
+	// members share, shows in. Nil in runs written before it was measured.
+	Repetition *float64 `json:"repetition,omitempty"`
 	// Checkpoint is the policy saved at this step ("" at step 0: the SFT
 	// policy itself).
 	Checkpoint string `json:"checkpoint,omitempty"`
@@ -439,6 +445,12 @@ func (r *rlRun) evaluate(ctx context.Context, step int, dir string) (RLEval, err
 	ev.KL, ev.KLSE = meanSE(kl)
 	ev.Tokens = float64(bs.tokens) / float64(len(ss))
 	ev.Stopped = float64(bs.stopped) / float64(len(ss))
+	var rep float64
+	for i := range ss {
+		rep += data.Repetition(ss[i].ResponseText)
+	}
+	rep /= float64(len(ss))
+	ev.Repetition = &rep
 	return ev, nil
 }
 

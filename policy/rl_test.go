@@ -227,7 +227,7 @@ func TestRLObjective(t *testing.T) {
 // TestRLRepetitionPenalty: a run with the penalty logs the responses' mean
 // repetition and, on the tiny random policy's babble (no content word
 // repeats), learns exactly what the run without it learns; a run without it
-// writes no repetition fields, so its rl.json stays as it was.
+// neither records a coefficient nor logs its steps' repetition.
 func TestRLRepetitionPenalty(t *testing.T) {
 	f := getFixture(t)
 	ctx := context.Background()
@@ -253,8 +253,17 @@ func TestRLRepetitionPenalty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(raw, []byte("repetition")) {
-		t.Error("a run without the penalty writes repetition fields")
+	if bytes.Contains(raw, []byte("repetition_coef")) {
+		t.Error("a run without the penalty records a coefficient")
+	}
+	if raw, err = os.ReadFile(filepath.Join(dir, "plain", trainLogFile)); err != nil || bytes.Contains(raw, []byte("repetition")) {
+		t.Errorf("a run without the penalty logs the repetition of its steps (%v)", err)
+	}
+	// Every evaluation measures it, penalty or not.
+	for _, e := range plain.Evals {
+		if e.Repetition == nil || *e.Repetition < 0 || *e.Repetition > 1 {
+			t.Errorf("evaluation at step %d: repetition %v", e.Step, e.Repetition)
+		}
 	}
 	if raw, err = os.ReadFile(filepath.Join(dir, "pen", "rl.json")); err != nil || !bytes.Contains(raw, []byte(`"repetition_coef": 5`)) {
 		t.Errorf("the penalised run's rl.json does not record its coefficient (%v)", err)
