@@ -85,16 +85,23 @@ for a in $ALPHAS; do
 	warm6=$P/rl${RL_STEPS}-a$a$tag-warm6
 	[ -d "$P/rl${RL_STEPS}-a$a$tag" ] || $W rl compare -o "$P/rl${RL_STEPS}-a$a$tag" "${runs[@]}"
 	if [ -d "$best" ] && [ -d "$warm6" ]; then
-		# judge OUT CONTROL: the win rates under the control RM in CONTROL, once.
-		judge() {
-			[ -d "$1" ] || $W winrate "$warm6" "$best" --sft "$E/sft" --control "rm:$2" \
-				--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N" -o "$1"
-		}
-		judge "$warm6-vs-best" "$C/rm"
-		judge "$warm6-vs-best-oldcontrol" "$P/control"
+		# The win rates under the control RM, the old control and each JUDGE,
+		# each written once to its own directory; the policies are sampled
+		# once for all the controls still to judge (--also-control).
+		todo=()
+		add() { [ -d "$1" ] || todo+=("rm:$2=$1"); }
+		add "$warm6-vs-best" "$C/rm"
+		add "$warm6-vs-best-oldcontrol" "$P/control"
 		for j in $JUDGE; do
-			judge "$warm6-vs-best-$(basename "$j")" "$j"
+			add "$warm6-vs-best-$(basename "$j")" "$j"
 		done
+		if [ ${#todo[@]} -gt 0 ]; then
+			first=${todo[0]}
+			also=()
+			for t in "${todo[@]:1}"; do also+=(--also-control "$t"); done
+			$W winrate "$warm6" "$best" --sft "$E/sft" --control "${first%=*}" -o "${first##*=}" "${also[@]}" \
+				--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N"
+		fi
 	fi
 done
 echo "ethics_rl.sh: done; see $P/rl${RL_STEPS}-a*/rl.md, $P/rl${RL_STEPS}-a*-warm6-vs-best*/winrate.md and each run's samples.txt"

@@ -47,8 +47,8 @@ type judged struct {
 	control, repetition []float64
 }
 
-// judge samples n responses per prompt from p and scores them with control.
-func judge(ctx context.Context, p *Policy, prompts []string, n int, cfg sample.Config, control Reward) (*judged, error) {
+// draw samples n responses per prompt from p.
+func draw(ctx context.Context, p *Policy, prompts []string, n int, cfg sample.Config) ([]Sample, error) {
 	ps, err := p.EncodePrompts(prompts, cfg.MaxTokens)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name, err)
@@ -57,15 +57,34 @@ func judge(ctx context.Context, p *Policy, prompts []string, n int, cfg sample.C
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name, err)
 	}
-	c, err := control.Score(ctx, p.Items(ss))
-	if err != nil {
-		return nil, fmt.Errorf("%s: control reward: %w", p.Name, err)
-	}
+	return ss, nil
+}
+
+// judge scores p's samples ss with each control (one judged a control) and
+// measures their repetition once.
+func judge(ctx context.Context, p *Policy, ss []Sample, controls []Reward) ([]*judged, error) {
 	rep := make([]float64, len(ss))
 	for i := range ss {
 		rep[i] = data.Repetition(ss[i].ResponseText)
 	}
-	return &judged{control: c, repetition: rep}, nil
+	out := make([]*judged, len(controls))
+	for k, control := range controls {
+		c, err := control.Score(ctx, p.Items(ss))
+		if err != nil {
+			return nil, fmt.Errorf("%s: control reward %s: %w", p.Name, control.Name(), err)
+		}
+		out[k] = &judged{control: c, repetition: rep}
+	}
+	return out, nil
+}
+
+// drawAndJudge draws p's samples and judges them with every control.
+func drawAndJudge(ctx context.Context, p *Policy, prompts []string, n int, cfg sample.Config, controls []Reward) ([]*judged, error) {
+	ss, err := draw(ctx, p, prompts, n, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return judge(ctx, p, ss, controls)
 }
 
 // compareJudged computes the win rate of a against b (n samples a prompt).
@@ -98,20 +117,37 @@ func compareJudged(a, b *judged, n int) WinRate {
 // settings and seed) and returns the win rate of a against b under the
 // control reward.
 func Compare(ctx context.Context, a, b *Policy, prompts []string, n int, cfg sample.Config, control Reward) (WinRate, error) {
+	ws, err := CompareAll(ctx, a, b, prompts, n, cfg, []Reward{control})
+	if err != nil {
+		return WinRate{}, err
+	}
+	return ws[0], nil
+}
+
+// CompareAll is Compare under several controls at once: the samples are
+// drawn once and each control judges the same ones, so the win rates are
+// those of one Compare a control, for the cost of one sampling.
+func CompareAll(ctx context.Context, a, b *Policy, prompts []string, n int, cfg sample.Config, controls []Reward) ([]WinRate, error) {
 	if n < 1 || len(prompts) == 0 {
-		return WinRate{}, errors.New("win rate: no prompts or samples")
+		return nil, errors.New("win rate: no prompts or samples")
 	}
-	ja, err := judge(ctx, a, prompts, n, cfg, control)
+	if len(controls) == 0 {
+		return nil, errors.New("win rate: no control reward")
+	}
+	ja, err := drawAndJudge(ctx, a, prompts, n, cfg, controls)
 	if err != nil {
-		return WinRate{}, err
+		return nil, err
 	}
-	jb, err := judge(ctx, b, prompts, n, cfg, control)
+	jb, err := drawAndJudge(ctx, b, prompts, n, cfg, controls)
 	if err != nil {
-		return WinRate{}, err
+		return nil, err
 	}
-	w := compareJudged(ja, jb, n)
-	w.NameA, w.NameB = a.Name, b.Name
-	return w, nil
+	ws := make([]WinRate, len(controls))
+	for k := range controls {
+		ws[k] = compareJudged(ja[k], jb[k], n)
+		ws[k].NameA, ws[k].NameB = a.Name, b.Name
+	}
+	return ws, nil
 }
 
 // RunSteps lists the steps of an RL run's saved checkpoints, ascending.
@@ -162,6 +198,73 @@ type RunsRow struct {
 // (steps, if given, restricts them). sft, when not nil, adds each policy's
 // win rate against the SFT policy.
 func CompareRuns(ctx context.Context, runA, runB string, sft *Policy, steps []int, prompts []string, n int, cfg sample.Config, control Reward, log *slog.Logger) (*RunsTable, error) {
+	ts, err := CompareRunsAll(ctx, runA, runB, sft, steps, prompts, n, cfg, []Reward{control}, log)
+	if err != nil {
+		return nil, err
+	}
+	return ts[0], nil
+}
+
+// CompareRunsAll is CompareRuns under several controls at once, one table a
+// control: each policy's samples are drawn once a step and judged by every
+// control, so each table equals CompareRuns' under its control.
+func CompareRunsAll(ctx context.Context, runA, runB string, sft *Policy, steps []int, prompts []string, n int, cfg sample.Config, controls []Reward, log *slog.Logger) ([]*RunsTable, error) {
+	if len(controls) == 0 {
+		return nil, errors.New("win rate: no control reward")
+	}
+	common, err := commonSteps(runA, runB, steps)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]*RunsTable, len(controls))
+	for k, c := range controls {
+		ts[k] = &RunsTable{A: runA, B: runB, Control: c.Name(), Prompts: len(prompts), Samples: n, Seed: cfg.Seed}
+	}
+	var js []*judged
+	if sft != nil {
+		if js, err = drawAndJudge(ctx, sft, prompts, n, cfg, controls); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range common {
+		pa, err := LoadPolicy(CheckpointDir(runA, s))
+		if err != nil {
+			return nil, err
+		}
+		pb, err := LoadPolicy(CheckpointDir(runB, s))
+		if err != nil {
+			return nil, err
+		}
+		ja, err := drawAndJudge(ctx, pa, prompts, n, cfg, controls)
+		if err != nil {
+			return nil, err
+		}
+		jb, err := drawAndJudge(ctx, pb, prompts, n, cfg, controls)
+		if err != nil {
+			return nil, err
+		}
+		for k, t := range ts {
+			row := RunsRow{Step: s, AvsB: compareJudged(ja[k], jb[k], n)}
+			row.AvsB.NameA, row.AvsB.NameB, row.AvsB.Step = runA, runB, s
+			if js != nil {
+				a, b := compareJudged(ja[k], js[k], n), compareJudged(jb[k], js[k], n)
+				a.NameA, a.NameB, a.Step = runA, "sft", s
+				b.NameA, b.NameB, b.Step = runB, "sft", s
+				row.AvsSFT, row.BvsSFT = &a, &b
+			}
+			t.Rows = append(t.Rows, row)
+			if log != nil {
+				pipeline.Logger(log).Info("winrate", "step", s, "control", t.Control, "rate", fmt.Sprintf("%.3f ± %.3f", row.AvsB.Rate, row.AvsB.SE),
+					"control_a", fmt.Sprintf("%.3f", row.AvsB.ControlA), "control_b", fmt.Sprintf("%.3f", row.AvsB.ControlB))
+			}
+		}
+	}
+	return ts, nil
+}
+
+// commonSteps lists the steps both runs saved (only those in steps, if
+// given), ascending.
+func commonSteps(runA, runB string, steps []int) ([]int, error) {
 	sa, err := RunSteps(runA)
 	if err != nil {
 		return nil, err
@@ -187,44 +290,7 @@ func CompareRuns(ctx context.Context, runA, runB string, sft *Policy, steps []in
 	if len(common) == 0 {
 		return nil, fmt.Errorf("runs %s and %s have no saved step in common", runA, runB)
 	}
-	t := &RunsTable{A: runA, B: runB, Control: control.Name(), Prompts: len(prompts), Samples: n, Seed: cfg.Seed}
-	var js *judged
-	if sft != nil {
-		if js, err = judge(ctx, sft, prompts, n, cfg, control); err != nil {
-			return nil, err
-		}
-	}
-	for _, s := range common {
-		pa, err := LoadPolicy(CheckpointDir(runA, s))
-		if err != nil {
-			return nil, err
-		}
-		pb, err := LoadPolicy(CheckpointDir(runB, s))
-		if err != nil {
-			return nil, err
-		}
-		ja, err := judge(ctx, pa, prompts, n, cfg, control)
-		if err != nil {
-			return nil, err
-		}
-		jb, err := judge(ctx, pb, prompts, n, cfg, control)
-		if err != nil {
-			return nil, err
-		}
-		row := RunsRow{Step: s, AvsB: compareJudged(ja, jb, n)}
-		row.AvsB.NameA, row.AvsB.NameB, row.AvsB.Step = runA, runB, s
-		if js != nil {
-			a, b := compareJudged(ja, js, n), compareJudged(jb, js, n)
-			a.NameA, a.NameB, a.Step = runA, "sft", s
-			b.NameA, b.NameB, b.Step = runB, "sft", s
-			row.AvsSFT, row.BvsSFT = &a, &b
-		}
-		t.Rows = append(t.Rows, row)
-		if log != nil {
-			pipeline.Logger(log).Info("winrate", "step", s, "rate", fmt.Sprintf("%.3f ± %.3f", row.AvsB.Rate, row.AvsB.SE), "control_a", fmt.Sprintf("%.3f", row.AvsB.ControlA), "control_b", fmt.Sprintf("%.3f", row.AvsB.ControlB))
-		}
-	}
-	return t, nil
+	return common, nil
 }
 
 // WinRateFigure draws a RunsTable against steps.

@@ -153,6 +153,38 @@ func TestPolicyCommands(t *testing.T) {
 	if err := json.Unmarshal(raw, &tab); err != nil || len(tab.Rows) != 2 || tab.Rows[1].Step != 4 || tab.Rows[0].AvsSFT == nil {
 		t.Errorf("winrate table %+v: %v", tab, err)
 	}
+	// A second control judging the same samples in the same invocation
+	// gives what a run of its own gives, and the first control's results
+	// do not change.
+	rm := "rm:" + p("sweep/members/member-01")
+	wr := func(extra ...string) {
+		t.Helper()
+		args := append([]string{p("rl-warm"), p("rl-best"), "--sft", p("sft"), "--prompts", p("data/prompts.jsonl"),
+			"--max-prompts", "3", "--n", "2", "--max-tokens", "8"}, extra...)
+		if out, err := runCmd(t, newWinRateCmd(), args...); err != nil {
+			t.Fatalf("winrate %v: %v\n%s", extra, err, out)
+		}
+	}
+	wr("--control", rm, "-o", p("wr-rm"))
+	wr("-o", p("wr-both"), "--also-control", rm+"="+p("wr-both-rm"))
+	for _, pair := range [][2]string{{"wr", "wr-both"}, {"wr-rm", "wr-both-rm"}} {
+		one, _ := os.ReadFile(p(pair[0] + "/winrate.json"))
+		both, _ := os.ReadFile(p(pair[1] + "/winrate.json"))
+		if len(one) == 0 || !bytes.Equal(one, both) {
+			t.Errorf("%s and %s differ:\n%s\n%s", pair[0], pair[1], one, both)
+		}
+	}
+	if one, _ := os.ReadFile(p("wr/winrate.json")); bytes.Equal(one, func() []byte { b, _ := os.ReadFile(p("wr-rm/winrate.json")); return b }()) {
+		t.Error("the two controls gave the same table: the test cannot tell them apart")
+	}
+	if _, err := runCmd(t, newWinRateCmd(), p("rl-warm"), p("rl-best"), "--prompts", p("data/prompts.jsonl"), "--also-control", rm); err == nil ||
+		!strings.Contains(err.Error(), "SPEC=DIR") {
+		t.Errorf("--also-control without a directory: %v", err)
+	}
+	if _, err := runCmd(t, newWinRateCmd(), p("rl-warm"), p("rl-best"), "--prompts", p("data/prompts.jsonl"), "--also-control", rm+"="+p("wr-rm")); err == nil ||
+		!strings.Contains(err.Error(), "exists") {
+		t.Errorf("--also-control over an existing directory: %v", err)
+	}
 	out, err = runCmd(t, newWinRateCmd(), p("sft"), p("sft"), "--prompts", p("data/prompts.jsonl"), "--n", "1", "--max-tokens", "8")
 	if err != nil || !strings.Contains(out, "0.500") {
 		t.Errorf("winrate of a policy against itself: %v\n%s", err, out)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,7 @@ func newWinRateCmd() *cobra.Command {
 		n           int
 		steps       []int
 		force       bool
+		also        []string
 		cfg         = sample.DefaultConfig()
 		defaultTok  = 40
 		defaultSeed = uint64(11)
@@ -46,22 +48,39 @@ counting one half, with its standard error over prompts.
 A and B are policy checkpoints, or two RL run directories: then every step
 both runs saved is compared (A's policy at step s against B's at step s), a
 win-rate table over RL steps; --sft adds each policy's win rate against the
-SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
+SFT policy. -o DIR writes winrate.json, winrate.md and a plot.
+
+--also-control SPEC=DIR judges the same samples by another control too and
+writes its results to DIR: each control's win rates are those a run of its
+own would give, and the policies are sampled once.`,
 		Example: `  warm winrate x/rl-warm6 x/rl-best --sft x/sft --prompts x/data/prompts.jsonl --max-prompts 128 -o x/winrate`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out != "" {
-				if _, err := os.Stat(out); err == nil && !force {
-					return fmt.Errorf("winrate: %s exists (--force replaces it)", out)
+			judges := []winJudge{{spec: pf.control, out: out}}
+			for _, a := range also {
+				k := strings.LastIndex(a, "=")
+				if k <= 0 || k == len(a)-1 {
+					return fmt.Errorf("winrate: --also-control %q: want SPEC=DIR (e.g. rm:path/to/control=out/winrate-control2)", a)
 				}
+				judges = append(judges, winJudge{spec: a[:k], out: a[k+1:]})
+			}
+			rs := policy.NewRewards()
+			controls := make([]policy.Reward, len(judges))
+			for k, j := range judges {
+				if j.out != "" {
+					if _, err := os.Stat(j.out); err == nil && !force {
+						return fmt.Errorf("winrate: %s exists (--force replaces it)", j.out)
+					}
+				}
+				c, err := rs.Parse(j.spec)
+				if err != nil {
+					return fmt.Errorf("winrate: control %s: %w", j.spec, err)
+				}
+				controls[k] = c
 			}
 			prompts, err := pf.loadPrompts()
 			if err != nil {
 				return fmt.Errorf("winrate: %w", err)
-			}
-			control, err := policy.NewRewards().Parse(pf.control)
-			if err != nil {
-				return fmt.Errorf("winrate: control: %w", err)
 			}
 			if nameA == "" {
 				nameA = filepath.Base(filepath.Clean(args[0]))
@@ -70,11 +89,6 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 				nameB = filepath.Base(filepath.Clean(args[1]))
 			}
 			a, b := args[0], args[1]
-			var (
-				result any
-				md     string
-				figs   []report.Figure
-			)
 			switch ra, rb := isRLRun(a), isRLRun(b); {
 			case ra && rb:
 				var sp *policy.Policy
@@ -83,11 +97,14 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 						return fmt.Errorf("winrate: %w", err)
 					}
 				}
-				t, err := policy.CompareRuns(cmd.Context(), a, b, sp, steps, prompts, n, cfg, control, stderrLog)
+				ts, err := policy.CompareRunsAll(cmd.Context(), a, b, sp, steps, prompts, n, cfg, controls, stderrLog)
 				if err != nil {
 					return fmt.Errorf("winrate: %w", err)
 				}
-				result, md, figs = t, policy.RunsMarkdown(t, nameA, nameB), []report.Figure{policy.WinRateFigure(t, nameA, nameB)}
+				for k, t := range ts {
+					judges[k].result, judges[k].md = t, policy.RunsMarkdown(t, nameA, nameB)
+					judges[k].figs = []report.Figure{policy.WinRateFigure(t, nameA, nameB)}
+				}
 			case !ra && !rb:
 				pa, err := policy.LoadPolicy(a)
 				if err != nil {
@@ -97,31 +114,29 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 				if err != nil {
 					return fmt.Errorf("winrate: %w", err)
 				}
-				w, err := policy.Compare(cmd.Context(), pa, pb, prompts, n, cfg, control)
+				ws, err := policy.CompareAll(cmd.Context(), pa, pb, prompts, n, cfg, controls)
 				if err != nil {
 					return fmt.Errorf("winrate: %w", err)
 				}
-				result = w
-				md = fmt.Sprintf("Win rate of %s against %s: %.3f ± %.3f (ties %.2f; control %.4f vs %.4f; repetition %.3f vs %.3f; %d prompts × %d samples, %s)\n",
-					nameA, nameB, w.Rate, w.SE, w.Ties, w.ControlA, w.ControlB, w.RepetitionA, w.RepetitionB, len(prompts), n, control.Name())
+				for k, w := range ws {
+					judges[k].result = w
+					judges[k].md = fmt.Sprintf("Win rate of %s against %s: %.3f ± %.3f (ties %.2f; control %.4f vs %.4f; repetition %.3f vs %.3f; %d prompts × %d samples, %s)\n",
+						nameA, nameB, w.Rate, w.SE, w.Ties, w.ControlA, w.ControlB, w.RepetitionA, w.RepetitionB, len(prompts), n, controls[k].Name())
+				}
 			default:
 				return errors.New("winrate: A and B must both be policy checkpoints or both be RL run directories")
 			}
-			if out != "" {
-				err := atomicdir.Write(out, force, func(tmp string) error {
-					if err := writeJSONFile(filepath.Join(tmp, "winrate.json"), result); err != nil {
-						return err
+			for k, j := range judges {
+				if j.out != "" {
+					if err := j.write(force); err != nil {
+						return fmt.Errorf("winrate: writing %s: %w", j.out, err)
 					}
-					if err := os.WriteFile(filepath.Join(tmp, "winrate.md"), []byte(md), 0o644); err != nil {
-						return err
-					}
-					return report.WriteFigures(tmp, figs)
-				})
-				if err != nil {
-					return fmt.Errorf("winrate: writing %s: %w", out, err)
 				}
+				if k > 0 {
+					fmt.Fprintln(cmd.OutOrStdout())
+				}
+				fmt.Fprint(cmd.OutOrStdout(), j.md)
 			}
-			fmt.Fprint(cmd.OutOrStdout(), md)
 			return nil
 		},
 	}
@@ -133,7 +148,29 @@ SFT policy. -o DIR writes winrate.json, winrate.md and a plot.`,
 	fs.StringVar(&nameA, "name-a", "", "label of A (default: its directory name)")
 	fs.StringVar(&nameB, "name-b", "", "label of B (default: its directory name)")
 	fs.StringVarP(&out, "out", "o", "", "output directory (optional)")
+	fs.StringArrayVar(&also, "also-control", nil, "SPEC=DIR: judge the same samples by another control reward too, writing its results to DIR (repeatable; the samples are drawn once)")
 	fs.BoolVar(&force, "force", false, "replace an existing output directory")
 	addSampleFlags(fs, &cfg)
 	return cmd
+}
+
+// winJudge is one control of a winrate run and what it found.
+type winJudge struct {
+	spec, out string
+	result    any
+	md        string
+	figs      []report.Figure
+}
+
+// write writes j's winrate.json, winrate.md and figures to j.out atomically.
+func (j winJudge) write(force bool) error {
+	return atomicdir.Write(j.out, force, func(tmp string) error {
+		if err := writeJSONFile(filepath.Join(tmp, "winrate.json"), j.result); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, "winrate.md"), []byte(j.md), 0o644); err != nil {
+			return err
+		}
+		return report.WriteFigures(tmp, j.figs)
+	})
 }
