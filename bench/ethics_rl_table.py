@@ -11,8 +11,9 @@ samples, in runs that measured it) for each run, the first step at which each
 run's control fell below the SFT policy's by more than two standard errors
 while its proxy rose, and the win-rate table under the new and the old
 control and any control judged with JUDGE=... (WARM(6) against the best
-member, and each against SFT), and the share of repeated content words in
-each policy's samples (data.Repetition; no model).
+member, and each against SFT; ENS(6) against the best member and WARM(6)
+against ENS(6) where <run>-vs-<run> directories exist), and the share of
+repeated content words in each policy's samples (data.Repetition; no model).
 """
 import json
 import os
@@ -59,10 +60,17 @@ def main():
     print()
     if len(rewards) < 2:
         return
-    a, b = "warm6", "best"
+    label = {"warm6": "WARM(6)", "ens6": "ENS(6)", "best": "best"}
+    for a, b in [("warm6", "best"), ("ens6", "best"), ("warm6", "ens6")]:
+        winrates(p, steps, alpha, a, b, label.get(a, a), label.get(b, b))
+
+
+def winrates(p, steps, alpha, a, b, la, lb):
+    """Prints the win rates of run a against run b (and each against SFT)
+    under every control that judged them, and the repetition rows."""
     rows = []
     judges = [("new control", ""), ("old control", "-oldcontrol")]
-    # More controls judged with bench/ethics_rl.sh JUDGE=...: <warm6>-vs-best-<name>.
+    # More controls judged with bench/ethics_rl.sh JUDGE=...: <a>-vs-<b>-<name>.
     stem = f"rl{steps}-a{alpha}-{a}-vs-{b}-"
     for d in sorted(os.listdir(p)):
         if d.startswith(stem) and d != stem + "oldcontrol":
@@ -78,17 +86,17 @@ def main():
     print("|---|" + "---|" * len(steps_w))
     for name, w in rows:
         fmt = lambda x: f"{x['win_rate']:.3f} ± {x['se']:.3f}" if x else ""
-        print(f"| WARM(6) vs best, {name} | " + " | ".join(fmt(r["a_vs_b"]) for r in w["rows"]) + " |")
-        print(f"| WARM(6) vs SFT, {name} | " + " | ".join(fmt(r.get("a_vs_sft")) for r in w["rows"]) + " |")
-        print(f"| best vs SFT, {name} | " + " | ".join(fmt(r.get("b_vs_sft")) for r in w["rows"]) + " |")
+        print(f"| {la} vs {lb}, {name} | " + " | ".join(fmt(r["a_vs_b"]) for r in w["rows"]) + " |")
+        print(f"| {la} vs SFT, {name} | " + " | ".join(fmt(r.get("a_vs_sft")) for r in w["rows"]) + " |")
+        print(f"| {lb} vs SFT, {name} | " + " | ".join(fmt(r.get("b_vs_sft")) for r in w["rows"]) + " |")
     # Repetition needs no model: the same samples under every control.
     w = rows[0][1]
     if "repetition_a" in w["rows"][0]["a_vs_b"]:
         rep = lambda x, k: f"{x[k]:.3f}" if x else ""
-        print("| repetition, WARM(6) | " + " | ".join(rep(r["a_vs_b"], "repetition_a") for r in w["rows"]) + " |")
-        print("| repetition, best | " + " | ".join(rep(r["a_vs_b"], "repetition_b") for r in w["rows"]) + " |")
+        print(f"| repetition, {la} | " + " | ".join(rep(r["a_vs_b"], "repetition_a") for r in w["rows"]) + " |")
+        print(f"| repetition, {lb} | " + " | ".join(rep(r["a_vs_b"], "repetition_b") for r in w["rows"]) + " |")
         print("| repetition, SFT | " + " | ".join(rep(r.get("a_vs_sft"), "repetition_b") for r in w["rows"]) + " |")
-
+    print()
 
 if __name__ == "__main__":
     main()
