@@ -24,7 +24,8 @@
 # e.g. the control bench/ethics_control.sh trains with RM_KINDS=...,theme),
 # REP_PENALTY (0: off; else `warm rl --repetition-penalty`, a model-free
 # penalty on repeated content words in the objective, and the runs are named
-# rl<steps>-a<α>-rp<weight>-*).
+# rl<steps>-a<α>-rp<weight>-*), REP_STEMS (1: the penalty counts repeated
+# stems, `--repetition-stems`; runs named rl<steps>-a<α>-rps<weight>-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E=${1:-runs/ethics}
@@ -38,12 +39,21 @@ PARALLEL=${PARALLEL:-0}
 RL_SEED=${RL_SEED:-1}
 JUDGE=${JUDGE:-}
 REP_PENALTY=${REP_PENALTY:-0}
+REP_STEMS=${REP_STEMS:-0}
 # Seed 1 and no penalty keep the run names the documented figures use.
 tag="" pen=()
 [ "$RL_SEED" = 1 ] || tag="-s$RL_SEED"
 if [ "$REP_PENALTY" != 0 ]; then
-	tag="$tag-rp$REP_PENALTY"
-	pen=(--repetition-penalty "$REP_PENALTY")
+	if [ "$REP_STEMS" = 1 ]; then
+		tag="$tag-rps$REP_PENALTY"
+		pen=(--repetition-penalty "$REP_PENALTY" --repetition-stems)
+	else
+		tag="$tag-rp$REP_PENALTY"
+		pen=(--repetition-penalty "$REP_PENALTY")
+	fi
+elif [ "$REP_STEMS" = 1 ]; then
+	echo "ethics_rl.sh: REP_STEMS=1 needs REP_PENALTY > 0" >&2
+	exit 2
 fi
 P=$E/policy
 C=$E/control

@@ -216,7 +216,31 @@ func theme(all, words []string, rng *rand.Rand) (string, bool) {
 // over. It is a check on degenerate text that needs no model, so that no
 // model's blind spot hides from it; fluent text repeats a content word
 // too, so it is read against fluent samples of the same length.
-func Repetition(text string) float64 {
+func Repetition(text string) float64 { return repeatShare(text, func(w string) string { return w }) }
+
+// StemLen is the number of leading letters by which StemRepetition
+// compares content words.
+const StemLen = 5
+
+// StemRepetition is Repetition with content words compared by their first
+// StemLen letters (whole, when shorter), so that made-up variants of one
+// stem ("librarian … libration … librara") count as repeats, as the same
+// word over and over does: it is never below Repetition. RL policies whose
+// whole-word repetition is penalised move to such variants (docs/POLICY.md);
+// inflected fluent text ("graduated … graduation") counts here too, so it is
+// read against fluent samples, as Repetition is.
+func StemRepetition(text string) float64 {
+	return repeatShare(text, func(w string) string {
+		if r := []rune(w); len(r) > StemLen {
+			return string(r[:StemLen])
+		}
+		return w
+	})
+}
+
+// repeatShare is the share of text's content words whose key was the key of
+// an earlier content word.
+func repeatShare(text string, key func(string) string) float64 {
 	seen := map[string]bool{}
 	var n, again int
 	for _, w := range strings.Fields(text) {
@@ -225,10 +249,11 @@ func Repetition(text string) float64 {
 			continue
 		}
 		n++
-		if seen[b] {
+		k := key(b)
+		if seen[k] {
 			again++
 		}
-		seen[b] = true
+		seen[k] = true
 	}
 	if n == 0 {
 		return 0

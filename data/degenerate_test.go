@@ -135,6 +135,30 @@ func TestRepetition(t *testing.T) {
 	}
 }
 
+func TestStemRepetition(t *testing.T) {
+	for _, c := range []struct {
+		text       string
+		word, stem float64
+	}{
+		{"", 0, 0},
+		{"I went to the store with my sister.", 0, 0},
+		// libration librarer librara libritit piano: no word twice, but
+		// "libra" three times (two repeats of five).
+		{"I libration to me with me and a librarer for me to me and librara for me with the libritit piano for 1", 0, 2.0 / 5},
+		// Words of StemLen letters or fewer are compared whole: "grade"
+		// and "grades" share "grade"; "win" and "wine" do not share a key.
+		{"grade grades win wine", 0, 1.0 / 4},
+		{"the program, the Program and the program!", 2.0 / 3, 2.0 / 3},
+	} {
+		if got := Repetition(c.text); math.Abs(got-c.word) > 1e-12 {
+			t.Errorf("Repetition(%q) = %v, want %v", c.text, got, c.word)
+		}
+		if got := StemRepetition(c.text); math.Abs(got-c.stem) > 1e-12 {
+			t.Errorf("StemRepetition(%q) = %v, want %v", c.text, got, c.stem)
+		}
+	}
+}
+
 func hasRepeat(words []string) bool {
 	for i := 1; i < len(words); i++ {
 		if words[i] == words[i-1] {

@@ -38,6 +38,12 @@ type RLConfig struct {
 	// repetition), so that what is left to exploit is what members do not
 	// share. It is part of the objective, not of the proxy or the control.
 	RepetitionCoef float64 `json:"repetition_coef,omitempty"`
+	// RepetitionStems makes that penalty count repeated stems
+	// (data.StemRepetition: content words compared by their first
+	// data.StemLen letters) rather than repeated words, so that made-up
+	// variants of one stem, the form the hack takes once whole words are
+	// penalised, are penalised too. It needs RepetitionCoef > 0.
+	RepetitionStems bool `json:"repetition_stems,omitempty"`
 	// Sample configures sampling during training and evaluation (its Seed
 	// is replaced by per-step seeds).
 	Sample sample.Config `json:"sample"`
@@ -76,6 +82,8 @@ func (c RLConfig) Validate() error {
 		return fmt.Errorf("entropy coefficient %v < 0", c.EntropyCoef)
 	case c.RepetitionCoef < 0 || math.IsNaN(c.RepetitionCoef):
 		return fmt.Errorf("repetition penalty %v < 0", c.RepetitionCoef)
+	case c.RepetitionStems && c.RepetitionCoef == 0:
+		return fmt.Errorf("repetition by stems asks for a repetition penalty: set its weight > 0")
 	case c.SaveEvery < 1:
 		return fmt.Errorf("save every %d < 1", c.SaveEvery)
 	case c.EvalSamples < 1:
@@ -243,11 +251,16 @@ func (r *rlRun) step(ctx context.Context, s int, seed uint64) (float64, float64,
 
 // objective is one sample's penalised reward: its normalised proxy reward z
 // less α·KL, plus the entropy bonus (−β·log π), less the repetition penalty;
-// rep is the response's data.Repetition when that is penalised, else 0.
+// rep is the response's data.Repetition (data.StemRepetition with
+// RepetitionStems) when that is penalised, else 0.
 func (c RLConfig) objective(z, kl, logp float64, response string) (pen, rep float64) {
 	pen = z - c.KLCoef*kl - c.EntropyCoef*logp
 	if c.RepetitionCoef > 0 {
-		rep = data.Repetition(response)
+		if c.RepetitionStems {
+			rep = data.StemRepetition(response)
+		} else {
+			rep = data.Repetition(response)
+		}
 		pen -= c.RepetitionCoef * rep
 	}
 	return pen, rep

@@ -72,6 +72,10 @@ type RLEval struct {
 	// beside the control that on-topic repetition, the hack the ETHICS
 	// members share, shows in. Nil in runs written before it was measured.
 	Repetition *float64 `json:"repetition,omitempty"`
+	// StemRepetition is the same with content words compared by their
+	// first data.StemLen letters (data.StemRepetition), which also sees
+	// made-up variants of one stem. Nil in runs written before it.
+	StemRepetition *float64 `json:"stem_repetition,omitempty"`
 	// Checkpoint is the policy saved at this step ("" at step 0: the SFT
 	// policy itself).
 	Checkpoint string `json:"checkpoint,omitempty"`
@@ -445,12 +449,14 @@ func (r *rlRun) evaluate(ctx context.Context, step int, dir string) (RLEval, err
 	ev.KL, ev.KLSE = meanSE(kl)
 	ev.Tokens = float64(bs.tokens) / float64(len(ss))
 	ev.Stopped = float64(bs.stopped) / float64(len(ss))
-	var rep float64
+	var rep, stem float64
 	for i := range ss {
 		rep += data.Repetition(ss[i].ResponseText)
+		stem += data.StemRepetition(ss[i].ResponseText)
 	}
 	rep /= float64(len(ss))
-	ev.Repetition = &rep
+	stem /= float64(len(ss))
+	ev.Repetition, ev.StemRepetition = &rep, &stem
 	return ev, nil
 }
 

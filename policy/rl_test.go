@@ -222,6 +222,16 @@ func TestRLObjective(t *testing.T) {
 	if rep != 0.5 || math.Abs(pen-(base-4*0.5)) > 1e-12 {
 		t.Errorf("penalised: %v %v, want %v 0.5", pen, rep, base-2)
 	}
+	// By stems, made-up variants of "libra" repeat (2 of 3 content words);
+	// by words nothing does.
+	stems := "librarian libration librara"
+	if pen, rep := c.objective(1.5, 3, -2, stems); rep != 0 || pen != base {
+		t.Errorf("words, on stem variants: %v %v, want %v 0", pen, rep, base)
+	}
+	c.RepetitionStems = true
+	if pen, rep := c.objective(1.5, 3, -2, stems); math.Abs(rep-2.0/3) > 1e-12 || math.Abs(pen-(base-4*2.0/3)) > 1e-12 {
+		t.Errorf("stems: %v %v, want %v %v", pen, rep, base-4*2.0/3, 2.0/3)
+	}
 }
 
 // TestRLRepetitionPenalty: a run with the penalty logs the responses' mean
@@ -259,10 +269,13 @@ func TestRLRepetitionPenalty(t *testing.T) {
 	if raw, err = os.ReadFile(filepath.Join(dir, "plain", trainLogFile)); err != nil || bytes.Contains(raw, []byte("repetition")) {
 		t.Errorf("a run without the penalty logs the repetition of its steps (%v)", err)
 	}
-	// Every evaluation measures it, penalty or not.
+	// Every evaluation measures it, penalty or not, by words and by stems
+	// (never fewer repeats by stems).
 	for _, e := range plain.Evals {
 		if e.Repetition == nil || *e.Repetition < 0 || *e.Repetition > 1 {
 			t.Errorf("evaluation at step %d: repetition %v", e.Step, e.Repetition)
+		} else if e.StemRepetition == nil || *e.StemRepetition < *e.Repetition || *e.StemRepetition > 1 {
+			t.Errorf("evaluation at step %d: stem repetition %v (words %v)", e.Step, e.StemRepetition, *e.Repetition)
 		}
 	}
 	if raw, err = os.ReadFile(filepath.Join(dir, "pen", "rl.json")); err != nil || !bytes.Contains(raw, []byte(`"repetition_coef": 5`)) {
@@ -281,6 +294,7 @@ func TestRLConfigValidate(t *testing.T) {
 		func(c *RLConfig) { c.KLCoef = -1 },
 		func(c *RLConfig) { c.RepetitionCoef = -0.5 },
 		func(c *RLConfig) { c.RepetitionCoef = math.NaN() },
+		func(c *RLConfig) { c.RepetitionStems = true },
 		func(c *RLConfig) { c.SaveEvery = 0 },
 		func(c *RLConfig) { c.Sample.MaxTokens = 0 },
 	}

@@ -30,7 +30,7 @@ leave-one-out baseline (RLOO: each sample's baseline is the mean penalised
 reward of the other --samples-per-prompt samples of its prompt), a
 KL(policy || SFT) penalty of weight --kl, an optional entropy bonus, an
 optional model-free penalty on repeated content words (--repetition-penalty,
-off by default), AdamW with
+off by default; --repetition-stems to count repeated stems), AdamW with
 gradient clipping. The proxy reward is normalised by its mean and standard
 deviation over the SFT policy's evaluation samples, so --kl means the same
 for every reward. The first --eval-prompts prompts are held out for
@@ -110,6 +110,7 @@ Rewards: best, member:K, ens:M, warm:M (of a --sweep), rm:PATH, gold.`,
 	fs.Float64Var(&cfg.KLCoef, "kl", cfg.KLCoef, "KL(policy || SFT) penalty weight alpha (per nat, in normalised reward units)")
 	fs.Float64Var(&cfg.EntropyCoef, "entropy", cfg.EntropyCoef, "entropy bonus weight beta")
 	fs.Float64Var(&cfg.RepetitionCoef, "repetition-penalty", 0, "weight (normalised reward units) of a penalty on the share of a response's content words that repeat an earlier one (0: none)")
+	fs.BoolVar(&cfg.RepetitionStems, "repetition-stems", false, "make --repetition-penalty count content words that repeat an earlier one's first 5 letters (made-up variants of one stem too)")
 	fs.Float64Var(&cfg.Train.LR, "lr", cfg.Train.LR, "AdamW learning rate")
 	fs.Float64Var(&cfg.Train.MinLR, "min-lr", cfg.Train.MinLR, "learning rate at the end of the decay")
 	fs.Var(decayFlag{&cfg.Train.Decay}, "decay", "schedule after warm-up: constant, cosine or linear")
