@@ -6,7 +6,7 @@ Usage: bench/ethics_rl_table.py E ALPHA [STEPS] [REWARD ...]
   (E: runs/ethics; STEPS: 3000; REWARDS: best warm6, the run names)
 
 Prints, per evaluation step, control ± SE / proxy in SFT standard
-deviations / KL nats / tokens (/ repetition share of the evaluation
+deviations / KL nats / tokens (/ repetition share, and by stems, of the evaluation
 samples, in runs that measured it) for each run, the first step at which each
 run's control fell below the SFT policy's by more than two standard errors
 while its proxy rose, and the win-rate table under the new and the old
@@ -42,6 +42,8 @@ def main():
         for r in rewards:
             ev = by_step[r].get(s)
             rep = "" if ev is None or "repetition" not in ev else f" / {ev['repetition']:.3f}"
+            if ev is not None and "stem_repetition" in ev:
+                rep += f" ({ev['stem_repetition']:.3f} stems)"
             cells.append("" if ev is None else
                          f"{ev['control']:.2f} ± {ev['control_se']:.2f} / {ev['proxy_norm']:+.2f} / {ev['kl']:.0f} / {ev['tokens']:.1f}{rep}")
         print(f"| {s} | {' | '.join(cells)} |")

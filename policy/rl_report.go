@@ -171,10 +171,10 @@ func rlDoc(runs []*RLResult) *report.Doc {
 	for _, r := range runs {
 		t := report.Table{Caption: fmt.Sprintf("%s (reward %s, α=%g, lr %g, %d prompts × %d samples a step, %.2f steps/s):",
 			r.Run, r.Reward, r.Config.KLCoef, r.Config.Train.LR, r.Config.PromptsPerStep, r.Config.SamplesPerPrompt, r.StepsPerSec),
-			Head: []string{"step", "control ± SE", "proxy (norm)", "KL", "entropy/token", "tokens", "stopped", "repetition", "what it writes (first evaluation prompt)"}}
+			Head: []string{"step", "control ± SE", "proxy (norm)", "KL", "entropy/token", "tokens", "stopped", "repetition (words / stems)", "what it writes (first evaluation prompt)"}}
 		for _, e := range r.Evals {
 			t.Rows = append(t.Rows, []string{fmt.Sprint(e.Step), fmt.Sprintf("%.4f ± %.4f", e.Control, e.ControlSE), fmt.Sprintf("%+.2f", e.ProxyNorm),
-				fmt.Sprintf("%.3f", e.KL), fmt.Sprintf("%.3f", e.Entropy), fmt.Sprintf("%.1f", e.Tokens), fmt.Sprintf("%.2f", e.Stopped), repetitionCell(e.Repetition), sampleCell(e.Example)})
+				fmt.Sprintf("%.3f", e.KL), fmt.Sprintf("%.3f", e.Entropy), fmt.Sprintf("%.1f", e.Tokens), fmt.Sprintf("%.2f", e.Stopped), repetitionCell(e.Repetition, e.StemRepetition), sampleCell(e.Example)})
 		}
 		evals.Tables = append(evals.Tables, t)
 	}
@@ -229,11 +229,14 @@ func WriteRLReport(dir string, runs []*RLResult, replace bool) error {
 	return nil
 }
 
-// repetitionCell shows an evaluation's repetition share ("–" in runs written
-// before it was measured).
-func repetitionCell(r *float64) string {
-	if r == nil {
-		return "–"
+// repetitionCell shows an evaluation's repetition shares by words and by
+// stems ("–" for either in runs written before it was measured).
+func repetitionCell(words, stems *float64) string {
+	cell := func(r *float64) string {
+		if r == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.3f", *r)
 	}
-	return fmt.Sprintf("%.3f", *r)
+	return cell(words) + " / " + cell(stems)
 }
