@@ -6,7 +6,9 @@
 #
 # Usage: bench/ethics_stems.sh E RUN [STEP ...]
 #   E: runs/ethics; RUN: a run under E/policy (rl3000-a0.03-rp30-warm6) or
-#   "sft"; STEP: checkpoint steps (default 250 1000 3000).
+#   "sft"; STEP: checkpoint steps (default 250 1000 3000). WARM: the warm
+#   binary (default: warm on PATH; e.g. WARM=runs/ethics/policy/warm, which
+#   bench/ethics_rl.sh builds).
 # Samples the first 128 prompts of E/policy/prompts.jsonl, 2 samples each,
 # 40 tokens, seed 1 (`warm generate`), and prints for each step the share of
 # words of five letters or more that repeat an earlier one of the same
