@@ -41,11 +41,14 @@ for line in sys.stdin:
 print(f"{sys.argv[1]}\twords={n}\tword={word / max(n, 1):.3f}\tstem={stem / max(n, 1):.3f}")
 ' "$1"
 }
+# stems MODEL LABEL samples MODEL and prints LABEL's shares.
+stems() {
+	$W generate --model "$1" --prompts "$prompts" --n 2 --max-tokens 40 --seed 1 --json 2>/dev/null | measure "$2"
+}
 if [ "$RUN" = sft ]; then
-	$W generate --model "$E/sft" --prompts "$prompts" --n 2 --max-tokens 40 --seed 1 --json 2>/dev/null | measure "sft"
+	stems "$E/sft" sft
 	exit
 fi
 for s in "${STEPS[@]}"; do
-	ck=$(printf '%s/%s/checkpoints/step-%06d' "$P" "$RUN" "$s")
-	$W generate --model "$ck" --prompts "$prompts" --n 2 --max-tokens 40 --seed 1 --json 2>/dev/null | measure "$RUN step $s"
+	stems "$(printf '%s/%s/checkpoints/step-%06d' "$P" "$RUN" "$s")" "$RUN step $s"
 done
