@@ -22,7 +22,7 @@
 //
 // Rewards opens a sweep manifest, ranks its members (by the experiment's
 // results.json, else by accuracy on the ood_dev set) and parses reward specs:
-// "best", "member:K", "ens:M", "warm:M", "rm:PATH", "gold".
+// "best", "member:K", "ens:M", "warm:M", "rm:PATH", "fluency:PATH", "gold".
 //
 // Rewards of different models live on different scales. Best-of-N needs only
 // the argmax per prompt; RL normalises the proxy reward by its mean and

@@ -200,6 +200,41 @@ func (r *TextRM) Score(ctx context.Context, b *Batch) ([]float64, error) {
 	return out, nil
 }
 
+// Fluency is a control that is not a reward model: a language model's mean
+// log-probability per token of each response given its prompt
+// (scorer.Fluency), the texts re-encoded with the language model's own
+// tokenizer. Spec fluency:PATH.
+type Fluency struct {
+	name string
+	F    *scorer.Fluency
+}
+
+// LoadFluency loads the language-model checkpoint in dir as a fluency
+// judge named name.
+func LoadFluency(name, dir string) (*Fluency, error) {
+	f, err := scorer.LoadFluency(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reward %s: %w", name, err)
+	}
+	return &Fluency{name: name, F: f}, nil
+}
+
+// Name implements Reward.
+func (r *Fluency) Name() string { return r.name }
+
+// Score implements Reward.
+func (r *Fluency) Score(ctx context.Context, b *Batch) ([]float64, error) {
+	prompts, resps := make([]string, len(b.Items)), make([]string, len(b.Items))
+	for i, it := range b.Items {
+		prompts[i], resps[i] = it.PromptText, it.ResponseText
+	}
+	s, err := r.F.Score(ctx, prompts, resps)
+	if err != nil {
+		return nil, fmt.Errorf("reward %s: %w", r.name, err)
+	}
+	return s, nil
+}
+
 // Ensemble is ENS: the mean of its members' rewards (the prediction
 // ensemble of the paper).
 type Ensemble struct {

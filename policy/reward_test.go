@@ -2,17 +2,26 @@ package policy
 
 import (
 	"context"
+	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/warm-rm/warm/checkpoint"
 	"github.com/warm-rm/warm/data/synth"
 )
 
 // encodedItems are items whose token ids are the tokenizer's encoding of
 // their texts (so the token path and the text path of RM agree).
 func encodedItems(f *fixture, responses []string) *Batch {
+	return encodedPairs(f, f.prompts, responses)
+}
+
+// encodedPairs is encodedItems with its own prompts (prompts[i % len]).
+func encodedPairs(f *fixture, prompts, responses []string) *Batch {
 	b := &Batch{Tokenizer: f.tok}
 	for i, r := range responses {
-		p := f.prompts[i%len(f.prompts)]
+		p := prompts[i%len(prompts)]
 		it := Item{PromptText: p, ResponseText: r}
 		for _, id := range f.tok.Encode(p) {
 			it.Prompt = append(it.Prompt, int32(id))
@@ -129,6 +138,52 @@ func TestParseSpecs(t *testing.T) {
 	for _, bad := range []string{"best", "ens:x", "warm", "foo:1", "rm:", "rm:/nonexistent"} {
 		if _, err := rs.Parse(bad); err == nil {
 			t.Errorf("spec %q accepted", bad)
+		}
+	}
+}
+
+// TestFluencyReward: fluency:DIR scores a batch by the language model's
+// mean log-probability per response token, the same that the policy's own
+// log-probabilities (a full forward pass, not the judge's decoder) give
+// when the judge is the policy's model; and bad specs are named.
+func TestFluencyReward(t *testing.T) {
+	f := getFixture(t)
+	p := f.policy(t)
+	dir := filepath.Join(t.TempDir(), "judge")
+	if err := checkpoint.Save(dir, &checkpoint.Checkpoint{Model: p.Model, Tokenizer: f.tok, Meta: checkpoint.Meta{Role: checkpoint.RoleBase}}, false); err != nil {
+		t.Fatal(err)
+	}
+	rs := NewRewards()
+	r, err := rs.Parse("fluency:" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name() != "fluency-judge" {
+		t.Errorf("name %q", r.Name())
+	}
+	// Prompts short enough for the policy's context (the judge would cut
+	// longer ones; LogProbs refuses them).
+	b := encodedPairs(f, []string{"one", "two words", "three short words"}, []string{" a b c", " the the the the", " x"})
+	got, err := r.Score(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := make([]Sample, len(b.Items))
+	for i, it := range b.Items {
+		ss[i] = Sample{Item: it, Stopped: true} // the actions: the response and EOS, as the judge reads it
+	}
+	lp, err := LogProbs(context.Background(), p.Model, ss, f.tok.EOS(), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ss {
+		if want := lp[i] / float64(len(ss[i].Response)+1); math.Abs(got[i]-want) > 1e-5 {
+			t.Errorf("item %d: fluency %.7f, log-probabilities give %.7f", i, got[i], want)
+		}
+	}
+	for spec, want := range map[string]string{"fluency:": "fluency needs a language-model checkpoint", "fluency:" + t.TempDir(): "fluency judge"} {
+		if _, err := rs.Parse(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", spec, err, want)
 		}
 	}
 }

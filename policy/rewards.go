@@ -310,6 +310,8 @@ func (rs *Rewards) ENS(M int) (*Ensemble, error) {
 //	ens:M        ENS(M): mean reward of the top M members
 //	warm:M       WARM(M): weight average of the top M members
 //	rm:PATH      any reward-model checkpoint directory
+//	fluency:PATH a language model's mean log-probability per response token
+//	             (a control that is not a reward model; scorer.Fluency)
 //	http://HOST:PORT  a reward served by warm serve
 //	gold         the synthetic task's gold reward
 //
@@ -384,8 +386,13 @@ func (rs *Rewards) parse(spec string) (Reward, error) {
 			return LoadTextRM(name, arg)
 		}
 		return LoadRM(name, arg)
+	case "fluency":
+		if !hasArg || arg == "" {
+			return nil, errors.New("fluency needs a language-model checkpoint directory (fluency:PATH)")
+		}
+		return LoadFluency("fluency-"+filepath.Base(filepath.Clean(arg)), arg)
 	}
-	return nil, fmt.Errorf("unknown kind %q (best, member:K, ens:M, warm:M, rm:PATH, http://HOST:PORT, gold)", kind)
+	return nil, fmt.Errorf("unknown kind %q (best, member:K, ens:M, warm:M, rm:PATH, fluency:PATH, http://HOST:PORT, gold)", kind)
 }
 
 // Named is a reward under another name (the same scores).

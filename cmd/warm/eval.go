@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -53,7 +54,21 @@ type pairedRow struct {
 // what scores pairs with it: warm's GPT-2 reward models through the
 // pipeline's layout (cut from the left to maxLen tokens, 0 for the model's
 // context), other families through package scorer.
+//
+// fluency:DIR scores with a language model instead (scorer.Fluency: the
+// mean log-probability per response token), a control to check against
+// the same pairs.
 func pairScorer(dir string, maxLen int) (func(context.Context, []data.Pair) ([]float32, []float32, error), error) {
+	if lmDir, ok := strings.CutPrefix(dir, "fluency:"); ok {
+		if maxLen != 0 {
+			return nil, fmt.Errorf("eval: --max-len cuts reward models' sequences; the fluency judge %s cuts only what exceeds its context", lmDir)
+		}
+		f, err := scorer.LoadFluency(lmDir)
+		if err != nil {
+			return nil, err
+		}
+		return f.ScorePairs, nil
+	}
 	typ, err := checkpoint.ModelType(dir)
 	if err != nil {
 		return nil, err
@@ -102,7 +117,11 @@ per model and file: pairwise accuracy (a tie counts as not correct and is
 reported separately) with its standard error, the mean margin
 r(chosen) - r(rejected), and reward statistics. With several models, also
 the paired difference of per-pair correctness between the first model and
-each other one, with its standard error. --json writes every number.`,
+each other one, with its standard error. --json writes every number.
+
+--model fluency:DIR judges the same pairs by a language model's likelihood
+instead: the mean log-probability per response token given the prompt (no
+reward model; e.g. whether a control prefers fluent text to degenerate).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(models) == 0 {
@@ -164,7 +183,7 @@ each other one, with its standard error. --json writes every number.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringSliceVar(&models, "model", nil, "reward-model checkpoint (repeatable)")
+	fs.StringSliceVar(&models, "model", nil, "reward-model checkpoint, or fluency:DIR for a language model's mean log-probability per response token (repeatable)")
 	fs.StringVar(&jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.IntVar(&maxLen, "max-len", 0, "maximum tokens per sequence (default: the model's context)")
 	fs.BoolVar(&skipBad, "skip-bad", false, "skip malformed records (they are counted) instead of failing")

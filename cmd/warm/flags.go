@@ -199,7 +199,7 @@ func (pf *policyFlags) add(fs *pflag.FlagSet, sweepFlags bool) {
 	}
 	fs.StringVar(&pf.prompts, "prompts", "", "prompt JSONL file ({\"prompt\": ...} a line; e.g. DIR/data/prompts.jsonl)")
 	fs.IntVar(&pf.maxPrompts, "max-prompts", 0, "use the first N prompts (0: all)")
-	fs.StringVar(&pf.control, "control", "gold", "control reward: gold (synthetic task) or rm:PATH (a control RM)")
+	fs.StringVar(&pf.control, "control", "gold", "control reward: gold (synthetic task), rm:PATH (a control RM) or fluency:PATH (a language model's mean log-probability per response token)")
 }
 
 // loadPrompts reads the prompt texts.

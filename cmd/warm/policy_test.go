@@ -174,6 +174,30 @@ func TestPolicyCommands(t *testing.T) {
 			t.Errorf("%s and %s differ:\n%s\n%s", pair[0], pair[1], one, both)
 		}
 	}
+	// A language model's likelihood as the judge (fluency:DIR): mean
+	// log-probabilities, so every control mean is negative.
+	wr("-o", p("wr-fl"), "--also-control", "fluency:"+p("sft")+"="+p("wr-fl-judge"))
+	var fl policy.RunsTable
+	raw, _ = os.ReadFile(p("wr-fl-judge/winrate.json"))
+	if err := json.Unmarshal(raw, &fl); err != nil || fl.Control != "fluency-sft" || len(fl.Rows) != 2 ||
+		fl.Rows[1].AvsB.ControlA >= 0 || fl.Rows[1].AvsB.ControlB >= 0 || fl.Rows[0].AvsSFT == nil {
+		t.Errorf("winrate judged by fluency:sft: %+v: %v", fl, err)
+	}
+	// warm eval with the same judge on preference pairs.
+	if out, err := runCmd(t, newEvalCmd(), "--model", "fluency:"+p("sft"), "--model", p("sweep/members/member-01"), p("data/test.jsonl"), "--json", p("eval-fl.json")); err != nil {
+		t.Errorf("eval --model fluency:: %v\n%s", err, out)
+	}
+	raw, _ = os.ReadFile(p("eval-fl.json"))
+	var ev struct {
+		Results []evalRow   `json:"results"`
+		Paired  []pairedRow `json:"paired"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Results) != 2 || len(ev.Paired) != 1 || ev.Results[0].Summary.Chosen.Mean >= 0 {
+		t.Errorf("eval judged by fluency: %s: %v", raw, err)
+	}
+	if _, err := runCmd(t, newEvalCmd(), "--model", "fluency:"+p("sft"), "--max-len", "8", p("data/test.jsonl")); err == nil || !strings.Contains(err.Error(), "--max-len") {
+		t.Errorf("eval fluency with --max-len: %v", err)
+	}
 	if one, _ := os.ReadFile(p("wr/winrate.json")); bytes.Equal(one, func() []byte { b, _ := os.ReadFile(p("wr-rm/winrate.json")); return b }()) {
 		t.Error("the two controls gave the same table: the test cannot tell them apart")
 	}
