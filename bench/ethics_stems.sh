@@ -10,10 +10,12 @@
 #   binary (default: warm on PATH; e.g. WARM=runs/ethics/policy/warm, which
 #   bench/ethics_rl.sh builds).
 # Samples the first 128 prompts of E/policy/prompts.jsonl, 2 samples each,
-# 40 tokens, seed 1 (`warm generate`), and prints for each step the share of
-# words of five letters or more that repeat an earlier one of the same
-# response exactly (word) and that share a five-letter start with an earlier
-# one (stem). Model-free; SFT's samples are the reference.
+# 40 tokens, seed 1 (`warm generate`), and prints for each step `warm data
+# repetition` of the samples: the mean share of a response's content words
+# that repeat an earlier one exactly (data.Repetition, what RL records and
+# penalises) and that share their first five letters with an earlier one
+# (data.StemRepetition), ± standard errors. Model-free; SFT's samples are the
+# reference.
 set -euo pipefail
 E=${1:?usage: ethics_stems.sh E RUN [STEP ...]}
 RUN=${2:?usage: ethics_stems.sh E RUN [STEP ...]}
@@ -23,27 +25,13 @@ STEPS=("$@")
 W=${WARM:-warm}
 P=$E/policy
 prompts=$(mktemp)
-trap 'rm -f "$prompts"' EXIT
+samples=$(mktemp)
+trap 'rm -f "$prompts" "$samples"' EXIT
 head -128 "$P/prompts.jsonl" >"$prompts"
-measure() {
-	python3 -c '
-import json, re, sys
-n = word = stem = 0
-for line in sys.stdin:
-    words = [w for w in re.findall(r"[a-z]+", json.loads(line)["response"].lower()) if len(w) >= 5]
-    seen, starts = set(), set()
-    for w in words:
-        n += 1
-        word += w in seen
-        stem += w[:5] in starts
-        seen.add(w)
-        starts.add(w[:5])
-print(f"{sys.argv[1]}\twords={n}\tword={word / max(n, 1):.3f}\tstem={stem / max(n, 1):.3f}")
-' "$1"
-}
 # stems MODEL LABEL samples MODEL and prints LABEL's shares.
 stems() {
-	$W generate --model "$1" --prompts "$prompts" --n 2 --max-tokens 40 --seed 1 --json 2>/dev/null | measure "$2"
+	$W generate --model "$1" --prompts "$prompts" --n 2 --max-tokens 40 --seed 1 --json 2>/dev/null >"$samples"
+	printf '%s\t%s\n' "$2" "$($W data repetition "$samples" | tail -1 | awk '{print "words=" $3 " ±" $4 "\tstems=" $5 " ±" $6}')"
 }
 if [ "$RUN" = sft ]; then
 	stems "$E/sft" sft

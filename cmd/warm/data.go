@@ -27,7 +27,7 @@ func newDataCmd() *cobra.Command {
 ('warm data stats'), or pair fluent texts with degenerate versions of them
 ('warm data degenerate').`,
 	}
-	cmd.AddCommand(newDataSynthCmd(), newDataStatsCmd(), newDataDegenerateCmd())
+	cmd.AddCommand(newDataSynthCmd(), newDataStatsCmd(), newDataDegenerateCmd(), newDataRepetitionCmd())
 	return cmd
 }
 

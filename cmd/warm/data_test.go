@@ -121,3 +121,34 @@ func TestDataDegenerate(t *testing.T) {
 		t.Fatalf("all too short: %v", err)
 	}
 }
+
+// TestDataRepetition: warm data repetition gives the mean of data.Repetition
+// and data.StemRepetition over a file's responses, and names a bad line.
+func TestDataRepetition(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "samples.jsonl")
+	// Words: 0 and 1/4 (library again); stems: 0 and 2/4 (librarian and
+	// library again share "libra"; "libru" is new).
+	lines := `{"prompt":"p","response":" I walked to the park."}` + "\n\n" +
+		`{"response":" library librarian librule library"}` + "\n"
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runData(t, "repetition", "--json", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []repetitionRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("%s: %v", out, err)
+	}
+	r := rows[0]
+	if r.Responses != 2 || r.Words != 0.125 || r.Stems != 0.25 || r.WordsSE == 0 {
+		t.Errorf("%+v, want 2 responses, words 0.125, stems 0.25", r)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"response":" a"}`+"\n"+`{"text":"b"}`+"\n"), 0o644)
+	if _, err := runData(t, "repetition", bad); err == nil || !strings.Contains(err.Error(), "bad.jsonl:2: no \"response\"") {
+		t.Errorf("a line without a response: %v", err)
+	}
+}
