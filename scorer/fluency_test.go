@@ -97,30 +97,41 @@ func TestFluencyMatchesPrefixes(t *testing.T) {
 }
 
 // TestFluencyCutsFromTheLeft: a pair longer than the context is cut from
-// the left, and a batch whose rows would not fit side by side is scored
-// row by row with the same result.
+// the left, ending with EOS; a batch whose rows would not fit side by side
+// in a decoder is scored row by row (the Llama family), with the scores
+// that recomputing every prefix gives.
 func TestFluencyCutsFromTheLeft(t *testing.T) {
-	f, err := LoadFluency(writeGPT2LM(t, 16))
-	if err != nil {
+	llamaDir := filepath.Join(t.TempDir(), "llama")
+	if err := llamatest.Write(llamaDir, llamatest.Options{Family: "llama", CausalLM: true, Vocab: 700, Tokenizer: "../tokenizer/testdata/llama3_bpe.json", Seed: 6}); err != nil {
 		t.Fatal(err)
 	}
-	long := strings.Repeat(" the cat sat on the mat", 4)
-	c, r, err := f.encode("a dog ate the bone", long)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(c)+len(r) != 16 || len(c) != 1 || r[len(r)-1] != int32(f.LM.EOS) {
-		t.Fatalf("cut to %d context + %d response tokens %v, want 1 + 15 ending with EOS", len(c), len(r), r)
-	}
-	prompts := []string{"a dog ate the bone and the cat", "i"}
-	resps := []string{" sat", long}
-	got, err := f.Score(context.Background(), prompts, resps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range prompts {
-		if want := bruteFluency(t, f, prompts[i], resps[i]); math.Abs(got[i]-want) > 1e-5 {
-			t.Errorf("item %d: %.7f, prefixes give %.7f", i, got[i], want)
+	for _, c := range []struct {
+		dir     string
+		repeats int
+	}{{writeGPT2LM(t, 16), 4}, {llamaDir, 60}} {
+		f, err := LoadFluency(c.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maxLen := f.LM.Model.MaxLen()
+		long := strings.Repeat(" the cat sat on the mat", c.repeats)
+		ctx, resp, err := f.encode("a dog ate the bone", long)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ctx)+len(resp) != maxLen || len(ctx) != 1 || resp[len(resp)-1] != int32(f.LM.EOS) {
+			t.Fatalf("%s: cut to %d context + %d response tokens, want 1 + %d ending with EOS", f.LM.Family, len(ctx), len(resp), maxLen-1)
+		}
+		prompts := []string{"a dog ate the bone and the cat", "i"}
+		resps := []string{" sat", long}
+		got, err := f.Score(context.Background(), prompts, resps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range prompts {
+			if want := bruteFluency(t, f, prompts[i], resps[i]); math.Abs(got[i]-want) > 1e-5 {
+				t.Errorf("%s item %d: %.7f, prefixes give %.7f", f.LM.Family, i, got[i], want)
+			}
 		}
 	}
 }
