@@ -83,21 +83,28 @@ def winrates(p, steps, alpha, a, b, la, lb):
             rows.append((name, load(path)))
     if not rows:
         return
-    steps_w = [row["step"] for row in rows[0][1]["rows"]]
+    # Controls may have judged different steps (--steps): one column a step
+    # any of them judged, blank where one did not.
+    steps_w = sorted({r["step"] for _, w in rows for r in w["rows"]})
     print("| step | " + " | ".join(str(s) for s in steps_w) + " |")
     print("|---|" + "---|" * len(steps_w))
+    fmt = lambda x: f"{x['win_rate']:.3f} ± {x['se']:.3f}" if x else ""
     for name, w in rows:
-        fmt = lambda x: f"{x['win_rate']:.3f} ± {x['se']:.3f}" if x else ""
-        print(f"| {la} vs {lb}, {name} | " + " | ".join(fmt(r["a_vs_b"]) for r in w["rows"]) + " |")
-        print(f"| {la} vs SFT, {name} | " + " | ".join(fmt(r.get("a_vs_sft")) for r in w["rows"]) + " |")
-        print(f"| {lb} vs SFT, {name} | " + " | ".join(fmt(r.get("b_vs_sft")) for r in w["rows"]) + " |")
-    # Repetition needs no model: the same samples under every control.
-    w = rows[0][1]
+        at = {r["step"]: r for r in w["rows"]}
+        cells = lambda key: " | ".join(fmt(at[s].get(key)) if s in at else "" for s in steps_w)
+        print(f"| {la} vs {lb}, {name} | " + cells("a_vs_b") + " |")
+        print(f"| {la} vs SFT, {name} | " + cells("a_vs_sft") + " |")
+        print(f"| {lb} vs SFT, {name} | " + cells("b_vs_sft") + " |")
+    # Repetition needs no model: the same samples under every control; read
+    # from the table with the most steps.
+    w = max((w for _, w in rows), key=lambda w: len(w["rows"]))
     if "repetition_a" in w["rows"][0]["a_vs_b"]:
+        at = {r["step"]: r for r in w["rows"]}
         rep = lambda x, k: f"{x[k]:.3f}" if x else ""
-        print(f"| repetition, {la} | " + " | ".join(rep(r["a_vs_b"], "repetition_a") for r in w["rows"]) + " |")
-        print(f"| repetition, {lb} | " + " | ".join(rep(r["a_vs_b"], "repetition_b") for r in w["rows"]) + " |")
-        print("| repetition, SFT | " + " | ".join(rep(r.get("a_vs_sft"), "repetition_b") for r in w["rows"]) + " |")
+        cells = lambda key, k: " | ".join(rep(at[s].get(key), k) if s in at else "" for s in steps_w)
+        print(f"| repetition, {la} | " + cells("a_vs_b", "repetition_a") + " |")
+        print(f"| repetition, {lb} | " + cells("a_vs_b", "repetition_b") + " |")
+        print("| repetition, SFT | " + cells("a_vs_sft", "repetition_b") + " |")
     print()
 
 if __name__ == "__main__":
