@@ -272,7 +272,11 @@ func (c RLConfig) objective(z, kl, logp float64, response string) (pen, rep floa
 // weighted sum of token losses by the number of non-zero weights; the
 // weights undo that. With every advantage zero there is no gradient.
 func policyGradient(m *model.Model, ss []Sample, adv []float64, eos int) (float64, error) {
-	lb, err := makeLMBatch(ss, eos, m.Config.PadID)
+	prompts, acts, err := promptsAndActions(ss, eos)
+	if err != nil {
+		return 0, err
+	}
+	lb, err := model.NewContinuations(prompts, acts, m.Config.PadID)
 	if err != nil {
 		return 0, err
 	}
@@ -280,7 +284,7 @@ func policyGradient(m *model.Model, ss []Sample, adv []float64, eos int) (float6
 	nnz := 0
 	for b := 0; b < B; b++ {
 		if adv[b] != 0 {
-			nnz += lb.n[b]
+			nnz += lb.N[b]
 		}
 	}
 	if nnz == 0 {
@@ -288,11 +292,11 @@ func policyGradient(m *model.Model, ss []Sample, adv []float64, eos int) (float6
 	}
 	for b := 0; b < B; b++ {
 		w := float32(adv[b] * float64(nnz) / float64(B))
-		for t := lb.first[b]; t < lb.first[b]+lb.n[b]; t++ {
-			lb.mask[b*lb.T+t] = w
+		for t := lb.First[b]; t < lb.First[b]+lb.N[b]; t++ {
+			lb.Mask[b*lb.T+t] = w
 		}
 	}
-	l, err := m.LMForward(lb.tokens, lb.B, lb.T, lb.targets, lb.mask, false, 0)
+	l, err := m.LMForward(lb.Tokens, lb.B, lb.T, lb.Targets, lb.Mask, false, 0)
 	if err != nil {
 		return 0, fmt.Errorf("policy-gradient loss: %w", err)
 	}

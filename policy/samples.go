@@ -210,73 +210,37 @@ func (p *Policy) Items(ss []Sample) *Batch {
 	return b
 }
 
-// lmBatch is a teacher-forced batch of (prompt, actions) sequences: inputs
-// are the sequence minus its last token, targets the sequence shifted by
-// one, and the weights pick the positions that predict an action.
-type lmBatch struct {
-	B, T            int
-	tokens, targets []int32
-	mask            []float32 // 1 at action positions
-	first, n        []int     // first action position and action count per row
-}
-
-func makeLMBatch(ss []Sample, eos, pad int) (*lmBatch, error) {
-	lb := &lmBatch{B: len(ss), first: make([]int, len(ss)), n: make([]int, len(ss))}
-	for _, s := range ss {
-		lb.T = max(lb.T, len(s.Prompt)+len(s.Response))
-	}
-	lb.T = max(lb.T, 1)
-	lb.tokens = make([]int32, lb.B*lb.T)
-	lb.targets = make([]int32, lb.B*lb.T)
-	lb.mask = make([]float32, lb.B*lb.T)
+// promptsAndActions returns each sample's prompt and actions (response,
+// and EOS when it stopped), as model.Continuations reads them.
+func promptsAndActions(ss []Sample, eos int) (prompts, acts [][]int32, err error) {
+	prompts, acts = make([][]int32, len(ss)), make([][]int32, len(ss))
 	for b := range ss {
-		s := &ss[b]
-		acts := s.Actions(eos)
-		if len(acts) == 0 {
-			return nil, fmt.Errorf("sample %d.%d has no tokens", s.PromptIndex, s.SampleIndex)
-		}
-		seq := make([]int32, 0, len(s.Prompt)+len(acts))
-		seq = append(append(seq, s.Prompt...), acts...)
-		row := lb.tokens[b*lb.T : (b+1)*lb.T]
-		trow := lb.targets[b*lb.T : (b+1)*lb.T]
-		for i := range row {
-			row[i] = int32(pad)
-		}
-		copy(row, seq[:len(seq)-1])
-		copy(trow, seq[1:])
-		lb.first[b], lb.n[b] = len(s.Prompt)-1, len(acts)
-		for t := lb.first[b]; t < lb.first[b]+lb.n[b]; t++ {
-			lb.mask[b*lb.T+t] = 1
+		prompts[b], acts[b] = ss[b].Prompt, ss[b].Actions(eos)
+		if len(acts[b]) == 0 {
+			return nil, nil, fmt.Errorf("sample %d.%d has no tokens", ss[b].PromptIndex, ss[b].SampleIndex)
 		}
 	}
-	return lb, nil
+	return prompts, acts, nil
 }
 
 // LogProbs returns log p(actions | prompt) of each sample under m, summed
 // over its action tokens (response and EOS), computed without dropout in
 // batches of batchSize.
 func LogProbs(ctx context.Context, m *model.Model, ss []Sample, eos, batchSize int) ([]float64, error) {
-	out := make([]float64, len(ss))
+	out := make([]float64, 0, len(ss))
 	for lo := 0; lo < len(ss); lo += batchSize {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := min(lo+batchSize, len(ss))
-		lb, err := makeLMBatch(ss[lo:hi], eos, m.Config.PadID)
+		prompts, acts, err := promptsAndActions(ss[lo:min(lo+batchSize, len(ss))], eos)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := m.LMForward(lb.tokens, lb.B, lb.T, lb.targets, lb.mask, false, 0); err != nil {
+		lp, err := m.ContinuationLogProbs(prompts, acts)
+		if err != nil {
 			return nil, fmt.Errorf("log-probabilities: %w", err)
 		}
-		tl := m.TokenLosses()
-		for b := 0; b < lb.B; b++ {
-			var s float64
-			for t := lb.first[b]; t < lb.first[b]+lb.n[b]; t++ {
-				s -= float64(tl[b*lb.T+t])
-			}
-			out[lo+b] = s
-		}
+		out = append(out, lp...)
 	}
 	return out, nil
 }

@@ -189,41 +189,15 @@ func (f *Fluency) meanLogProbs(ctxs, resps [][]int32) ([]float64, error) {
 	return sums, nil
 }
 
-// gpt2MeanLogProbs is meanLogProbs for warm's GPT-2 in one pass: every row
-// ctx ++ resp read at once (right-padded), the loss weights 1 at the
-// positions that predict a response token, each token's log-probability
-// read from the pass's per-token losses.
+// gpt2MeanLogProbs is meanLogProbs for warm's GPT-2 in one pass
+// (model.Model.ContinuationLogProbs), each sum divided by its tokens.
 func gpt2MeanLogProbs(m *model.Model, ctxs, resps [][]int32) ([]float64, error) {
-	B, T := len(ctxs), 0
-	for b := range ctxs {
-		T = max(T, len(ctxs[b])+len(resps[b])-1)
-	}
-	tokens := make([]int32, B*T)
-	targets := make([]int32, B*T)
-	mask := make([]float32, B*T)
-	for b := range ctxs {
-		seq := append(ctxs[b][:len(ctxs[b]):len(ctxs[b])], resps[b]...)
-		row := tokens[b*T : (b+1)*T]
-		for i := range row {
-			row[i] = int32(m.Config.PadID)
-		}
-		copy(row, seq[:len(seq)-1])
-		copy(targets[b*T:(b+1)*T], seq[1:])
-		for t := len(ctxs[b]) - 1; t < len(seq)-1; t++ {
-			mask[b*T+t] = 1
-		}
-	}
-	if _, err := m.LMForward(tokens, B, T, targets, mask, false, 0); err != nil {
+	out, err := m.ContinuationLogProbs(ctxs, resps)
+	if err != nil {
 		return nil, err
 	}
-	tl := m.TokenLosses()
-	out := make([]float64, B)
-	for b := range ctxs {
-		var s float64
-		for t := len(ctxs[b]) - 1; t < len(ctxs[b])+len(resps[b])-1; t++ {
-			s -= float64(tl[b*T+t])
-		}
-		out[b] = s / float64(len(resps[b]))
+	for b := range out {
+		out[b] /= float64(len(resps[b]))
 	}
 	return out, nil
 }
