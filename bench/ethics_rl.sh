@@ -19,9 +19,14 @@
 # on these small models two one-thread runs use two cores better than one
 # two-thread run after the other), RL_SEED (1: the seed of RL's sampling and
 # prompt order; any other seed writes its runs to rl<steps>-a<α>-s<seed>-*),
-# JUDGE (more control reward models, space-separated directories, to judge
-# the win rates with as well: each one's in <warm6 run>-vs-best-<its name>;
-# e.g. the control bench/ethics_control.sh trains with RM_KINDS=...,theme),
+# JUDGE (more controls to judge the win rates with as well, space-separated:
+# a control reward model's directory, or any control spec such as
+# fluency:DIR; each one's in <warm6 run>-vs-best-<its directory's name>, with
+# -fluency for a fluency: spec; e.g. the control bench/ethics_control.sh
+# trains with RM_KINDS=...,theme, and fluency:E/control/base),
+# VS_ENS (1: also the WARM(6) policy against ENS(6)'s, and ENS(6)'s against
+# the best member's, in <run>-vs-ens6* and <ens6 run>-vs-best*, when the runs
+# are there),
 # REP_PENALTY (0: off; else `warm rl --repetition-penalty`, a model-free
 # penalty on repeated content words in the objective, and the runs are named
 # rl<steps>-a<α>-rp<weight>-*), REP_STEMS (1: the penalty counts repeated
@@ -38,19 +43,17 @@ WIN_N=${WIN_N:-4}
 PARALLEL=${PARALLEL:-0}
 RL_SEED=${RL_SEED:-1}
 JUDGE=${JUDGE:-}
+VS_ENS=${VS_ENS:-0}
 REP_PENALTY=${REP_PENALTY:-0}
 REP_STEMS=${REP_STEMS:-0}
 # Seed 1 and no penalty keep the run names the documented figures use.
 tag="" pen=()
 [ "$RL_SEED" = 1 ] || tag="-s$RL_SEED"
 if [ "$REP_PENALTY" != 0 ]; then
-	if [ "$REP_STEMS" = 1 ]; then
-		tag="$tag-rps$REP_PENALTY"
-		pen=(--repetition-penalty "$REP_PENALTY" --repetition-stems)
-	else
-		tag="$tag-rp$REP_PENALTY"
-		pen=(--repetition-penalty "$REP_PENALTY")
-	fi
+	pen=(--repetition-penalty "$REP_PENALTY")
+	kind=rp
+	[ "$REP_STEMS" = 1 ] && kind=rps pen+=(--repetition-stems)
+	tag="$tag-$kind$REP_PENALTY"
 elif [ "$REP_STEMS" = 1 ]; then
 	echo "ethics_rl.sh: REP_STEMS=1 needs REP_PENALTY > 0" >&2
 	exit 2
@@ -63,6 +66,32 @@ done
 go build -o "$P/warm" ./cmd/warm
 W="$P/warm"
 head -4 "$P/prompts.jsonl" > "$P/sample_prompts.jsonl"
+
+# winrates A B: A's policy against B's at matched steps under the control
+# RM, the old control and each JUDGE, each written once to its own
+# directory (A-vs-<B's reward>[-judge]); the policies are sampled once for
+# all the controls still to judge (--also-control). Nothing when a run is
+# missing.
+winrates() {
+	local pa=$1 pb=$2 todo=() j spec name
+	[ -d "$pa" ] && [ -d "$pb" ] || return 0
+	local out=$pa-vs-${pb##*-}
+	[ -d "$out" ] || todo+=("rm:$C/rm=$out")
+	[ -d "$out-oldcontrol" ] || todo+=("rm:$P/control=$out-oldcontrol")
+	for j in $JUDGE; do
+		case $j in
+		fluency:*) spec=$j name=fluency ;;
+		*:*) spec=$j name=$(basename "${j#*:}") ;;
+		*) spec=rm:$j name=$(basename "$j") ;;
+		esac
+		[ -d "$out-$name" ] || todo+=("$spec=$out-$name")
+	done
+	[ ${#todo[@]} -gt 0 ] || return 0
+	local first=${todo[0]} also=() t
+	for t in "${todo[@]:1}"; do also+=(--also-control "$t"); done
+	"$W" winrate "$pa" "$pb" --sft "$E/sft" --control "${first%=*}" -o "${first##*=}" "${also[@]}" \
+		--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N"
+}
 
 for a in $ALPHAS; do
 	runs=() pids=()
@@ -93,25 +122,12 @@ for a in $ALPHAS; do
 	done
 	best=$P/rl${RL_STEPS}-a$a$tag-best
 	warm6=$P/rl${RL_STEPS}-a$a$tag-warm6
+	ens6=$P/rl${RL_STEPS}-a$a$tag-ens6
 	[ -d "$P/rl${RL_STEPS}-a$a$tag" ] || $W rl compare -o "$P/rl${RL_STEPS}-a$a$tag" "${runs[@]}"
-	if [ -d "$best" ] && [ -d "$warm6" ]; then
-		# The win rates under the control RM, the old control and each JUDGE,
-		# each written once to its own directory; the policies are sampled
-		# once for all the controls still to judge (--also-control).
-		todo=()
-		add() { [ -d "$1" ] || todo+=("rm:$2=$1"); }
-		add "$warm6-vs-best" "$C/rm"
-		add "$warm6-vs-best-oldcontrol" "$P/control"
-		for j in $JUDGE; do
-			add "$warm6-vs-best-$(basename "$j")" "$j"
-		done
-		if [ ${#todo[@]} -gt 0 ]; then
-			first=${todo[0]}
-			also=()
-			for t in "${todo[@]:1}"; do also+=(--also-control "$t"); done
-			$W winrate "$warm6" "$best" --sft "$E/sft" --control "${first%=*}" -o "${first##*=}" "${also[@]}" \
-				--prompts "$P/prompts.jsonl" --max-prompts "$WIN_PROMPTS" --n "$WIN_N"
-		fi
+	winrates "$warm6" "$best"
+	if [ "$VS_ENS" = 1 ]; then
+		winrates "$warm6" "$ens6"
+		winrates "$ens6" "$best"
 	fi
 done
 echo "ethics_rl.sh: done; see $P/rl${RL_STEPS}-a*/rl.md, $P/rl${RL_STEPS}-a*-warm6-vs-best*/winrate.md and each run's samples.txt"
