@@ -239,3 +239,30 @@ func (f *Fluency) ScorePairs(ctx context.Context, pairs []data.Pair) (chosen, re
 	}
 	return chosen, rejected, nil
 }
+
+// ScoreRecords returns the fluency of each record, in order: a
+// {"prompt", "response"} record is judged as a response to its prompt, a
+// {"text"} record as a response to an empty prompt (from the end-of-text
+// token, where a pre-trained document starts). Conversations and token ids
+// are refused: the judge reads text and applies no chat template. Every
+// record is checked before any is scored, and an error names its source.
+func (f *Fluency) ScoreRecords(ctx context.Context, records []Record) ([]float64, error) {
+	prompts := make([]string, len(records))
+	resps := make([]string, len(records))
+	for i, r := range records {
+		switch {
+		case r.Prompt != nil && r.Response != nil:
+			prompts[i], resps[i] = *r.Prompt, *r.Response
+		case r.Text != nil:
+			resps[i] = *r.Text
+		case r.Messages != nil:
+			return nil, fmt.Errorf("fluency judge %s: %s: a conversation; the judge reads a prompt and a response as text (no chat template): give {\"prompt\": ..., \"response\": ...}", f.Dir, r.Source)
+		default:
+			return nil, fmt.Errorf("fluency judge %s: %s: token ids; the judge reads text: give {\"prompt\": ..., \"response\": ...} or {\"text\": ...}", f.Dir, r.Source)
+		}
+		if _, _, err := f.encode(prompts[i], resps[i]); err != nil {
+			return nil, fmt.Errorf("fluency judge %s: %s: %w", f.Dir, r.Source, err)
+		}
+	}
+	return f.Score(ctx, prompts, resps)
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/warm-rm/warm/data/synth"
 	"github.com/warm-rm/warm/model"
 	"github.com/warm-rm/warm/policy"
+	"github.com/warm-rm/warm/scorer"
 	"github.com/warm-rm/warm/sweep"
 	"github.com/warm-rm/warm/tokenizer"
 	"github.com/warm-rm/warm/train"
@@ -197,6 +199,42 @@ func TestPolicyCommands(t *testing.T) {
 	}
 	if _, err := runCmd(t, newEvalCmd(), "--model", "fluency:"+p("sft"), "--max-len", "8", p("data/test.jsonl")); err == nil || !strings.Contains(err.Error(), "--max-len") {
 		t.Errorf("eval fluency with --max-len: %v", err)
+	}
+	// warm score with the same judge: one score a record, the judge's own.
+	recs := `{"prompt": "the cat", "response": " sat on the mat"}` + "\n" + `{"text": "a dog ate the bone", "id": 7}` + "\n"
+	if err := os.WriteFile(p("recs.jsonl"), []byte(recs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, newScoreCmd(), "--model", "fluency:"+p("sft"), p("recs.jsonl"), "-o", p("recs-fl.jsonl")); err != nil {
+		t.Fatalf("score --model fluency:: %v\n%s", err, out)
+	}
+	judge, err := scorer.LoadFluency(p("sft"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := judge.Score(context.Background(), []string{"the cat", ""}, []string{" sat on the mat", "a dog ate the bone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(p("recs-fl.jsonl"))
+	if lines := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(lines) != 2 ||
+		lines[0] != fmt.Sprintf(`{"reward": %s}`, strconv.FormatFloat(want[0], 'g', -1, 64)) ||
+		lines[1] != fmt.Sprintf(`{"reward": %s}`, strconv.FormatFloat(want[1], 'g', -1, 64)) {
+		t.Errorf("score --model fluency: wrote %q, the judge gives %v", raw, want)
+	}
+	for _, bad := range []struct{ rec, want string }{
+		{`{"messages": [{"role": "user", "content": "hi"}]}`, "recs-bad.jsonl:2: a conversation"},
+		{`{"input_ids": [1, 2]}`, "recs-bad.jsonl:2: token ids"},
+	} {
+		if err := os.WriteFile(p("recs-bad.jsonl"), []byte(`{"text": "fine"}`+"\n"+bad.rec+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runCmd(t, newScoreCmd(), "--model", "fluency:"+p("sft"), p("recs-bad.jsonl"), "-o", p("recs-bad-out.jsonl")); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("score --model fluency: on %s: %v, want an error naming %q", bad.rec, err, bad.want)
+		}
+		if _, err := os.Stat(p("recs-bad-out.jsonl")); !os.IsNotExist(err) {
+			t.Errorf("score --model fluency: on %s wrote its output", bad.rec)
+		}
 	}
 	if one, _ := os.ReadFile(p("wr/winrate.json")); bytes.Equal(one, func() []byte { b, _ := os.ReadFile(p("wr-rm/winrate.json")); return b }()) {
 		t.Error("the two controls gave the same table: the test cannot tell them apart")
