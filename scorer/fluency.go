@@ -90,10 +90,25 @@ func (f *Fluency) encode(prompt, response string) (ctx, resp []int32, err error)
 }
 
 // Score returns the mean log-probability per response token of each
-// (prompts[i], responses[i]).
+// (prompts[i], responses[i]). Every item is encoded and checked before any
+// is scored.
 func (f *Fluency) Score(ctx context.Context, prompts, responses []string) ([]float64, error) {
 	if len(prompts) != len(responses) {
 		return nil, fmt.Errorf("fluency judge %s: %d prompts for %d responses", f.Dir, len(prompts), len(responses))
+	}
+	return f.score(ctx, prompts, responses, func(i int) string { return fmt.Sprintf("item %d", i) })
+}
+
+// score is Score with each item's name in errors given by label: it
+// encodes every item once, then scores them in batches.
+func (f *Fluency) score(ctx context.Context, prompts, responses []string, label func(i int) string) ([]float64, error) {
+	ctxs, resps := make([][]int32, len(prompts)), make([][]int32, len(prompts))
+	for i := range prompts {
+		c, r, err := f.encode(prompts[i], responses[i])
+		if err != nil {
+			return nil, fmt.Errorf("fluency judge %s: %s: %w", f.Dir, label(i), err)
+		}
+		ctxs[i], resps[i] = c, r
 	}
 	bs := max(f.BatchSize, 1)
 	out := make([]float64, 0, len(prompts))
@@ -102,15 +117,7 @@ func (f *Fluency) Score(ctx context.Context, prompts, responses []string) ([]flo
 			return nil, err
 		}
 		hi := min(lo+bs, len(prompts))
-		ctxs, resps := make([][]int32, hi-lo), make([][]int32, hi-lo)
-		for i := lo; i < hi; i++ {
-			c, r, err := f.encode(prompts[i], responses[i])
-			if err != nil {
-				return nil, fmt.Errorf("fluency judge %s: item %d: %w", f.Dir, i, err)
-			}
-			ctxs[i-lo], resps[i-lo] = c, r
-		}
-		s, err := f.batch(ctxs, resps)
+		s, err := f.batch(ctxs[lo:hi], resps[lo:hi])
 		if err != nil {
 			return nil, fmt.Errorf("fluency judge %s, items %d-%d: %w", f.Dir, lo+1, hi, err)
 		}
@@ -221,15 +228,12 @@ func (f *Fluency) ScorePairs(ctx context.Context, pairs []data.Pair) (chosen, re
 	prompts := make([]string, 0, 2*len(pairs))
 	resps := make([]string, 0, 2*len(pairs))
 	for _, p := range pairs {
-		for i, r := range [2]string{p.Chosen, p.Rejected} {
-			if _, _, err := f.encode(p.Prompt, r); err != nil {
-				return nil, nil, fmt.Errorf("fluency judge %s: pair %d, %s: %w", f.Dir, p.ID, [2]string{"chosen", "rejected"}[i], err)
-			}
-		}
 		prompts = append(prompts, p.Prompt, p.Prompt)
 		resps = append(resps, p.Chosen, p.Rejected)
 	}
-	s, err := f.Score(ctx, prompts, resps)
+	s, err := f.score(ctx, prompts, resps, func(i int) string {
+		return fmt.Sprintf("pair %d, %s", pairs[i/2].ID, [2]string{"chosen", "rejected"}[i%2])
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -260,9 +264,6 @@ func (f *Fluency) ScoreRecords(ctx context.Context, records []Record) ([]float64
 		default:
 			return nil, fmt.Errorf("fluency judge %s: %s: token ids; the judge reads text: give {\"prompt\": ..., \"response\": ...} or {\"text\": ...}", f.Dir, r.Source)
 		}
-		if _, _, err := f.encode(prompts[i], resps[i]); err != nil {
-			return nil, fmt.Errorf("fluency judge %s: %s: %w", f.Dir, r.Source, err)
-		}
 	}
-	return f.Score(ctx, prompts, resps)
+	return f.score(ctx, prompts, resps, func(i int) string { return records[i].Source })
 }
