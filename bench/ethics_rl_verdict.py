@@ -5,10 +5,12 @@ bench/ethics_rl.sh or `warm winrate -o`), reads the win rate of A's policy
 against B's at each matched step under the three independent judges — the
 control RM (A-vs-B), the control that also saw theme
 (A-vs-B-rm-stutter-loop-babble-theme) and the likelihood judge
-(A-vs-B-fluency) — and prints, per comparison, the smallest of the three at
-each step where all three judged: a win that no single judge's blind spot
-can make (a judge blind in A's favour cannot lift the smallest). The old
-control (A-vs-B-oldcontrol) shares the members' base and is shown apart.
+(A-vs-B-fluency) — and takes at each step where all three judged the
+smallest of their win rates: a win that no single judge's blind spot can
+make (a judge blind in A's favour cannot lift the smallest). It prints, per
+comparison, that smallest rate at its best step and at the last step, and
+which judge gave it. The old control (A-vs-B-oldcontrol) shares the
+members' base and is shown apart.
 
 Usage: python3 bench/ethics_rl_verdict.py runs/ethics
 """
@@ -33,17 +35,17 @@ def main():
     print("| A vs B | judged steps | smallest of the three judges: best step | … at the last step | old control at the last step |")
     print("|---|---|---|---|---|")
     for base in bases:
-        judged = [rows(os.path.join(pol, base + s)) for s, _ in JUDGES if os.path.isdir(os.path.join(pol, base + s))]
+        judged = [(name, rows(os.path.join(pol, base + s))) for s, name in JUDGES if os.path.isdir(os.path.join(pol, base + s))]
         if len(judged) < len(JUDGES):
             print(f"| {base} | (not every judge ran) | | | |")
             continue
-        steps = sorted(set.intersection(*(set(j) for j in judged)))
+        steps = sorted(set.intersection(*(set(j) for _, j in judged)))
         if not steps:
             continue
 
         def smallest(step):
-            r = min((j[step] for j in judged), key=lambda x: x["win_rate"])
-            return r["win_rate"], r["se"], next(n for (s, n), j in zip(JUDGES, judged) if j[step] is r)
+            name, r = min(((n, j[step]) for n, j in judged), key=lambda x: x[1]["win_rate"])
+            return r["win_rate"], r["se"], name
 
         best = max(steps, key=lambda s: smallest(s)[0])
         w, se, by = smallest(best)
