@@ -53,33 +53,44 @@
 // conversations with and without add_generation_prompt, in transformers'
 // environment (testdata/gen_golden.py, which needs jinja2, not
 // transformers). TestGolden compares byte for byte: all 334 renders that
-// succeed in Python match exactly, and the 32 raise_exception cases fail
-// with the template's message.
+// succeed in Python match exactly, the 32 raise_exception cases fail
+// with the template's message, and the 14 where Python raises TypeError
+// (Qwen2, Qwen2.5, Mistral and Mistral-Nemo concatenate a turn's content
+// with + when it is a list of parts or null) fail with Python's message,
+// e.g. `TypeError: can only concatenate str (not "list") to str`.
+// testdata/operators.json (testdata/gen_operators.py) checks + and ~
+// further: 75 small templates, every operator, filter and test beside
+// them and every value type, rendered or refused as Python does.
 //
 // # What differs
 //
-// The remaining 14 golden cases are templates that concatenate a turn's
-// content with + when the content is a list of parts or null (Qwen2,
-// Qwen2.5, Mistral, Mistral-Nemo): Python raises TypeError, while the Jinja library
-// concatenates the value's repr (or "" for None) and the render succeeds.
-// The library is lenient the same way elsewhere (probed against jinja2
+// The Jinja library is lenient where jinja2 is not, in ways that none of
+// the ten templates meets on string contents but that can make a
+// conversation transformers refuses render here (probed against jinja2
 // 3.1.2 and 3.1.6): an attribute of an undefined value is undefined
-// rather than an UndefinedError; inside ~ and + concatenation None becomes
-// "" (Python: "None") and floats are formatted with Go's %g ("2", Python
-// "2.0"); a variable set in a for body is still set at the start of the
-// next iteration (jinja2 starts each iteration afresh); str.lstrip() and
-// str.rstrip() with no argument strip only space, tab, CR and LF; float
-// literals with an exponent (1e-5) in a template do not parse. None of
-// these changes a render of the ten templates on string contents; they
-// can make a conversation that transformers refuses render here. Integers
-// in the data beyond int64 are refused (Python's are unbounded).
+// rather than an UndefinedError; a variable set in a for body is still
+// set at the start of the next iteration (jinja2 starts each iteration
+// afresh); str.lstrip() and str.rstrip() with no argument strip only
+// space, tab, CR and LF; float literals with an exponent (1e-5) do not
+// parse; ** of two ints is a float; % is arithmetic only (no '%s' %
+// x); tests take their argument in parentheses only (is divisibleby(3),
+// not is divisibleby 3), and divisibleby is missing. + and ~ in macro
+// defaults and in call, filter and with statements keep the library's
+// operators (no template here has one). Integers in the data beyond int64
+// are refused (Python's are unbounded), and so is a + whose int result
+// overflows them.
 //
-// Four gaps of the library are closed before compiling (see Compile):
+// Five gaps of the library are closed before compiling (see Compile):
 // newlines are normalised and one trailing newline dropped, as jinja2's
 // lexer does; string literals' Python escapes (\r, \xhh, \uXXXX, ...) are
 // decoded (the library knows only \n, \t, \\, \' and \"); {{ expr }}
 // prints Python's str(expr) (the library prints None as "" and 2.0 as
-// "2"); and tojson, trim and string are replaced.
+// "2"); tojson, trim and string are replaced; and + and ~ are rewritten
+// into calls with Python's semantics, grouped as jinja2 groups them (~
+// binds tighter than + there, looser in the library): the library's +
+// joins a string with a list's repr or with None as "", and its ~ prints
+// None as "" and floats with Go's %g (see operators.go). Adjacent string
+// literals ('a' "b"), one string in jinja2, are joined too.
 //
 // # The Jinja library
 //

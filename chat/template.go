@@ -101,7 +101,9 @@ func (e *RaiseError) Error() string {
 //
 // Before compiling, the source is brought to what jinja2's lexer would
 // make of it (newlines normalised to \n, one trailing newline dropped,
-// Python string-literal escapes decoded), {{ expr }} becomes
+// Python string-literal escapes decoded), a + b and a ~ b become
+// warm_add(a, b) and warm_cat(a, b) (Python's + and str(a) + str(b),
+// grouped as jinja2 groups them; see rewriteOperators), {{ expr }} becomes
 // {{ (expr)|warm_print }} (Python's str()), and the filters tojson, trim
 // and string are renamed to warm_tojson, warm_trim and warm_string
 // (outside string literals), which Render defines as transformers and
@@ -205,6 +207,8 @@ func (t *Template) Render(msgs []Message, opts RenderOptions) (string, error) {
 	data["warm_trim"] = jinja.NewCallable("trim", trimFilter)
 	data["warm_string"] = jinja.NewCallable("string", strFilter)
 	data["warm_print"] = jinja.NewCallable("print", strFilter)
+	data[addFunc] = jinja.NewCallable("+", addOp)
+	data[catFunc] = jinja.NewCallable("~", catOp)
 
 	out, err := t.compiled.RenderValues(data)
 	if err != nil {
@@ -322,6 +326,8 @@ var renamedFilters = map[string]string{"tojson": "warm_tojson", "trim": "warm_tr
 //     (\r, \xhh, \uXXXX, \ooo, ...; the library knows only \n, \t, \\,
 //     \' and \") and written back with those five escapes and raw
 //     characters;
+//   - a + b becomes warm_add(a, b) and a ~ b warm_cat(a, b), which Render
+//     defines with Python's semantics (see rewriteOperators);
 //   - {{ expr }} becomes {{ (expr)|warm_print }} (see wrapOutput);
 //   - the filters in renamedFilters are renamed, and {% generation %}
 //     blocks become {% if true %} blocks.
@@ -330,6 +336,15 @@ var renamedFilters = map[string]string{"tojson": "warm_tojson", "trim": "warm_tr
 // {# #} is left alone, and so are string literals' contents but for their
 // escapes.
 func rewrite(src string) (string, error) {
+	out, _, err := rewriteSource(src)
+	return out, err
+}
+
+// rewriteSource is rewrite, also returning the tags whose + or ~ the
+// operator rewrite did not understand and left to the library (see
+// rewriteOperators).
+func rewriteSource(src string) (string, []string, error) {
+	var missed []string
 	src = strings.ReplaceAll(src, "\r\n", "\n")
 	src = strings.ReplaceAll(src, "\r", "\n")
 	src = strings.TrimSuffix(src, "\n")
@@ -359,7 +374,7 @@ func rewrite(src string) (string, error) {
 		if closer == "#}" {
 			k := strings.Index(src[j+2:], "#}")
 			if k < 0 {
-				return "", errors.New("unclosed comment")
+				return "", nil, errors.New("unclosed comment")
 			}
 			end := j + 2 + k + 2
 			b.WriteString(src[j:end])
@@ -368,9 +383,12 @@ func rewrite(src string) (string, error) {
 		}
 		end, err := tagEnd(src, j+2, closer)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		tag := src[j:end]
+		tag, ok := rewriteOperators(src[j:end])
+		if !ok {
+			missed = append(missed, src[j:end])
+		}
 		switch closer {
 		case "%}":
 			tag = rewriteGeneration(tag)
@@ -379,12 +397,12 @@ func rewrite(src string) (string, error) {
 		}
 		tag, err = rewriteTag(tag)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		b.WriteString(tag)
 		i = end
 	}
-	return b.String(), nil
+	return b.String(), missed, nil
 }
 
 // tagEnd returns the index just past the closer of the tag whose body
@@ -393,14 +411,9 @@ func tagEnd(src string, i int, closer string) (int, error) {
 	for i < len(src) {
 		c := src[i]
 		if c == '\'' || c == '"' {
-			i++
-			for i < len(src) && src[i] != c {
-				if src[i] == '\\' {
-					i++
-				}
-				i++
+			if i = literalEnd(src, i); i < 0 {
+				break
 			}
-			i++
 			continue
 		}
 		if strings.HasPrefix(src[i:], closer) {
@@ -411,42 +424,44 @@ func tagEnd(src string, i int, closer string) (int, error) {
 	return 0, fmt.Errorf("unclosed %q tag", closer[:1])
 }
 
+// literalEnd returns the index just past the string literal that opens
+// at s[i] (a quote), skipping backslash escapes, or -1 when it is not
+// closed.
+func literalEnd(s string, i int) int {
+	q := s[i]
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case q:
+			return i + 1
+		}
+	}
+	return -1
+}
+
 // wrapOutput turns {{ expr }} into {{ (expr)|warm_print }}, so that
 // values print as Python's str() prints them (None as "None", floats as
 // repr, lists and dicts as their repr) rather than as the library prints
 // them. Whitespace-control marks are kept.
 func wrapOutput(tag string) string {
-	body := tag[2 : len(tag)-2]
-	pre, post := "", ""
-	if strings.HasPrefix(body, "-") || strings.HasPrefix(body, "+") {
-		pre, body = body[:1], body[1:]
-	}
-	if strings.HasSuffix(body, "-") || strings.HasSuffix(body, "+") {
-		post, body = body[len(body)-1:], body[:len(body)-1]
-	}
+	open, body, close := splitTag(tag)
 	if strings.TrimSpace(body) == "" {
 		return tag
 	}
-	return "{{" + pre + " (" + body + ")|warm_print " + post + "}}"
+	return open + " (" + body + ")|warm_print " + close
 }
 
 // rewriteGeneration turns {% generation %} into {% if true %} and
 // {% endgeneration %} into {% endif %}, keeping the whitespace-control
 // marks.
 func rewriteGeneration(tag string) string {
-	body := tag[2 : len(tag)-2]
-	pre, post := "", ""
-	if strings.HasPrefix(body, "-") || strings.HasPrefix(body, "+") {
-		pre, body = body[:1], body[1:]
-	}
-	if strings.HasSuffix(body, "-") || strings.HasSuffix(body, "+") {
-		post, body = body[len(body)-1:], body[:len(body)-1]
-	}
+	open, body, close := splitTag(tag)
 	switch strings.TrimSpace(body) {
 	case "generation":
-		return "{%" + pre + " if true " + post + "%}"
+		return open + " if true " + close
 	case "endgeneration":
-		return "{%" + pre + " endif " + post + "%}"
+		return open + " endif " + close
 	}
 	return tag
 }
@@ -460,14 +475,8 @@ func rewriteTag(tag string) (string, error) {
 	for i < len(tag) {
 		c := tag[i]
 		if c == '\'' || c == '"' {
-			j := i + 1
-			for j < len(tag) && tag[j] != c {
-				if tag[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= len(tag) {
+			j := literalEnd(tag, i) - 1
+			if j < 0 {
 				return "", errors.New("unterminated string literal")
 			}
 			lit, err := pyUnescape(tag[i+1 : j])

@@ -91,6 +91,19 @@ def make_env(now):
     return env
 
 
+def record(rec, render):
+    """Fills rec with render()'s output, or the template's raise_exception
+    message, or the error that Python raised (TypeError, UndefinedError,
+    ...) as "Type: message"; returns rec."""
+    try:
+        rec["output"] = render()
+    except RaisedByTemplate as e:
+        rec["raise_exception"] = e.message
+    except Exception as e:
+        rec["error"] = f"{type(e).__name__}: {e}"
+    return rec
+
+
 def main():
     with open(os.path.join(HERE, "templates.json"), encoding="utf-8") as f:
         templates = json.load(f)["templates"]
@@ -110,19 +123,13 @@ def main():
             for agp in (False, True):
                 kwargs = {**special, **case.get("kwargs", {})}
                 rec = {"template": tmpl["name"], "case": case["name"], "add_generation_prompt": agp}
-                try:
-                    rec["output"] = compiled.render(
-                        messages=case["messages"],
-                        tools=case.get("tools"),
-                        documents=None,
-                        add_generation_prompt=agp,
-                        **kwargs,
-                    )
-                except RaisedByTemplate as e:
-                    rec["raise_exception"] = e.message
-                except Exception as e:  # TypeError, UndefinedError, ...
-                    rec["error"] = f"{type(e).__name__}: {e}"
-                results.append(rec)
+                results.append(record(rec, lambda: compiled.render(
+                    messages=case["messages"],
+                    tools=case.get("tools"),
+                    documents=None,
+                    add_generation_prompt=agp,
+                    **kwargs,
+                )))
 
     out = {
         "generator": "chat/testdata/gen_golden.py",
