@@ -224,6 +224,12 @@ func TestScoreMessages(t *testing.T) {
 	if _, err := g.Score(ctx, []Record{sys}, 1); err == nil || !strings.Contains(err.Error(), "g.jsonl:1") || !strings.Contains(err.Error(), "System role not supported") {
 		t.Errorf("a system turn through Gemma's template: %v", err)
 	}
+	// Content as a list of parts: Qwen2's template concatenates it with +,
+	// which Python refuses with TypeError, and so does warm.
+	parts, _ := ParseRecord([]byte(`{"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}`), "m.jsonl:3")
+	if _, err := s.Score(ctx, []Record{parts}, 1); err == nil || !strings.Contains(err.Error(), "m.jsonl:3") || !strings.Contains(err.Error(), `TypeError: can only concatenate str (not "list") to str`) {
+		t.Errorf("list content through Qwen2's template: %v", err)
+	}
 	// A checkpoint without a template refuses messages, naming the cause.
 	plain, _ := Load(writeRM(t, "llama", "../tokenizer/testdata/llama3_bpe.json"))
 	if _, err := plain.Score(ctx, recs[:1], 1); err == nil || !strings.Contains(err.Error(), "no chat template") {
