@@ -59,7 +59,7 @@
 // with + when it is a list of parts or null) fail with Python's message,
 // e.g. `TypeError: can only concatenate str (not "list") to str`.
 // testdata/operators.json (testdata/gen_operators.py) checks + and ~
-// further: 75 small templates, every operator, filter and test beside
+// further: 77 small templates, every operator, filter and test beside
 // them and every value type, rendered or refused as Python does.
 //
 // # What differs
@@ -74,7 +74,9 @@
 // space, tab, CR and LF; float literals with an exponent (1e-5) do not
 // parse; ** of two ints is a float; % is arithmetic only (no '%s' %
 // x); tests take their argument in parentheses only (is divisibleby(3),
-// not is divisibleby 3), and divisibleby is missing. + and ~ in macro
+// not is divisibleby 3), and divisibleby is missing; inside {% raw %}
+// blocks, blanks before a {{ or {% are dropped, as if lstrip_blocks
+// applied there. + and ~ in macro
 // defaults and in call, filter and with statements keep the library's
 // operators (no template here has one). Integers in the data beyond int64
 // are refused (Python's are unbounded), and so is a + whose int result
@@ -90,7 +92,8 @@
 // binds tighter than + there, looser in the library): the library's +
 // joins a string with a list's repr or with None as "", and its ~ prints
 // None as "" and floats with Go's %g (see operators.go). Adjacent string
-// literals ('a' "b"), one string in jinja2, are joined too.
+// literals ('a' "b"), one string in jinja2, are joined too; raw blocks
+// are copied as they are.
 //
 // # The Jinja library
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -401,9 +402,23 @@ func rewriteSource(src string) (string, []string, error) {
 		}
 		b.WriteString(tag)
 		i = end
+		if closer == "%}" {
+			if _, body, _ := splitTag(src[j:end]); strings.TrimSpace(body) == "raw" {
+				// A raw block's body is text to jinja2: copied as it is.
+				k := endRaw.FindStringIndex(src[i:])
+				if k == nil {
+					return "", nil, errors.New("unclosed raw block")
+				}
+				b.WriteString(src[i : i+k[0]])
+				i += k[0]
+			}
+		}
 	}
 	return b.String(), missed, nil
 }
+
+// endRaw matches the tag that ends a raw block.
+var endRaw = regexp.MustCompile(`\{%[-+]?\s*endraw\s*[-+]?%\}`)
 
 // tagEnd returns the index just past the closer of the tag whose body
 // starts at i, skipping string literals.

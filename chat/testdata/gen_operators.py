@@ -116,6 +116,9 @@ TEMPLATES = [
     "{%- set u = 'a' + s -%} [{{ u }}]",
     "{% macro w(x) %}{{ x + '!' }}{% endmacro %}{{ w(s) }}",
     "{% macro w(x) %}{{ x + '!' }}{% endmacro %}{{ w(n) }}",
+    # a raw block is text
+    "{% raw %}{{ a + b }}{% if x ~ y %}{{ 'it' }}{% endraw %}|{{ s + s }}",
+    "{%- raw -%} {{ 'x' ~ y }} {%- endraw %}",
 ]
 
 
