@@ -46,14 +46,14 @@ func rewriteOperators(tag string) (out string, ok bool) {
 	open, body, close := splitTag(tag)
 	toks, err := lexExpr(body)
 	if err != nil {
-		return tag, !hasOperator(body)
+		return tag, !strings.ContainsAny(body, "+~")
 	}
 	if !needsRewrite(toks) {
 		return tag, true
 	}
 	rewritten, err := rewriteBody(strings.HasPrefix(open, "{{"), body, toks)
 	if err != nil {
-		return tag, !hasOperator(body)
+		return tag, !hasOperator(toks)
 	}
 	return open + rewritten + close, true
 }
@@ -61,9 +61,23 @@ func rewriteOperators(tag string) (out string, ok bool) {
 // needsRewrite reports whether an expression's tokens hold a + or ~ or two
 // adjacent string literals.
 func needsRewrite(toks []exprTok) bool {
-	for i, t := range toks {
-		if t.kind == tokOp && (t.text == "+" || t.text == "~") ||
-			t.kind == tokString && i > 0 && toks[i-1].kind == tokString {
+	if hasOperator(toks) {
+		return true
+	}
+	for i := 1; i < len(toks); i++ {
+		if toks[i].kind == tokString && toks[i-1].kind == tokString {
+			return true
+		}
+	}
+	return false
+}
+
+// hasOperator reports whether an expression's tokens hold a + or ~ (a
+// unary + counts: it is harmless, but the caller only needs "nothing was
+// missed").
+func hasOperator(toks []exprTok) bool {
+	for _, t := range toks {
+		if t.kind == tokOp && (t.text == "+" || t.text == "~") {
 			return true
 		}
 	}
@@ -149,22 +163,6 @@ func splitTag(tag string) (open, body, close string) {
 		close, body = body[len(body)-1:]+close, body[:len(body)-1]
 	}
 	return open, body, close
-}
-
-// hasOperator reports whether an expression's text holds a + or ~ outside
-// string literals (a unary + counts: it is harmless, but the caller only
-// needs "nothing was missed").
-func hasOperator(body string) bool {
-	toks, err := lexExpr(body)
-	if err != nil {
-		return strings.ContainsAny(body, "+~")
-	}
-	for _, t := range toks {
-		if t.kind == tokOp && (t.text == "+" || t.text == "~") {
-			return true
-		}
-	}
-	return false
 }
 
 type tokKind int
