@@ -104,6 +104,24 @@ def record(rec, render):
     return rec
 
 
+def write_results(name, generator, results, **extra):
+    """Writes results to testdata/NAME as JSON, after the generator's name,
+    the jinja2 and Python versions and any extra fields, and says how many
+    renders failed."""
+    out = {
+        "generator": generator,
+        "jinja2": jinja2.__version__,
+        "python": sys.version.split()[0],
+        **extra,
+        "results": results,
+    }
+    with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    n_err = sum(1 for r in results if "output" not in r)
+    print(f"{len(results)} renders ({n_err} errors) -> {name}")
+
+
 def main():
     with open(os.path.join(HERE, "templates.json"), encoding="utf-8") as f:
         templates = json.load(f)["templates"]
@@ -131,17 +149,7 @@ def main():
                     **kwargs,
                 )))
 
-    out = {
-        "generator": "chat/testdata/gen_golden.py",
-        "jinja2": jinja2.__version__,
-        "python": sys.version.split()[0],
-        "results": results,
-    }
-    with open(os.path.join(HERE, "golden.json"), "w", encoding="utf-8") as f:
-        json.dump(out, f, ensure_ascii=False, indent=1)
-        f.write("\n")
-    n_err = sum(1 for r in results if "output" not in r)
-    print(f"{len(results)} renders ({n_err} errors) -> golden.json")
+    write_results("golden.json", "chat/testdata/gen_golden.py", results)
 
 
 if __name__ == "__main__":

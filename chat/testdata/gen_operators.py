@@ -12,15 +12,12 @@ Run:  /usr/bin/python3 chat/testdata/gen_operators.py   (needs jinja2 only)
 """
 
 import datetime
-import json
 import os
 import sys
 
-import jinja2
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from gen_golden import make_env, record  # noqa: E402
+from gen_golden import make_env, record, write_results  # noqa: E402
 
 VARS = {
     "s": "z",
@@ -125,19 +122,7 @@ TEMPLATES = [
 def main():
     env = make_env(datetime.datetime(2024, 1, 1))
     results = [record({"template": src}, lambda: env.from_string(src).render(**VARS)) for src in TEMPLATES]
-    out = {
-        "generator": "chat/testdata/gen_operators.py",
-        "jinja2": jinja2.__version__,
-        "python": sys.version.split()[0],
-        "vars": VARS,
-        "results": results,
-    }
-    with open(os.path.join(HERE, "operators.json"), "w", encoding="utf-8") as f:
-        json.dump(out, f, ensure_ascii=False, indent=1)
-        f.write("\n")
-    n_err = sum(1 for r in results if "output" not in r)
-    print(f"{len(results)} renders ({n_err} errors) -> operators.json")
-
+    write_results("operators.json", "chat/testdata/gen_operators.py", results, vars=VARS)
 
 if __name__ == "__main__":
     main()
